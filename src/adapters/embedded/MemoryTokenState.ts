@@ -1,0 +1,69 @@
+import { Effect, Layer } from "effect";
+import type { Checkpoint } from "../../application/ports/EventStore.ts";
+import { TokenState } from "../../application/ports/TokenState.ts";
+
+/**
+ * The token projection in process memory, for the embedded mode: rebuilt from the event log at
+ * start, so losing it on exit loses nothing.
+ */
+export const makeMemoryTokenState = (): TokenState["Service"] => {
+  const epochs = new Map<string, number>();
+  /** Revoked token and session ids, each with the time it may be forgotten. */
+  const revoked = new Map<string, number>();
+  let checkpoint: Checkpoint | null = null;
+
+  const isRevoked = (key: string, nowMs: number) => {
+    const until = revoked.get(key);
+    if (until === undefined) return false;
+    if (until > nowMs) return true;
+    revoked.delete(key);
+    return false;
+  };
+
+  const sweep = (nowMs: number) => {
+    for (const [key, until] of revoked) if (until <= nowMs) revoked.delete(key);
+  };
+  let writesSinceSweep = 0;
+
+  return {
+    lookup: (userId, tokenId, sessionId) =>
+      Effect.sync(() => {
+        const now = Date.now();
+        return {
+          epoch: epochs.get(userId) ?? null,
+          tokenRevoked: isRevoked(`jti:${tokenId}`, now),
+          sessionRevoked: isRevoked(`sid:${sessionId}`, now),
+        };
+      }),
+    apply: (writes, nowMs) =>
+      Effect.sync(() => {
+        let written = 0;
+        for (const entry of writes) {
+          if (entry.kind === "epoch") {
+            if ((epochs.get(entry.userId) ?? -1) < entry.epoch)
+              epochs.set(entry.userId, entry.epoch);
+            written++;
+            continue;
+          }
+          if (entry.expiresAt <= nowMs) continue;
+          const key =
+            entry.kind === "revokeToken" ? `jti:${entry.tokenId}` : `sid:${entry.sessionId}`;
+          revoked.set(key, Math.max(revoked.get(key) ?? 0, entry.expiresAt));
+          written++;
+        }
+        writesSinceSweep += written;
+        if (writesSinceSweep > 10_000) {
+          writesSinceSweep = 0;
+          sweep(nowMs);
+        }
+        return written;
+      }),
+    checkpoint: Effect.sync(() => checkpoint),
+    saveCheckpoint: (next) =>
+      Effect.sync(() => {
+        checkpoint = next;
+      }),
+  };
+};
+
+export const MemoryTokenStateLayer = Layer.sync(TokenState, makeMemoryTokenState);

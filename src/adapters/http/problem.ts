@@ -1,0 +1,47 @@
+/** RFC 9457 problem details: every error this API sends has this shape. */
+export type Problem = {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly [extra: string]: unknown;
+};
+
+const titles: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+export const realm = 'Bearer realm="authlog"';
+
+export const problem = (
+  status: number,
+  detail: string,
+  options: { readonly headers?: Record<string, string>; readonly extra?: Record<string, unknown> } = {},
+): Response => {
+  const title = titles[status] ?? "Error";
+  const body: Problem = {
+    type: `about:blank`,
+    title,
+    status,
+    detail,
+    ...options.extra,
+  };
+  const headers: Record<string, string> = {
+    "content-type": "application/problem+json",
+    ...options.headers,
+  };
+  if (status === 401 && !headers["www-authenticate"]) headers["www-authenticate"] = realm;
+  if (status === 503 && !headers["retry-after"]) headers["retry-after"] = "1";
+  return new Response(JSON.stringify(body), { status, headers });
+};

@@ -1,0 +1,104 @@
+import { Effect, Layer } from "effect";
+import {
+  type ProjectionWrite,
+  TokenState,
+  TokenStateUnavailable,
+} from "../../application/ports/TokenState.ts";
+import type { Redis } from "./client.ts";
+
+/**
+ * Every key of one user shares the hash tag `{u:<id>}`, so the hot-path lookup is one MGET on
+ * one slot, also on Redis Cluster.
+ */
+export const tokenKeys = (prefix: string) => {
+  const user = (userId: string) => `${prefix}{u:${userId}}`;
+  return {
+    epoch: (userId: string) => `${user(userId)}:epoch`,
+    token: (userId: string, tokenId: string) => `${user(userId)}:jti:${tokenId}`,
+    session: (userId: string, sessionId: string) => `${user(userId)}:sid:${sessionId}`,
+    checkpoint: `${prefix}{meta}:checkpoint`,
+  };
+};
+
+/** Epochs only move up, so replaying an old event never resurrects a revoked token. */
+const raiseScript = `local c = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) return 1 end
+return 0`;
+
+const unavailable = (cause: unknown) => new TokenStateUnavailable({ cause });
+
+export const makeRedisTokenState = (redis: Redis, prefix: string): TokenState["Service"] => {
+  const keys = tokenKeys(prefix);
+  let raiseSha: string | undefined;
+
+  const raise = async (key: string, epoch: number): Promise<void> => {
+    const args = [key, String(epoch)];
+    if (raiseSha) {
+      try {
+        await redis.sendCommand(["EVALSHA", raiseSha, "1", ...args]);
+        return;
+      } catch (error) {
+        if (!String(error).includes("NOSCRIPT")) throw error;
+      }
+    }
+    raiseSha = await redis.scriptLoad(raiseScript);
+    await redis.sendCommand(["EVALSHA", raiseSha, "1", ...args]);
+  };
+
+  const write = (entry: ProjectionWrite, nowMs: number): Promise<unknown> | null => {
+    switch (entry.kind) {
+      case "epoch":
+        return raise(keys.epoch(entry.userId), entry.epoch);
+      case "revokeToken":
+      case "revokeSession": {
+        if (entry.expiresAt <= nowMs) return null;
+        const key =
+          entry.kind === "revokeToken"
+            ? keys.token(entry.userId, entry.tokenId)
+            : keys.session(entry.userId, entry.sessionId);
+        return redis.set(key, "1", { expiration: { type: "PXAT", value: entry.expiresAt } });
+      }
+    }
+  };
+
+  return {
+    lookup: (userId, tokenId, sessionId) =>
+      Effect.tryPromise({
+        try: () =>
+          redis.mGet([
+            keys.epoch(userId),
+            keys.token(userId, tokenId),
+            keys.session(userId, sessionId),
+          ]),
+        catch: unavailable,
+      }).pipe(
+        Effect.map(([epoch, token, session]) => ({
+          epoch: epoch == null ? null : Number(epoch),
+          tokenRevoked: token != null,
+          sessionRevoked: session != null,
+        })),
+      ),
+    apply: (writes, nowMs) =>
+      Effect.tryPromise({
+        try: async () => {
+          // Issued together, the writes travel in one pipeline.
+          const pending = writes.map((entry) => write(entry, nowMs)).filter((p) => p !== null);
+          await Promise.all(pending);
+          return pending.length;
+        },
+        catch: unavailable,
+      }),
+    checkpoint: Effect.tryPromise({
+      try: () => redis.get(keys.checkpoint),
+      catch: unavailable,
+    }).pipe(Effect.map((value) => (value == null ? null : String(value)))),
+    saveCheckpoint: (checkpoint) =>
+      Effect.tryPromise({
+        try: () => redis.set(keys.checkpoint, checkpoint),
+        catch: unavailable,
+      }).pipe(Effect.asVoid),
+  };
+};
+
+export const RedisTokenStateLayer = (redis: Redis, prefix: string) =>
+  Layer.succeed(TokenState, makeRedisTokenState(redis, prefix));

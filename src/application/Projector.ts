@@ -1,0 +1,142 @@
+import { Clock, Context, Effect, Layer, Schedule } from "effect";
+import { type Checkpoint, EventStore, startOfLog } from "./ports/EventStore.ts";
+import { type ProjectionWrite, TokenState } from "./ports/TokenState.ts";
+import { projectRecords } from "./projection.ts";
+
+export type ProjectorStatus = {
+  /** True once the projection has followed the log at least once since start or loss. */
+  readonly ready: boolean;
+  readonly rebuilding: boolean;
+  readonly lastError: string | null;
+};
+
+export type ReplaySummary = {
+  readonly events: number;
+  readonly keys: number;
+  readonly checkpoint: Checkpoint;
+};
+
+const pageSize = 2_000;
+
+const isRevocation = (write: ProjectionWrite) => write.kind !== "epoch";
+
+/**
+ * Follows the event log into the token projection. Inline projection, catch-up and rebuild
+ * apply the same idempotent writes, from different start positions.
+ */
+export class Projector extends Context.Service<
+  Projector,
+  {
+    readonly status: Effect.Effect<ProjectorStatus>;
+    /** Asks for a catch-up soon; cheap, coalesced. */
+    readonly wake: Effect.Effect<void>;
+    /** Asks for a full rebuild: a user's epoch is missing, so the projection lost data. */
+    readonly reportLoss: Effect.Effect<void>;
+  }
+>()("app/Projector") {}
+
+/**
+ * Reads the log from `from` to its end, applying the writes `keep` selects, page by page with
+ * constant memory. Returns where it stopped.
+ */
+export const follow = (
+  from: Checkpoint,
+  keep: (write: ProjectionWrite) => boolean,
+  onPage?: (events: number, keys: number) => void,
+) =>
+  Effect.gen(function* () {
+    const store = yield* EventStore;
+    const state = yield* TokenState;
+    let checkpoint = from;
+    let events = 0;
+    let keys = 0;
+    for (;;) {
+      const page = yield* store.readAll(checkpoint, pageSize);
+      if (page.events.length === 0) return { events, keys, checkpoint } satisfies ReplaySummary;
+      const now = yield* Clock.currentTimeMillis;
+      const written = yield* state.apply(projectRecords(page.events).filter(keep), now);
+      events += page.events.length;
+      keys += written;
+      checkpoint = page.checkpoint;
+      onPage?.(page.events.length, written);
+    }
+  });
+
+/**
+ * Rebuilds the projection from the first event without ever accepting a revoked token, even
+ * while other instances serve traffic: every revocation goes in first, and only then the
+ * epochs, whose presence is what makes a user's tokens checkable at all.
+ */
+export const rebuild = (onPage?: (events: number, keys: number) => void) =>
+  Effect.gen(function* () {
+    const revocations = yield* follow(startOfLog, isRevocation, onPage);
+    const epochs = yield* follow(startOfLog, (write) => !isRevocation(write), onPage);
+    // Whatever came after the first pass is applied in full.
+    const rest = yield* follow(revocations.checkpoint, () => true, onPage);
+    const checkpoint = rest.events > 0 ? rest.checkpoint : epochs.checkpoint;
+    yield* (yield* TokenState).saveCheckpoint(checkpoint);
+    return {
+      events: revocations.events,
+      keys: revocations.keys + epochs.keys + rest.keys,
+      checkpoint,
+    } satisfies ReplaySummary;
+  });
+
+export const ProjectorLive = (options: { readonly pollMs: number }) =>
+  Layer.effect(
+    Projector,
+    Effect.gen(function* () {
+      const store = yield* EventStore;
+      const state = yield* TokenState;
+      let status: ProjectorStatus = { ready: false, rebuilding: false, lastError: null };
+      let lossReported = false;
+      let wakeUp: (() => void) | null = null;
+      const signal = () => {
+        wakeUp?.();
+        wakeUp = null;
+      };
+
+      const tick = Effect.gen(function* () {
+        const checkpoint = yield* state.checkpoint;
+        if (checkpoint === null || lossReported) {
+          lossReported = false;
+          status = { ...status, ready: false, rebuilding: true };
+          yield* rebuild();
+        } else {
+          const caught = yield* follow(checkpoint, () => true);
+          if (caught.events > 0) yield* state.saveCheckpoint(caught.checkpoint);
+        }
+        status = { ready: true, rebuilding: false, lastError: null };
+      }).pipe(
+        Effect.catch((error) =>
+          Effect.sync(() => {
+            status = { ...status, lastError: error._tag };
+          }),
+        ),
+      );
+
+      const sleep = Effect.callback<void>((resume) => {
+        const timer = setTimeout(() => resume(Effect.void), options.pollMs);
+        wakeUp = () => {
+          clearTimeout(timer);
+          resume(Effect.void);
+        };
+        return Effect.sync(() => clearTimeout(timer));
+      });
+
+      yield* tick;
+      yield* store
+        .subscribe(signal)
+        .pipe(Effect.retry(Schedule.spaced("1 second")), Effect.forkScoped);
+      yield* Effect.forever(Effect.andThen(sleep, tick)).pipe(Effect.forkScoped);
+
+      return {
+        status: Effect.sync(() => status),
+        wake: Effect.sync(signal),
+        reportLoss: Effect.sync(() => {
+          lossReported = true;
+          signal();
+        }),
+      };
+    }),
+  );

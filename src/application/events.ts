@@ -1,0 +1,101 @@
+import { Clock, Effect } from "effect";
+import type { Decision } from "../domain/Decision.ts";
+import { foldSession, type Session } from "../domain/session/Session.ts";
+import { type SessionEvent, sessionStream } from "../domain/session/SessionEvents.ts";
+import { foldUser, type User } from "../domain/user/User.ts";
+import { type UserEvent, userStream } from "../domain/user/UserEvents.ts";
+import { Unavailable } from "./errors.ts";
+import {
+  type AppendOptions,
+  type AppendResult,
+  EventStore,
+  type NewEvent,
+  type RecordedEvent,
+} from "./ports/EventStore.ts";
+import { TokenState } from "./ports/TokenState.ts";
+import { Projector } from "./Projector.ts";
+import { projectRecords } from "./projection.ts";
+
+const storeDown = () => new Unavailable({ dependency: "event-store" });
+
+export type Loaded<S> = {
+  readonly state: S;
+  readonly version: number;
+  readonly records: readonly RecordedEvent[];
+};
+
+const load = <S, E>(streamId: string, fold: (events: E[]) => S) =>
+  Effect.gen(function* () {
+    const store = yield* EventStore;
+    const records = yield* store.readStream(streamId).pipe(Effect.mapError(storeDown));
+    const state = fold(records.map((r) => ({ type: r.type, data: r.data }) as E));
+    return { state, version: records.length, records } satisfies Loaded<S>;
+  });
+
+export const loadUser = (userId: string) => load<User, UserEvent>(userStream(userId), foldUser);
+
+export const loadSession = (sessionId: string) =>
+  load<Session, SessionEvent>(sessionStream(sessionId), foldSession);
+
+/**
+ * Appends, then applies the events to the token projection, then returns: a revocation that
+ * returns is enforced everywhere. When the projection write fails the event is committed and
+ * the catch-up projector will apply it, but the caller must not report success.
+ */
+export const appendAndProject = (
+  streamId: string,
+  events: readonly NewEvent[],
+  options: AppendOptions,
+) =>
+  Effect.gen(function* () {
+    if (events.length === 0) return null;
+    const store = yield* EventStore;
+    const state = yield* TokenState;
+    const projector = yield* Projector;
+    const result: AppendResult = yield* store
+      .append(streamId, events, options)
+      .pipe(Effect.catchTag("StoreUnavailable", () => Effect.fail(storeDown())));
+    const writes = projectRecords(result.events);
+    if (writes.length > 0) {
+      const now = yield* Clock.currentTimeMillis;
+      yield* state
+        .apply(writes, now)
+        .pipe(
+          Effect.catchTag("TokenStateUnavailable", () =>
+            Effect.andThen(
+              projector.wake,
+              Effect.fail(new Unavailable({ dependency: "token-state", committed: true })),
+            ),
+          ),
+        );
+    }
+    return result;
+  });
+
+/**
+ * Runs load -> decide -> append under optimistic concurrency, deciding again on the fresh
+ * state when another writer got there first.
+ */
+export const decideAndAppend = <S, Ev extends NewEvent, X, R, E>(
+  loadState: Effect.Effect<Loaded<S>, E, R>,
+  streamId: string,
+  decide: (state: S) => Decision<Ev, X>,
+  options: Omit<AppendOptions, "expectedVersion"> = {},
+) =>
+  Effect.gen(function* () {
+    for (let attempt = 0; ; attempt++) {
+      const loaded = yield* loadState;
+      const decision = decide(loaded.state);
+      if (!decision.ok) return { decision, loaded };
+      const appended = yield* appendAndProject(streamId, decision.events, {
+        ...options,
+        expectedVersion: loaded.version,
+      }).pipe(
+        Effect.map(() => true),
+        Effect.catchTag("VersionConflict", (conflict) =>
+          attempt < 20 ? Effect.succeed(false) : Effect.die(conflict),
+        ),
+      );
+      if (appended) return { decision, loaded };
+    }
+  });

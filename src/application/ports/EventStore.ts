@@ -1,0 +1,98 @@
+import { Context, Data, type Effect, type Scope } from "effect";
+
+/** Who caused an event and from where: the audit trail's answer to "who did this?". */
+export type Metadata = {
+  readonly requestId?: string;
+  readonly actor?: string;
+  readonly clientIp?: string;
+};
+
+export type NewEvent = { readonly type: string; readonly data: unknown };
+
+export type RecordedEvent = {
+  readonly streamId: string;
+  /** 1 for the first event of a stream, then 2, 3, ... without gaps. */
+  readonly version: number;
+  /** Unique across the log and increasing with time; for people, not for paging. */
+  readonly position: number;
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata: Metadata;
+  readonly recordedAt: Date;
+};
+
+/**
+ * Where a reader of the whole log stands. Opaque: only the store that issued it compares it.
+ * `startOfLog` reads from the first event.
+ */
+export type Checkpoint = string;
+
+export const startOfLog: Checkpoint = "";
+
+/** `0`: the stream must not exist yet. `n`: the stream must be at version n. */
+export type ExpectedVersion = number | "any";
+
+export type AppendOptions = {
+  readonly expectedVersion: ExpectedVersion;
+  readonly metadata?: Metadata;
+  /**
+   * Keys that must be unique across the store (e.g. `username:alice`), claimed for this stream
+   * in the same atomic step as the append: either the events and every claim land, or nothing.
+   */
+  readonly claims?: readonly string[];
+};
+
+export type AppendResult = {
+  readonly nextVersion: number;
+  readonly events: readonly RecordedEvent[];
+};
+
+export type Page = { readonly events: readonly RecordedEvent[]; readonly checkpoint: Checkpoint };
+
+export class VersionConflict extends Data.TaggedError("VersionConflict")<{
+  readonly streamId: string;
+  readonly expectedVersion: ExpectedVersion;
+}> {}
+
+export class ClaimTaken extends Data.TaggedError("ClaimTaken")<{ readonly key: string }> {}
+
+/** The store could not be reached or failed; nothing was written unless said otherwise. */
+export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
+  readonly cause: unknown;
+}> {}
+
+export class EventStore extends Context.Service<
+  EventStore,
+  {
+    /**
+     * Appends events to one stream if it is at `expectedVersion`, atomically with `claims`.
+     * Fails with VersionConflict when the stream moved, ClaimTaken when a claim belongs to
+     * another stream (claiming a key the stream already owns succeeds). Appending no events
+     * is a no-op that still checks the version.
+     */
+    readonly append: (
+      streamId: string,
+      events: readonly NewEvent[],
+      options: AppendOptions,
+    ) => Effect.Effect<AppendResult, VersionConflict | ClaimTaken | StoreUnavailable>;
+    /** Every event of one stream in version order; empty when the stream does not exist. */
+    readonly readStream: (
+      streamId: string,
+    ) => Effect.Effect<readonly RecordedEvent[], StoreUnavailable>;
+    /**
+     * Up to `limit` events after `after`, in the log's total order. An event whose transaction
+     * commits late is never skipped: a reader that pages on from the returned checkpoint sees
+     * every committed event exactly once.
+     */
+    readonly readAll: (after: Checkpoint, limit: number) => Effect.Effect<Page, StoreUnavailable>;
+    /** The stream that owns a claim, or null. */
+    readonly findClaim: (key: string) => Effect.Effect<string | null, StoreUnavailable>;
+    /**
+     * Calls `onAppend` after events were appended by this or any other process sharing the
+     * store, until the scope closes. Wake-ups may be coalesced; read the log to see what came.
+     */
+    readonly subscribe: (
+      onAppend: () => void,
+    ) => Effect.Effect<void, StoreUnavailable, Scope.Scope>;
+  }
+>()("app/EventStore") {}

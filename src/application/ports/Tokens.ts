@@ -1,0 +1,46 @@
+import { Context, Data, type Effect } from "effect";
+import type { Role } from "../../domain/Role.ts";
+
+export type AccessClaims = {
+  readonly sub: string;
+  readonly username: string;
+  readonly role: Role;
+  readonly epoch: number;
+  readonly sid: string;
+  readonly jti: string;
+  /** Epoch seconds, as in JWT. */
+  readonly iat: number;
+  readonly exp: number;
+};
+
+export type RefreshClaims = {
+  readonly sub: string;
+  readonly epoch: number;
+  readonly sid: string;
+  readonly jti: string;
+  readonly iat: number;
+  readonly exp: number;
+};
+
+/** Why a token was refused. Never shown to the client beyond "invalid token". */
+export class InvalidToken extends Data.TaggedError("InvalidToken")<{ readonly reason: string }> {}
+
+export class Tokens extends Context.Service<
+  Tokens,
+  {
+    readonly signAccess: (claims: AccessClaims) => Effect.Effect<string>;
+    readonly signRefresh: (claims: RefreshClaims) => Effect.Effect<string>;
+    /**
+     * Checks signature (pinned algorithm), issuer, type marker, exp and iat against now, and
+     * the presence and shape of every claim. Says nothing about revocation.
+     */
+    readonly verifyAccess: (
+      token: string,
+      nowMs: number,
+    ) => Effect.Effect<AccessClaims, InvalidToken>;
+    readonly verifyRefresh: (
+      token: string,
+      nowMs: number,
+    ) => Effect.Effect<RefreshClaims, InvalidToken>;
+  }
+>()("app/Tokens") {}

@@ -1,0 +1,53 @@
+import type { SessionEvent } from "../domain/session/SessionEvents.ts";
+import { sessionEventTypes } from "../domain/session/SessionEvents.ts";
+import type { UserEvent } from "../domain/user/UserEvents.ts";
+import { userEventTypes } from "../domain/user/UserEvents.ts";
+import type { RecordedEvent } from "./ports/EventStore.ts";
+import type { ProjectionWrite } from "./ports/TokenState.ts";
+
+export type DomainEvent = UserEvent | SessionEvent;
+
+/** The domain event a record holds, or null for a type this version does not know. */
+export const domainEvent = (record: RecordedEvent): DomainEvent | null =>
+  userEventTypes.has(record.type) || sessionEventTypes.has(record.type)
+    ? ({ type: record.type, data: record.data } as DomainEvent)
+    : null;
+
+/** What one event changes in the token projection. Pure: inline, catch-up and replay share it. */
+export const projectEvent = (event: DomainEvent): readonly ProjectionWrite[] => {
+  switch (event.type) {
+    case "UserRegistered":
+      return [{ kind: "epoch", userId: event.data.userId, epoch: 0 }];
+    case "RoleChanged":
+    case "PasswordChanged":
+    case "AllSessionsRevoked":
+      return [{ kind: "epoch", userId: event.data.userId, epoch: event.data.epoch }];
+    case "TokenRevoked":
+      return [
+        {
+          kind: "revokeToken",
+          userId: event.data.userId,
+          tokenId: event.data.tokenId,
+          expiresAt: event.data.expiresAt,
+        },
+      ];
+    case "SessionRevoked":
+      return [
+        {
+          kind: "revokeSession",
+          userId: event.data.userId,
+          sessionId: event.data.sessionId,
+          expiresAt: event.data.expiresAt,
+        },
+      ];
+    case "SessionStarted":
+    case "RefreshTokenRotated":
+      return [];
+  }
+};
+
+export const projectRecords = (records: readonly RecordedEvent[]): ProjectionWrite[] =>
+  records.flatMap((record) => {
+    const event = domainEvent(record);
+    return event ? projectEvent(event) : [];
+  });

@@ -1,0 +1,8 @@
+/** The outcome of a decide step: the events to append, or the domain error that refused the command. */
+export type Decision<E, X> =
+  | { readonly ok: true; readonly events: readonly E[] }
+  | { readonly ok: false; readonly error: X };
+
+export const accept = <E>(...events: readonly E[]): Decision<E, never> => ({ ok: true, events });
+
+export const reject = <X>(error: X): Decision<never, X> => ({ ok: false, error });

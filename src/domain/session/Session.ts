@@ -1,0 +1,139 @@
+import { accept, type Decision, reject } from "../Decision.ts";
+import {
+  SessionAlreadyStarted,
+  SessionEnded,
+  type SessionError,
+  SessionNotFound,
+} from "./SessionErrors.ts";
+import type { SessionEvent } from "./SessionEvents.ts";
+
+export type Session =
+  | { readonly status: "none" }
+  | {
+      readonly status: "active" | "revoked";
+      readonly id: string;
+      readonly userId: string;
+      /** The one refresh token that may rotate. */
+      readonly current: string;
+      /** The token `current` replaced, honoured only inside the grace window. */
+      readonly previous: string | null;
+      readonly rotatedAt: number;
+      readonly expiresAt: number;
+    };
+
+export type StartedSession = Extract<Session, { status: "active" | "revoked" }>;
+
+export const initialSession: Session = { status: "none" };
+
+export const evolveSession = (state: Session, event: SessionEvent): Session => {
+  switch (event.type) {
+    case "SessionStarted":
+      return {
+        status: "active",
+        id: event.data.sessionId,
+        userId: event.data.userId,
+        current: event.data.refreshTokenId,
+        previous: null,
+        rotatedAt: event.data.startedAt,
+        expiresAt: event.data.expiresAt,
+      };
+    case "RefreshTokenRotated":
+      return state.status === "none"
+        ? state
+        : {
+            ...state,
+            current: event.data.nextRefreshTokenId,
+            previous: event.data.previousRefreshTokenId,
+            rotatedAt: event.data.rotatedAt,
+            expiresAt: event.data.expiresAt,
+          };
+    case "SessionRevoked":
+      return state.status === "none" ? state : { ...state, status: "revoked" };
+  }
+};
+
+export const foldSession = (events: Iterable<SessionEvent>): Session => {
+  let state: Session = initialSession;
+  for (const event of events) state = evolveSession(state, event);
+  return state;
+};
+
+export type SessionCommand =
+  | {
+      readonly type: "StartSession";
+      readonly sessionId: string;
+      readonly userId: string;
+      readonly refreshTokenId: string;
+      readonly now: number;
+      readonly expiresAt: number;
+    }
+  | {
+      readonly type: "RotateRefreshToken";
+      readonly presented: string;
+      readonly next: string;
+      readonly now: number;
+      readonly expiresAt: number;
+      readonly graceMs: number;
+    }
+  | { readonly type: "RevokeSession"; readonly reason: string };
+
+/** How a presented refresh token relates to the session: the caller answers accordingly. */
+export type Presented = "current" | "grace" | "stale";
+
+export const classifyRefreshToken = (
+  state: StartedSession,
+  presented: string,
+  now: number,
+  graceMs: number,
+): Presented => {
+  if (presented === state.current) return "current";
+  const withinGrace = graceMs > 0 && now - state.rotatedAt <= graceMs;
+  return presented === state.previous && withinGrace ? "grace" : "stale";
+};
+
+export const decideSession = (
+  command: SessionCommand,
+  state: Session,
+): Decision<SessionEvent, SessionError> => {
+  if (command.type === "StartSession") {
+    if (state.status !== "none") return reject(new SessionAlreadyStarted());
+    const { sessionId, userId, refreshTokenId, now, expiresAt } = command;
+    return accept({
+      type: "SessionStarted",
+      data: { sessionId, userId, refreshTokenId, startedAt: now, expiresAt },
+    });
+  }
+  if (state.status === "none") return reject(new SessionNotFound());
+  const revoke = (reason: string): SessionEvent => ({
+    type: "SessionRevoked",
+    data: { sessionId: state.id, userId: state.userId, expiresAt: state.expiresAt, reason },
+  });
+  switch (command.type) {
+    case "RevokeSession":
+      return state.status === "revoked" ? accept() : accept(revoke(command.reason));
+    case "RotateRefreshToken": {
+      if (state.status === "revoked" || command.now >= state.expiresAt) {
+        return reject(new SessionEnded());
+      }
+      switch (classifyRefreshToken(state, command.presented, command.now, command.graceMs)) {
+        case "current":
+          return accept({
+            type: "RefreshTokenRotated",
+            data: {
+              sessionId: state.id,
+              previousRefreshTokenId: state.current,
+              nextRefreshTokenId: command.next,
+              rotatedAt: command.now,
+              expiresAt: command.expiresAt,
+            },
+          });
+        // A racing tab gets the session's current token again; nothing changes.
+        case "grace":
+          return accept();
+        // Someone holds a token that was already rotated away: assume theft, end the session.
+        case "stale":
+          return accept(revoke("refresh-reuse"));
+      }
+    }
+  }
+};

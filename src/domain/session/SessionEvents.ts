@@ -1,0 +1,43 @@
+export type SessionStarted = {
+  readonly type: "SessionStarted";
+  readonly data: {
+    readonly sessionId: string;
+    readonly userId: string;
+    readonly refreshTokenId: string;
+    /** Epoch milliseconds. */
+    readonly startedAt: number;
+    readonly expiresAt: number;
+  };
+};
+
+export type RefreshTokenRotated = {
+  readonly type: "RefreshTokenRotated";
+  readonly data: {
+    readonly sessionId: string;
+    readonly previousRefreshTokenId: string;
+    readonly nextRefreshTokenId: string;
+    readonly rotatedAt: number;
+    readonly expiresAt: number;
+  };
+};
+
+export type SessionRevoked = {
+  readonly type: "SessionRevoked";
+  readonly data: {
+    readonly sessionId: string;
+    readonly userId: string;
+    /** When the session's last token expires by itself: the blacklist entry may go then. */
+    readonly expiresAt: number;
+    readonly reason: string;
+  };
+};
+
+export type SessionEvent = SessionStarted | RefreshTokenRotated | SessionRevoked;
+
+export const sessionEventTypes: ReadonlySet<string> = new Set<SessionEvent["type"]>([
+  "SessionStarted",
+  "RefreshTokenRotated",
+  "SessionRevoked",
+]);
+
+export const sessionStream = (sessionId: string): string => `session-${sessionId}`;

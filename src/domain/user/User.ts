@@ -1,0 +1,114 @@
+import { accept, type Decision, reject } from "../Decision.ts";
+import type { Role } from "../Role.ts";
+import {
+  InvalidUsername,
+  UserAlreadyRegistered,
+  type UserError,
+  UserNotFound,
+} from "./UserErrors.ts";
+import type { TokenKind, UserEvent } from "./UserEvents.ts";
+import { isValidUsername } from "./Username.ts";
+
+export type User =
+  | { readonly status: "unregistered" }
+  | {
+      readonly status: "active";
+      readonly id: string;
+      readonly username: string;
+      readonly role: Role;
+      readonly passwordHash: string;
+      /** Tokens carry the epoch they were minted in; moving it up kills every older token. */
+      readonly epoch: number;
+    };
+
+export type ActiveUser = Extract<User, { status: "active" }>;
+
+export const initialUser: User = { status: "unregistered" };
+
+export const evolveUser = (state: User, event: UserEvent): User => {
+  switch (event.type) {
+    case "UserRegistered":
+      return {
+        status: "active",
+        id: event.data.userId,
+        username: event.data.username,
+        role: event.data.role,
+        passwordHash: event.data.passwordHash,
+        epoch: 0,
+      };
+    case "RoleChanged":
+      return state.status === "active"
+        ? { ...state, role: event.data.to, epoch: event.data.epoch }
+        : state;
+    case "PasswordChanged":
+      return state.status === "active"
+        ? { ...state, passwordHash: event.data.passwordHash, epoch: event.data.epoch }
+        : state;
+    case "AllSessionsRevoked":
+      return state.status === "active" ? { ...state, epoch: event.data.epoch } : state;
+    case "TokenRevoked":
+      return state;
+  }
+};
+
+export const foldUser = (events: Iterable<UserEvent>): User => {
+  let state: User = initialUser;
+  for (const event of events) state = evolveUser(state, event);
+  return state;
+};
+
+export type UserCommand =
+  | {
+      readonly type: "RegisterUser";
+      readonly userId: string;
+      readonly username: string;
+      readonly passwordHash: string;
+      readonly role: Role;
+    }
+  | { readonly type: "ChangeRole"; readonly role: Role; readonly by: string }
+  | { readonly type: "ChangePassword"; readonly passwordHash: string }
+  | { readonly type: "RevokeAllSessions"; readonly reason: string }
+  | {
+      readonly type: "RevokeToken";
+      readonly tokenId: string;
+      readonly kind: TokenKind;
+      readonly expiresAt: number;
+      readonly reason: string;
+      readonly now: number;
+    };
+
+export const decideUser = (command: UserCommand, state: User): Decision<UserEvent, UserError> => {
+  if (command.type === "RegisterUser") {
+    if (state.status === "active") return reject(new UserAlreadyRegistered(state.id));
+    if (!isValidUsername(command.username)) return reject(new InvalidUsername(command.username));
+    const { userId, username, passwordHash, role } = command;
+    return accept({ type: "UserRegistered", data: { userId, username, passwordHash, role } });
+  }
+  if (state.status !== "active") return reject(new UserNotFound());
+  const userId = state.id;
+  const epoch = state.epoch + 1;
+  switch (command.type) {
+    case "ChangeRole":
+      if (command.role === state.role) return accept();
+      return accept({
+        type: "RoleChanged",
+        data: { userId, from: state.role, to: command.role, by: command.by, epoch },
+      });
+    case "ChangePassword":
+      return accept({
+        type: "PasswordChanged",
+        data: { userId, passwordHash: command.passwordHash, epoch },
+      });
+    case "RevokeAllSessions":
+      return accept({
+        type: "AllSessionsRevoked",
+        data: { userId, epoch, reason: command.reason },
+      });
+    case "RevokeToken": {
+      // A token that has already expired needs no blacklist entry.
+      if (command.expiresAt <= command.now) return accept();
+      const { tokenId, kind, expiresAt, reason } = command;
+      return accept({ type: "TokenRevoked", data: { userId, tokenId, kind, expiresAt, reason } });
+    }
+  }
+};
