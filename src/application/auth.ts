@@ -14,13 +14,13 @@ import {
   ValidationFailed,
 } from "./errors.ts";
 import { appendAndProject, decideAndAppend, loadSession, loadUser } from "./events.ts";
+import { Projector } from "./Projector.ts";
 import { AuthSettings } from "./ports/AuthSettings.ts";
 import { EventStore, type Metadata } from "./ports/EventStore.ts";
 import { Ids } from "./ports/Ids.ts";
 import { PasswordHasher } from "./ports/PasswordHasher.ts";
-import { type AccessClaims, Tokens } from "./ports/Tokens.ts";
 import { TokenState } from "./ports/TokenState.ts";
-import { Projector } from "./Projector.ts";
+import { type AccessClaims, Tokens } from "./ports/Tokens.ts";
 
 export type Credentials = { readonly username: string; readonly password: string };
 
@@ -107,11 +107,15 @@ const findUser = (username: string) =>
       : null;
   });
 
-const issue = (
-  user: ActiveUser,
-  session: { id: string; refreshTokenId: string; expiresAt: number },
-  now: number,
-) =>
+type IssuedSession = {
+  readonly id: string;
+  readonly refreshTokenId: string;
+  /** When the refresh token was first minted: re-minting it yields the same token. */
+  readonly refreshIssuedAt: number;
+  readonly expiresAt: number;
+};
+
+const issue = (user: ActiveUser, session: IssuedSession, now: number) =>
   Effect.gen(function* () {
     const tokens = yield* Tokens;
     const settings = yield* AuthSettings;
@@ -132,7 +136,7 @@ const issue = (
       epoch: user.epoch,
       sid: session.id,
       jti: session.refreshTokenId,
-      iat,
+      iat: seconds(session.refreshIssuedAt),
       exp: seconds(session.expiresAt),
     });
     return {
@@ -163,6 +167,7 @@ export const login = (input: Credentials, metadata: Metadata) =>
     const session = {
       id: yield* ids.next,
       refreshTokenId: yield* ids.next,
+      refreshIssuedAt: now,
       expiresAt: now + settings.refreshTokenSeconds * 1000,
     };
     const decision = decideSession(
@@ -228,8 +233,13 @@ export const refresh = (refreshToken: string, metadata: Metadata) =>
     // Rotated: the new token. Within the grace window: the session's current token again.
     const current =
       event?.type === "RefreshTokenRotated"
-        ? { id: session.id, refreshTokenId: next, expiresAt }
-        : { id: session.id, refreshTokenId: session.current, expiresAt: session.expiresAt };
+        ? { id: session.id, refreshTokenId: next, refreshIssuedAt: now, expiresAt }
+        : {
+            id: session.id,
+            refreshTokenId: session.current,
+            refreshIssuedAt: session.rotatedAt,
+            expiresAt: session.expiresAt,
+          };
     return yield* issue(user, current, now);
   });
 

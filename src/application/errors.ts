@@ -5,15 +5,15 @@ export class ValidationFailed extends Data.TaggedError("ValidationFailed")<{
   readonly fields: readonly { readonly name: string; readonly rule: string }[];
 }> {}
 
-export class UsernameTaken extends Data.TaggedError("UsernameTaken")<{}> {}
+export class UsernameTaken extends Data.TaggedError("UsernameTaken") {}
 
 /** Same answer for an unknown user and a wrong password. */
-export class InvalidCredentials extends Data.TaggedError("InvalidCredentials")<{}> {}
+export class InvalidCredentials extends Data.TaggedError("InvalidCredentials") {}
 
 /** The token is missing, malformed, expired or revoked; `reason` is for logs only. */
 export class Unauthorized extends Data.TaggedError("Unauthorized")<{ readonly reason: string }> {}
 
-export class Forbidden extends Data.TaggedError("Forbidden")<{}> {}
+export class Forbidden extends Data.TaggedError("Forbidden") {}
 
 export class NotFound extends Data.TaggedError("NotFound")<{ readonly what: string }> {}
 

@@ -5,6 +5,7 @@ import { type SessionEvent, sessionStream } from "../domain/session/SessionEvent
 import { foldUser, type User } from "../domain/user/User.ts";
 import { type UserEvent, userStream } from "../domain/user/UserEvents.ts";
 import { Unavailable } from "./errors.ts";
+import { Projector } from "./Projector.ts";
 import {
   type AppendOptions,
   type AppendResult,
@@ -13,7 +14,6 @@ import {
   type RecordedEvent,
 } from "./ports/EventStore.ts";
 import { TokenState } from "./ports/TokenState.ts";
-import { Projector } from "./Projector.ts";
 import { projectRecords } from "./projection.ts";
 
 const storeDown = () => new Unavailable({ dependency: "event-store" });

@@ -1,7 +1,7 @@
 import { Effect } from "effect";
+import { Projector } from "./Projector.ts";
 import { EventStore } from "./ports/EventStore.ts";
 import { TokenState } from "./ports/TokenState.ts";
-import { Projector } from "./Projector.ts";
 
 export type Readiness = {
   readonly ready: boolean;
@@ -17,8 +17,14 @@ export const readiness = Effect.gen(function* () {
   const status = yield* (yield* Projector).status;
   const [storeUp, stateUp] = yield* Effect.all(
     [
-      store.findClaim("health:probe").pipe(Effect.as(true), Effect.orElseSucceed(() => false)),
-      state.checkpoint.pipe(Effect.as(true), Effect.orElseSucceed(() => false)),
+      store.findClaim("health:probe").pipe(
+        Effect.as(true),
+        Effect.orElseSucceed(() => false),
+      ),
+      state.checkpoint.pipe(
+        Effect.as(true),
+        Effect.orElseSucceed(() => false),
+      ),
     ],
     { concurrency: 2 },
   );

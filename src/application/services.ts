@@ -1,10 +1,10 @@
+import type { Projector } from "./Projector.ts";
 import type { AuthSettings } from "./ports/AuthSettings.ts";
 import type { EventStore } from "./ports/EventStore.ts";
 import type { Ids } from "./ports/Ids.ts";
 import type { PasswordHasher } from "./ports/PasswordHasher.ts";
-import type { Tokens } from "./ports/Tokens.ts";
 import type { TokenState } from "./ports/TokenState.ts";
-import type { Projector } from "./Projector.ts";
+import type { Tokens } from "./ports/Tokens.ts";
 
 /** Every service the use cases need; the composition root provides them all. */
 export type AppServices =

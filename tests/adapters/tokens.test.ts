@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { Effect, Exit } from "effect";
 import { jwtVerify, SignJWT } from "jose";
-import type { AccessClaims } from "../../src/application/ports/Tokens.ts";
 import { makeTokens } from "../../src/adapters/crypto/HmacTokens.ts";
+import type { AccessClaims } from "../../src/application/ports/Tokens.ts";
 
 const secret = "s".repeat(40);
 const issuer = "authlog-test";

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import type { Decision } from "../../src/domain/Decision.ts";
+import { isValidPassword } from "../../src/domain/user/Password.ts";
 import { decideUser, foldUser, type UserCommand } from "../../src/domain/user/User.ts";
 import type { UserEvent } from "../../src/domain/user/UserEvents.ts";
 import { isValidUsername, usernameKey } from "../../src/domain/user/Username.ts";
-import { isValidPassword } from "../../src/domain/user/Password.ts";
 
 const given = (...events: UserEvent[]) => ({
   when: (command: UserCommand) => decideUser(command, foldUser(events)),

@@ -1,13 +1,13 @@
 import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";
 import { Effect, Layer } from "effect";
 import { SignJWT } from "jose";
-import { isRole } from "../../domain/Role.ts";
 import {
   type AccessClaims,
   InvalidToken,
   type RefreshClaims,
   Tokens,
 } from "../../application/ports/Tokens.ts";
+import { isRole } from "../../domain/Role.ts";
 
 export type TokenConfig = {
   readonly secret: string;

@@ -1,5 +1,5 @@
-import { Elysia, t } from "elysia";
 import type { Effect, ManagedRuntime } from "effect";
+import { Elysia, t } from "elysia";
 import {
   authenticate,
   type Credentials,
@@ -16,8 +16,8 @@ import type { Metadata } from "../../application/ports/EventStore.ts";
 import type { AccessClaims } from "../../application/ports/Tokens.ts";
 import type { AppServices } from "../../application/services.ts";
 import { type AppError, type Logger, settle } from "./errors.ts";
-import { problem } from "./problem.ts";
 import { health } from "./health.ts";
+import { problem } from "./problem.ts";
 
 export type HttpOptions = {
   /** False only for plain-http local development. */
@@ -36,9 +36,10 @@ class Reply extends Error {
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,64}$/;
 const bearerPattern = /^Bearer ([A-Za-z0-9._-]+)$/;
 const bodyMethods = new Set(["POST", "PUT", "PATCH"]);
-const bodyTypes = ["application/json", "application/x-www-form-urlencoded"];
 
 const cookieName = "refresh_token";
+
+const tooLarge = () => problem(413, "The body is too large.");
 
 const credentials = t.Object({
   username: t.String({ maxLength: 256 }),
@@ -96,150 +97,170 @@ export const createApp = (
     detail: { summary: "Log in: an access token, and the refresh token as an HttpOnly cookie" },
   };
 
-  return new Elysia({ name: "authlog" })
-    .state("log", options.log)
-    .derive({ as: "global" }, ({ request, server, headers }) => {
-      const given = headers["x-request-id"];
-      const requestId = given && requestIdPattern.test(given) ? given : crypto.randomUUID();
-      const clientIp = server?.requestIP(request)?.address;
-      const metadata: Metadata = clientIp ? { requestId, clientIp } : { requestId };
-      return { metadata, requestId };
-    })
-    .onRequest(({ request }) => {
-      if (!bodyMethods.has(request.method)) return;
-      const length = Number(request.headers.get("content-length") ?? 0);
-      if (length > options.maxBodyBytes) {
-        return problem(413, `The body may be at most ${options.maxBodyBytes} bytes.`);
-      }
-      const type = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
-      if (length > 0 && !bodyTypes.includes(type ?? "")) {
-        return problem(415, "Send application/json or application/x-www-form-urlencoded.");
-      }
-    })
-    .onAfterHandle({ as: "global" }, ({ set, requestId }) => {
-      set.headers["x-request-id"] = requestId;
-    })
-    .onError({ as: "global" }, ({ code, error, set }) => {
-      if (error instanceof Reply) return error.response;
-      switch (code) {
-        case "VALIDATION":
-          // Elysia's own 422 echoes submitted values, passwords included: name the fields only.
-          return problem(422, "The request has invalid fields.", {
-            extra: { errors: validationErrors(error) },
-          });
-        case "PARSE":
-          return problem(400, "The body could not be parsed.");
-        case "NOT_FOUND":
-          return problem(404, "No such route.");
-        case "INVALID_COOKIE_SIGNATURE":
-          return problem(401, "Invalid cookie.");
-        default:
-          if (typeof set.status === "number" && set.status === 413) {
-            return problem(413, "The body is too large.");
+  return (
+    new Elysia({ name: "authlog" })
+      .state("log", options.log)
+      .derive({ as: "global" }, ({ request, server, headers }) => {
+        const given = headers["x-request-id"];
+        const requestId = given && requestIdPattern.test(given) ? given : crypto.randomUUID();
+        const clientIp = server?.requestIP(request)?.address;
+        const metadata: Metadata = clientIp ? { requestId, clientIp } : { requestId };
+        return { metadata, requestId };
+      })
+      .onRequest(({ request }) => {
+        if (!bodyMethods.has(request.method)) return;
+        const length = Number(request.headers.get("content-length") ?? 0);
+        if (length > options.maxBodyBytes) return tooLarge();
+      })
+      // One parser for every body: bounded, JSON or form only, and a problem for anything else.
+      .onParse({ as: "global" }, async ({ request, contentType }) => {
+        const text = await request.text();
+        if (Buffer.byteLength(text) > options.maxBodyBytes) throw new Reply(tooLarge());
+        if (text === "") return {};
+        const type = contentType?.split(";")[0]?.trim().toLowerCase();
+        if (type === "application/x-www-form-urlencoded") {
+          return Object.fromEntries(new URLSearchParams(text));
+        }
+        if (type !== "application/json") {
+          throw new Reply(
+            problem(415, "Send application/json or application/x-www-form-urlencoded."),
+          );
+        }
+        try {
+          return JSON.parse(text);
+        } catch {
+          throw new Reply(problem(400, "The body is not valid JSON."));
+        }
+      })
+      .onAfterHandle({ as: "global" }, ({ set, requestId }) => {
+        set.headers["x-request-id"] = requestId;
+      })
+      .onError({ as: "global" }, ({ code, error, set }) => {
+        if (error instanceof Reply) return error.response;
+        // Elysia wraps what a parser throws in its own ParseError.
+        const cause = (error as { cause?: unknown }).cause;
+        if (cause instanceof Reply) return cause.response;
+        switch (code) {
+          case "VALIDATION":
+            // Elysia's own 422 echoes submitted values, passwords included: name the fields only.
+            return problem(422, "The request has invalid fields.", {
+              extra: { errors: validationErrors(error) },
+            });
+          case "PARSE":
+            return problem(400, "The body could not be parsed.");
+          case "NOT_FOUND":
+            return problem(404, "No such route.");
+          case "INVALID_COOKIE_SIGNATURE":
+            return problem(401, "Invalid cookie.");
+          default:
+            if (set.status === 413) return tooLarge();
+            options.log("error", "unhandled error", { code, error: String(error) });
+            return problem(500, "The server failed to handle the request.");
+        }
+      })
+      .use(health(runtime))
+      .post(
+        "/auth/register",
+        async ({ body, metadata, set }) => {
+          const result = await run(register(body, metadata));
+          if (result instanceof Response) return result;
+          set.status = 201;
+          return userBody(result);
+        },
+        {
+          body: credentials,
+          detail: { summary: "Register a user (role: user)" },
+        },
+      )
+      .post(
+        "/auth/login",
+        async ({ body, metadata, cookie }) => {
+          const result = await run(login(body as Credentials, metadata));
+          return result instanceof Response ? result : tokenResponse(result, cookie);
+        },
+        loginRoute,
+      )
+      .post(
+        "/auth/token",
+        async ({ body, metadata, cookie }) => {
+          const result = await run(login(body as Credentials, metadata));
+          return result instanceof Response ? result : tokenResponse(result, cookie);
+        },
+        loginRoute,
+      )
+      .post(
+        "/auth/refresh",
+        async ({ cookie, metadata }) => {
+          const token = cookie[cookieName]?.value;
+          if (typeof token !== "string" || token === "") {
+            return problem(401, "The refresh_token cookie is missing.");
           }
-          options.log("error", "unhandled error", { code, error: String(error) });
-          return problem(500, "The server failed to handle the request.");
-      }
-    })
-    .use(health(runtime))
-    .post(
-      "/auth/register",
-      async ({ body, metadata, set }) => {
-        const result = await run(register(body, metadata));
-        if (result instanceof Response) return result;
-        set.status = 201;
-        return userBody(result);
-      },
-      {
-        body: credentials,
-        detail: { summary: "Register a user (role: user)" },
-      },
-    )
-    .post(
-      "/auth/login",
-      async ({ body, metadata, cookie }) => {
-        const result = await run(login(body as Credentials, metadata));
-        return result instanceof Response ? result : tokenResponse(result, cookie);
-      },
-      loginRoute,
-    )
-    .post(
-      "/auth/token",
-      async ({ body, metadata, cookie }) => {
-        const result = await run(login(body as Credentials, metadata));
-        return result instanceof Response ? result : tokenResponse(result, cookie);
-      },
-      loginRoute,
-    )
-    .post(
-      "/auth/refresh",
-      async ({ cookie, metadata }) => {
-        const token = cookie[cookieName]?.value;
-        if (typeof token !== "string" || token === "") {
-          return problem(401, "The refresh_token cookie is missing.");
-        }
-        const result = await run(refresh(token, metadata));
-        if (result instanceof Response) {
-          if (result.status === 401) clearCookie(cookie);
-          return result;
-        }
-        return tokenResponse(result, cookie);
-      },
-      { detail: { summary: "Rotate the refresh cookie and get a new access token" } },
-    )
-    .post(
-      "/auth/logout",
-      async ({ cookie, headers, metadata, set }) => {
-        const accessToken = bearerPattern.exec(headers.authorization ?? "")?.[1];
-        const refreshToken = cookie[cookieName]?.value;
-        const result = await run(
-          logout(
-            {
-              ...(accessToken ? { accessToken } : {}),
-              ...(typeof refreshToken === "string" && refreshToken ? { refreshToken } : {}),
-            },
-            metadata,
-          ),
-        );
-        if (result instanceof Response) return result;
-        clearCookie(cookie);
-        set.status = 204;
-      },
-      { detail: { summary: "End this login: every token from it stops working" } },
-    )
-    .post(
-      "/auth/logout-all",
-      async ({ headers, metadata, set }) => {
-        const claims = await principal(headers.authorization);
-        const result = await run(logoutAll(claims, metadata));
-        if (result instanceof Response) return result;
-        set.status = 204;
-      },
-      { detail: { summary: "End every login of the caller" } },
-    )
-    .get(
-      "/auth/me",
-      async ({ headers }) => {
-        const claims = await principal(headers.authorization);
-        const result = await run(me(claims));
-        return result instanceof Response ? result : userBody(result);
-      },
-      { detail: { summary: "The caller's account" } },
-    )
-    .get(
-      "/secure/data",
-      async ({ headers }) => {
-        const claims = await principal(headers.authorization);
-        return {
-          message: `Hello, ${claims.username}.`,
-          user: { id: claims.sub, username: claims.username, role: claims.role },
-        };
-      },
-      { detail: { summary: "A protected resource" } },
-    );
+          const result = await run(refresh(token, metadata));
+          if (result instanceof Response) {
+            if (result.status === 401) clearCookie(cookie);
+            return result;
+          }
+          return tokenResponse(result, cookie);
+        },
+        { detail: { summary: "Rotate the refresh cookie and get a new access token" } },
+      )
+      .post(
+        "/auth/logout",
+        async ({ cookie, headers, metadata, set }) => {
+          const accessToken = bearerPattern.exec(headers.authorization ?? "")?.[1];
+          const refreshToken = cookie[cookieName]?.value;
+          const result = await run(
+            logout(
+              {
+                ...(accessToken ? { accessToken } : {}),
+                ...(typeof refreshToken === "string" && refreshToken ? { refreshToken } : {}),
+              },
+              metadata,
+            ),
+          );
+          if (result instanceof Response) return result;
+          clearCookie(cookie);
+          set.status = 204;
+        },
+        { detail: { summary: "End this login: every token from it stops working" } },
+      )
+      .post(
+        "/auth/logout-all",
+        async ({ headers, metadata, set }) => {
+          const claims = await principal(headers.authorization);
+          const result = await run(logoutAll(claims, metadata));
+          if (result instanceof Response) return result;
+          set.status = 204;
+        },
+        { detail: { summary: "End every login of the caller" } },
+      )
+      .get(
+        "/auth/me",
+        async ({ headers }) => {
+          const claims = await principal(headers.authorization);
+          const result = await run(me(claims));
+          return result instanceof Response ? result : userBody(result);
+        },
+        { detail: { summary: "The caller's account" } },
+      )
+      .get(
+        "/secure/data",
+        async ({ headers }) => {
+          const claims = await principal(headers.authorization);
+          return {
+            message: `Hello, ${claims.username}.`,
+            user: { id: claims.sub, username: claims.username, role: claims.role },
+          };
+        },
+        { detail: { summary: "A protected resource" } },
+      )
+  );
 };
 
-type CookieJar = Record<string, { value: unknown; set: (config: Record<string, unknown>) => unknown } | undefined>;
+type CookieJar = Record<
+  string,
+  { value: unknown; set: (config: Record<string, unknown>) => unknown } | undefined
+>;
 
 const validationErrors = (error: unknown): { field: string; message: string }[] => {
   const all = (error as { all?: { path?: string; message?: string }[] }).all;

@@ -1,5 +1,5 @@
-import { Elysia } from "elysia";
 import type { ManagedRuntime } from "effect";
+import { Elysia } from "elysia";
 import { readiness } from "../../application/health.ts";
 import type { AppServices } from "../../application/services.ts";
 

@@ -27,7 +27,10 @@ export const realm = 'Bearer realm="authlog"';
 export const problem = (
   status: number,
   detail: string,
-  options: { readonly headers?: Record<string, string>; readonly extra?: Record<string, unknown> } = {},
+  options: {
+    readonly headers?: Record<string, string>;
+    readonly extra?: Record<string, unknown>;
+  } = {},
 ): Response => {
   const title = titles[status] ?? "Error";
   const body: Problem = {

@@ -1,0 +1,249 @@
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { Effect, Layer } from "effect";
+import {
+  type AppendResult,
+  ClaimTaken,
+  EventStore,
+  type Metadata,
+  type RecordedEvent,
+  StoreUnavailable,
+  VersionConflict,
+} from "../../application/ports/EventStore.ts";
+
+type EventRow = {
+  readonly position: number;
+  readonly stream_id: string;
+  readonly version: number;
+  readonly type: string;
+  readonly data: string;
+  readonly metadata: string;
+  readonly recorded_at: number;
+};
+
+const migrations: readonly string[] = [
+  `create table events (
+     position integer primary key autoincrement,
+     stream_id text not null,
+     version integer not null,
+     type text not null,
+     data text not null,
+     metadata text not null,
+     recorded_at integer not null,
+     unique (stream_id, version)
+   );
+   create table claims (
+     key text primary key,
+     stream_id text not null,
+     claimed_at integer not null
+   );`,
+];
+
+const migrate = (db: Database) => {
+  const { user_version } = db.query<{ user_version: number }, []>("pragma user_version").get() ?? {
+    user_version: 0,
+  };
+  db.transaction(() => {
+    migrations.slice(user_version).forEach((sql, i) => {
+      db.run(sql);
+      db.run(`pragma user_version = ${user_version + i + 1}`);
+    });
+  }).immediate();
+};
+
+const toRecorded = (row: EventRow): RecordedEvent => ({
+  streamId: row.stream_id,
+  version: row.version,
+  position: row.position,
+  type: row.type,
+  data: JSON.parse(row.data),
+  metadata: JSON.parse(row.metadata) as Metadata,
+  recordedAt: new Date(row.recorded_at),
+});
+
+const unavailable = (cause: unknown) => new StoreUnavailable({ cause });
+
+type Outcome =
+  | { readonly ok: AppendResult }
+  | { readonly conflict: true }
+  | { readonly taken: string };
+
+export type EmbeddedEventStore = {
+  readonly store: EventStore["Service"];
+  readonly close: () => void;
+};
+
+/**
+ * The EventStore in one SQLite file (or `:memory:`). Appends run in an immediate transaction, so
+ * positions follow commit order even with a second process on the same file.
+ */
+export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
+  const db = new Database(path, { create: true, strict: true });
+  db.run("pragma journal_mode = wal");
+  // FULL syncs the WAL at every commit: an acknowledged revocation survives a power cut, not only
+  // a crash of the process (NORMAL would only promise the latter).
+  db.run("pragma synchronous = full");
+  db.run("pragma busy_timeout = 5000");
+  migrate(db);
+
+  const versionOf = db.query<{ version: number }, [string]>(
+    "select coalesce(max(version), 0) as version from events where stream_id = ?",
+  );
+  const ownerOf = db.query<{ stream_id: string }, [string]>(
+    "select stream_id from claims where key = ?",
+  );
+  const insertEvent = db.query<
+    { position: number },
+    [string, number, string, string, string, number]
+  >(
+    `insert into events (stream_id, version, type, data, metadata, recorded_at)
+     values (?, ?, ?, ?, ?, ?) returning position`,
+  );
+  const insertClaim = db.query<never, [string, string, number]>(
+    "insert into claims (key, stream_id, claimed_at) values (?, ?, ?) on conflict (key) do nothing",
+  );
+  const byStream = db.query<EventRow, [string]>(
+    "select * from events where stream_id = ? order by version",
+  );
+  const after = db.query<EventRow, [number, number]>(
+    "select * from events where position > ? order by position limit ?",
+  );
+
+  const listeners = new Set<() => void>();
+
+  const appendTransaction = db.transaction(
+    (
+      streamId: string,
+      events: readonly { type: string; data: unknown }[],
+      options: {
+        expectedVersion: number | "any";
+        metadata: Metadata;
+        claims: readonly string[];
+      },
+    ): Outcome => {
+      const current = versionOf.get(streamId)?.version ?? 0;
+      if (options.expectedVersion !== "any" && options.expectedVersion !== current) {
+        return { conflict: true };
+      }
+      if (events.length === 0) return { ok: { nextVersion: current, events: [] } };
+      for (const key of options.claims) {
+        const owner = ownerOf.get(key)?.stream_id;
+        if (owner !== undefined && owner !== streamId) return { taken: key };
+      }
+      const now = Date.now();
+      const metadata = JSON.stringify(options.metadata);
+      const recorded = events.map((event, i): RecordedEvent => {
+        const version = current + i + 1;
+        const data = JSON.stringify(event.data ?? null);
+        const row = insertEvent.get(streamId, version, event.type, data, metadata, now);
+        return {
+          streamId,
+          version,
+          position: row?.position ?? 0,
+          type: event.type,
+          data: event.data ?? null,
+          metadata: options.metadata,
+          recordedAt: new Date(now),
+        };
+      });
+      for (const key of options.claims) insertClaim.run(key, streamId, now);
+      return { ok: { nextVersion: current + events.length, events: recorded } };
+    },
+  );
+
+  const store = EventStore.of({
+    append: (streamId, events, options) =>
+      Effect.gen(function* () {
+        const outcome = yield* Effect.try({
+          try: () =>
+            appendTransaction.immediate(streamId, events, {
+              expectedVersion: options.expectedVersion,
+              metadata: options.metadata ?? {},
+              claims: options.claims ?? [],
+            }),
+          catch: unavailable,
+        });
+        if ("taken" in outcome) return yield* new ClaimTaken({ key: outcome.taken });
+        if ("conflict" in outcome) {
+          return yield* new VersionConflict({ streamId, expectedVersion: options.expectedVersion });
+        }
+        if (outcome.ok.events.length > 0) {
+          for (const listener of listeners) queueMicrotask(listener);
+        }
+        return outcome.ok;
+      }),
+    readStream: (streamId) =>
+      Effect.try({
+        try: () => byStream.all(streamId).map(toRecorded),
+        catch: unavailable,
+      }),
+    readAll: (checkpoint, limit) =>
+      Effect.gen(function* () {
+        const from = checkpoint === "" ? 0 : Number(checkpoint);
+        if (!Number.isSafeInteger(from)) {
+          return yield* Effect.die(
+            new Error(`not an embedded event store checkpoint: ${checkpoint}`),
+          );
+        }
+        return yield* Effect.try({
+          try: () => {
+            const rows = after.all(from, limit);
+            const last = rows[rows.length - 1];
+            return {
+              events: rows.map(toRecorded),
+              checkpoint: last ? String(last.position) : checkpoint,
+            };
+          },
+          catch: unavailable,
+        });
+      }),
+    findClaim: (key) =>
+      Effect.try({
+        try: () => ownerOf.get(key)?.stream_id ?? null,
+        catch: unavailable,
+      }),
+    subscribe: (onAppend) =>
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          const listener = () => onAppend();
+          listeners.add(listener);
+          return listener;
+        }),
+        (listener) => Effect.sync(() => listeners.delete(listener)),
+      ).pipe(Effect.asVoid),
+  });
+
+  return {
+    store,
+    close: () => {
+      listeners.clear();
+      db.close();
+    },
+  };
+};
+
+/** The store in `<dataDir>/events.sqlite`, created on first use and closed with the layer. */
+export const EmbeddedEventStoreLayer = (dataDir: string) =>
+  Layer.effect(
+    EventStore,
+    Effect.acquireRelease(
+      Effect.try({
+        try: () => {
+          mkdirSync(dataDir, { recursive: true });
+          return openEmbeddedEventStore(join(dataDir, "events.sqlite"));
+        },
+        catch: unavailable,
+      }),
+      (embedded) => Effect.sync(() => embedded.close()),
+    ).pipe(Effect.map((embedded) => embedded.store)),
+  );
+
+/** A throwaway store in memory, for tests. */
+export const MemoryEventStoreLayer = Layer.effect(
+  EventStore,
+  Effect.acquireRelease(
+    Effect.sync(() => openEmbeddedEventStore(":memory:")),
+    (embedded) => Effect.sync(() => embedded.close()),
+  ).pipe(Effect.map((embedded) => embedded.store)),
+);

@@ -1,0 +1,303 @@
+import { Effect, Layer } from "effect";
+import type postgres from "postgres";
+import {
+  type AppendOptions,
+  type AppendResult,
+  type Checkpoint,
+  ClaimTaken,
+  EventStore,
+  type Metadata,
+  type NewEvent,
+  type RecordedEvent,
+  StoreUnavailable,
+  VersionConflict,
+} from "../../application/ports/EventStore.ts";
+import { createSql, type PostgresOptions, quoteIdentifier, type Sql } from "./client.ts";
+import { migrate } from "./migrations.ts";
+
+type EventRow = {
+  readonly transaction_id: string;
+  readonly position: string;
+  readonly stream_id: string;
+  readonly version: number;
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata: Metadata;
+  readonly recorded_at: Date;
+};
+
+type AppendedRow = {
+  readonly position: string;
+  readonly version: number;
+  readonly recorded_at: Date;
+};
+
+const unavailable = (cause: unknown) => new StoreUnavailable({ cause });
+
+const isUniqueViolation = (error: unknown, constraint: string): error is postgres.PostgresError =>
+  typeof error === "object" &&
+  error !== null &&
+  "code" in error &&
+  error.code === "23505" &&
+  "constraint_name" in error &&
+  error.constraint_name === constraint;
+
+const toRecorded = (row: EventRow): RecordedEvent => ({
+  streamId: row.stream_id,
+  version: row.version,
+  position: Number(row.position),
+  type: row.type,
+  data: row.data,
+  metadata: row.metadata,
+  recordedAt: row.recorded_at,
+});
+
+/** A checkpoint is the (transaction id, position) pair of the last event read: "<xid>:<position>". */
+const parseCheckpoint = (checkpoint: Checkpoint): Effect.Effect<readonly [string, string]> => {
+  if (checkpoint === "") return Effect.succeed(["0", "0"]);
+  const match = /^(\d+):(\d+)$/.exec(checkpoint);
+  if (!match?.[1] || !match[2]) {
+    return Effect.die(new Error(`not a PostgreSQL event store checkpoint: ${checkpoint}`));
+  }
+  return Effect.succeed([match[1], match[2]]);
+};
+
+const claimTakenKey = (error: postgres.PostgresError): string | undefined =>
+  /^Key \(key\)=\((.*)\) already exists\.$/s.exec(error.detail ?? "")?.[1];
+
+/** "any" appends that lose a race for the next version number try again this many times. */
+const anyVersionAttempts = 10;
+
+/**
+ * The EventStore on PostgreSQL. Each append is a single statement (no explicit transaction, no
+ * lock): concurrency is settled by the unique (stream_id, version) and claims keys.
+ */
+export const makePostgresEventStore = (
+  sql: Sql,
+): Effect.Effect<EventStore["Service"], StoreUnavailable> =>
+  Effect.gen(function* () {
+    yield* Effect.tryPromise({ try: () => migrate(sql), catch: unavailable });
+    const [{ schema } = { schema: "public" }] = yield* Effect.tryPromise({
+      try: () => sql<{ schema: string }[]>`select current_schema() as schema`,
+      catch: unavailable,
+    });
+    // One channel per schema keeps stores sharing a database (tests) from waking each other.
+    const channel = `events_${schema}`.slice(0, 63);
+
+    // A NOTIFY inside the append would take a global lock at commit; notifying after, and at most
+    // one at a time, keeps commits parallel. A wake-up that coalesces several appends is enough.
+    let notifying = false;
+    let notifyAgain = false;
+    const notify = (): void => {
+      if (notifying) {
+        notifyAgain = true;
+        return;
+      }
+      notifying = true;
+      sql
+        .notify(channel, "")
+        .catch(() => {})
+        .finally(() => {
+          notifying = false;
+          if (notifyAgain) {
+            notifyAgain = false;
+            notify();
+          }
+        });
+    };
+
+    const currentVersion = (streamId: string) =>
+      sql<{ version: number }[]>`
+        select coalesce(max(version), 0)::int as version from events where stream_id = ${streamId}`.then(
+        (rows) => rows[0]?.version ?? 0,
+      );
+
+    // The guard CTE yields a row only when the stream is at the expected version, so a stale
+    // append inserts nothing. Claims are inserted only alongside events and skip keys this
+    // stream already owns; another stream's key fails the whole statement with 23505.
+    const insert = (
+      streamId: string,
+      events: readonly NewEvent[],
+      expected: number | null,
+      metadata: Metadata,
+      claims: readonly string[],
+    ) =>
+      sql<AppendedRow[]>`
+        with head as (
+          select coalesce(max(version), 0) as version from events where stream_id = ${streamId}
+        ), guard as (
+          select version from head where ${expected}::int is null or version = ${expected}::int
+        ), appended as (
+          insert into events (stream_id, version, type, data, metadata)
+          select ${streamId}, guard.version + e.ord, e.value->>'type', e.value->'data', ${sql.json(metadata)}
+          from guard, jsonb_array_elements(${sql.json(
+            events.map((event) => ({
+              type: event.type,
+              data: event.data ?? null,
+            })) as postgres.JSONValue,
+          )}) with ordinality as e(value, ord)
+          returning position, version, recorded_at
+        ), claimed as (
+          insert into claims (key, stream_id)
+          select c.key, ${streamId}
+          from jsonb_array_elements_text(${sql.json(claims as string[])}) as c(key)
+          where exists (select from appended)
+            and not exists (select from claims owned where owned.key = c.key and owned.stream_id = ${streamId})
+        )
+        select position, version, recorded_at from appended order by version`;
+
+    const takenKey = async (
+      error: postgres.PostgresError,
+      streamId: string,
+      claims: readonly string[],
+    ): Promise<string> => {
+      if (claims.length === 1 && claims[0] !== undefined) return claims[0];
+      const fromDetail = claimTakenKey(error);
+      if (fromDetail !== undefined && claims.includes(fromDetail)) return fromDetail;
+      const rows = await sql<{ key: string }[]>`
+        select key from claims
+        where key in ${sql(claims as string[])} and stream_id <> ${streamId}
+        order by key limit 1`;
+      return rows[0]?.key ?? claims[0] ?? "";
+    };
+
+    type Outcome =
+      | { readonly ok: AppendResult }
+      | { readonly conflict: true }
+      | { readonly taken: string };
+
+    const attempt = async (
+      streamId: string,
+      events: readonly NewEvent[],
+      options: AppendOptions,
+      claims: readonly string[],
+    ): Promise<Outcome> => {
+      const expected = options.expectedVersion === "any" ? null : options.expectedVersion;
+      const metadata = options.metadata ?? {};
+      try {
+        const rows = await insert(streamId, events, expected, metadata, claims);
+        if (rows.length === 0) return { conflict: true };
+        return {
+          ok: {
+            nextVersion: rows[rows.length - 1]?.version ?? 0,
+            events: rows.map((row, i) => ({
+              streamId,
+              version: row.version,
+              position: Number(row.position),
+              type: events[i]?.type ?? "",
+              data: events[i]?.data ?? null,
+              metadata,
+              recordedAt: row.recorded_at,
+            })),
+          },
+        };
+      } catch (error) {
+        if (isUniqueViolation(error, "events_stream_version_key")) return { conflict: true };
+        if (isUniqueViolation(error, "claims_pkey")) {
+          return { taken: await takenKey(error, streamId, claims) };
+        }
+        throw error;
+      }
+    };
+
+    const append: EventStore["Service"]["append"] = (streamId, events, options) =>
+      Effect.gen(function* () {
+        const conflict = new VersionConflict({
+          streamId,
+          expectedVersion: options.expectedVersion,
+        });
+        if (events.length === 0) {
+          const version = yield* Effect.tryPromise({
+            try: () => currentVersion(streamId),
+            catch: unavailable,
+          });
+          if (options.expectedVersion !== "any" && options.expectedVersion !== version) {
+            return yield* conflict;
+          }
+          return { nextVersion: version, events: [] };
+        }
+        const claims = [...new Set(options.claims ?? [])];
+        const attempts = options.expectedVersion === "any" ? anyVersionAttempts : 1;
+        for (let i = 0; i < attempts; i++) {
+          const outcome = yield* Effect.tryPromise({
+            try: () => attempt(streamId, events, options, claims),
+            catch: unavailable,
+          });
+          if ("ok" in outcome) {
+            notify();
+            return outcome.ok;
+          }
+          if ("taken" in outcome) return yield* new ClaimTaken({ key: outcome.taken });
+        }
+        return yield* conflict;
+      });
+
+    return EventStore.of({
+      append,
+      readStream: (streamId) =>
+        Effect.tryPromise({
+          try: () => sql<EventRow[]>`
+            select transaction_id::text, position, stream_id, version, type, data, metadata, recorded_at
+            from events where stream_id = ${streamId} order by version`,
+          catch: unavailable,
+        }).pipe(Effect.map((rows) => rows.map(toRecorded))),
+      // Rows of transactions older than the oldest one still running are final, so paging by
+      // (transaction_id, position) below that horizon never skips an event that commits late.
+      readAll: (after, limit) =>
+        Effect.gen(function* () {
+          const [transactionId, position] = yield* parseCheckpoint(after);
+          const rows = yield* Effect.tryPromise({
+            try: () => sql<EventRow[]>`
+              select transaction_id::text, position, stream_id, version, type, data, metadata, recorded_at
+              from events
+              where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+                and (transaction_id, position) > (${transactionId}::xid8, ${position}::bigint)
+              order by transaction_id, position
+              limit ${limit}`,
+            catch: unavailable,
+          });
+          const last = rows[rows.length - 1];
+          return {
+            events: rows.map(toRecorded),
+            checkpoint: last ? `${last.transaction_id}:${last.position}` : after,
+          };
+        }),
+      findClaim: (key) =>
+        Effect.tryPromise({
+          try: () => sql<{ stream_id: string }[]>`select stream_id from claims where key = ${key}`,
+          catch: unavailable,
+        }).pipe(Effect.map((rows) => rows[0]?.stream_id ?? null)),
+      subscribe: (onAppend) =>
+        Effect.acquireRelease(
+          Effect.tryPromise({
+            try: () => sql.listen(channel, () => onAppend()),
+            catch: unavailable,
+          }),
+          (listening) => Effect.promise(() => listening.unlisten().catch(() => {})),
+        ).pipe(Effect.asVoid),
+    });
+  });
+
+/** The store on an existing client; the caller owns (and ends) `sql`. */
+export const PostgresEventStoreLayer = (sql: Sql) =>
+  Layer.effect(EventStore, makePostgresEventStore(sql));
+
+/** Connects, creates the schema if asked for one, migrates; the pool closes with the layer. */
+export const PostgresEventStoreFromUrl = (options: PostgresOptions) =>
+  Layer.effect(
+    EventStore,
+    Effect.gen(function* () {
+      const sql = yield* Effect.acquireRelease(
+        Effect.sync(() => createSql(options)),
+        (sql) => Effect.promise(() => sql.end({ timeout: 5 })),
+      );
+      const schema = options.schema;
+      if (schema !== undefined) {
+        yield* Effect.tryPromise({
+          try: () => sql.unsafe(`create schema if not exists ${quoteIdentifier(schema)}`),
+          catch: unavailable,
+        });
+      }
+      return yield* makePostgresEventStore(sql);
+    }),
+  );

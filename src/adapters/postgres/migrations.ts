@@ -1,0 +1,57 @@
+import type { Sql } from "./client.ts";
+
+export type Migration = { readonly version: number; readonly name: string; readonly sql: string };
+
+/** Append-only: a released migration is never edited, a change is a new version. */
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: "events and claims",
+    sql: `
+      create table events (
+        position bigserial not null,
+        transaction_id xid8 not null default pg_current_xact_id(),
+        stream_id text not null,
+        version int not null,
+        type text not null,
+        data jsonb not null,
+        metadata jsonb not null default '{}',
+        recorded_at timestamptz not null default now(),
+        constraint events_pkey primary key (position),
+        constraint events_stream_version_key unique (stream_id, version)
+      );
+      create index events_transaction_position_idx on events (transaction_id, position);
+      create table claims (
+        key text not null,
+        stream_id text not null,
+        claimed_at timestamptz not null default now(),
+        constraint claims_pkey primary key (key)
+      );
+    `,
+  },
+];
+
+/**
+ * Applies the missing migrations to the schema on the search_path. A transaction-scoped advisory
+ * lock per schema lets several instances start at once: the first migrates, the others wait and
+ * find nothing left to do.
+ */
+export const migrate = (sql: Sql): Promise<readonly number[]> =>
+  sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(hashtext('authlog.migrations.' || current_schema()))`;
+    await tx`
+      create table if not exists schema_migrations (
+        version int primary key,
+        name text not null,
+        applied_at timestamptz not null default now()
+      )`;
+    const rows = await tx<{ version: number }[]>`select version from schema_migrations`;
+    const applied = new Set(rows.map((row) => row.version));
+    const pending = migrations.filter((m) => !applied.has(m.version));
+    for (const migration of pending) {
+      await tx.unsafe(migration.sql);
+      await tx`insert into schema_migrations (version, name)
+               values (${migration.version}, ${migration.name})`;
+    }
+    return pending.map((m) => m.version);
+  });

@@ -1,0 +1,116 @@
+import { Effect, Layer, ManagedRuntime } from "effect";
+import { type Config, formatConfigErrors, loadConfig } from "./adapters/config/Config.ts";
+import { BunPasswordHasherLayer } from "./adapters/crypto/BunPasswordHasher.ts";
+import { HmacTokensLayer } from "./adapters/crypto/HmacTokens.ts";
+import { UuidIdsLayer } from "./adapters/crypto/UuidIds.ts";
+import { EmbeddedEventStoreLayer } from "./adapters/embedded/EmbeddedEventStore.ts";
+import { MemoryTokenStateLayer } from "./adapters/embedded/MemoryTokenState.ts";
+import { createApp } from "./adapters/http/app.ts";
+import type { Logger } from "./adapters/http/errors.ts";
+import { PostgresEventStoreFromUrl } from "./adapters/postgres/PostgresEventStore.ts";
+import { createRedis } from "./adapters/redis/client.ts";
+import { RedisTokenStateLayer } from "./adapters/redis/RedisTokenState.ts";
+import { ProjectorLive } from "./application/Projector.ts";
+import { AuthSettings } from "./application/ports/AuthSettings.ts";
+import type { EventStore } from "./application/ports/EventStore.ts";
+import type { TokenState } from "./application/ports/TokenState.ts";
+import type { AppServices } from "./application/services.ts";
+
+/** Where the event log and the token projection live. */
+export type Infrastructure = Layer.Layer<EventStore | TokenState, unknown>;
+
+export const infrastructure = (config: Config, log: Logger): Infrastructure => {
+  const storage = config.storage;
+  if (storage.mode === "embedded") {
+    return Layer.merge(EmbeddedEventStoreLayer(storage.dataDir), MemoryTokenStateLayer);
+  }
+  const store = PostgresEventStoreFromUrl({
+    url: storage.databaseUrl,
+    ...(storage.databaseSchema ? { schema: storage.databaseSchema } : {}),
+  });
+  const redis = Layer.unwrap(
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const client = createRedis({
+          url: storage.redisUrl,
+          commandTimeoutMs: storage.redisCommandTimeoutMs,
+          onError: (error) => log("warn", "redis connection error", { error: String(error) }),
+        });
+        client.connect().catch(() => {});
+        return client;
+      }),
+      (client) => Effect.sync(() => client.destroy()),
+    ).pipe(Effect.map((client) => RedisTokenStateLayer(client, storage.redisKeyPrefix))),
+  );
+  return Layer.merge(store, redis);
+};
+
+/** config -> layers: every service the use cases need, over the given infrastructure. */
+export const services = (config: Config, infra: Infrastructure) => {
+  const base = Layer.mergeAll(
+    infra,
+    UuidIdsLayer,
+    HmacTokensLayer({ secret: config.jwt.secret, issuer: config.jwt.issuer }),
+    BunPasswordHasherLayer({
+      memoryCost: config.passwordHash.memoryKib,
+      timeCost: config.passwordHash.timeCost,
+    }),
+    Layer.succeed(AuthSettings, {
+      accessTokenSeconds: config.jwt.accessTokenMinutes * 60,
+      refreshTokenSeconds: config.jwt.refreshTokenDays * 86_400,
+      refreshGraceMs: config.jwt.refreshGraceSeconds * 1000,
+    }),
+  );
+  return ProjectorLive({ pollMs: 1000 }).pipe(Layer.provideMerge(base)) as Layer.Layer<
+    AppServices,
+    unknown
+  >;
+};
+
+const levels = { debug: 10, info: 20, warn: 30, error: 40 } as const;
+
+export const jsonLogger =
+  (minimum: keyof typeof levels): Logger =>
+  (level, message, fields) => {
+    if (levels[level] < levels[minimum]) return;
+    console.log(JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }));
+  };
+
+/** Builds the runtime and the HTTP app; nothing listens yet. */
+export const compose = (config: Config, log: Logger, infra = infrastructure(config, log)) => {
+  const runtime = ManagedRuntime.make(services(config, infra) as Layer.Layer<AppServices, never>);
+  const app = createApp(runtime, {
+    cookieSecure: config.http.cookieSecure,
+    maxBodyBytes: 64 * 1024,
+    log,
+  });
+  return { runtime, app };
+};
+
+const main = async () => {
+  const loaded = loadConfig(process.env);
+  const log = jsonLogger(loaded.ok ? loaded.config.logLevel : "info");
+  for (const warning of loaded.warnings) log("warn", warning);
+  if (!loaded.ok) {
+    console.error(formatConfigErrors(loaded.errors));
+    process.exit(1);
+  }
+  const { config } = loaded;
+  const { runtime, app } = compose(config, log);
+  await runtime.runPromise(Effect.void);
+  app.listen({ hostname: config.http.host, port: config.http.port, maxRequestBodySize: 64 * 1024 });
+  log("info", "listening", {
+    host: config.http.host,
+    port: config.http.port,
+    mode: config.storage.mode,
+  });
+  const stop = async () => {
+    await app.stop();
+    await runtime.dispose();
+    process.exit(0);
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+};
+
+if (import.meta.main) await main();

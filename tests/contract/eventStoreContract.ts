@@ -1,0 +1,518 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { Effect, Exit, Scope } from "effect";
+import {
+  type AppendOptions,
+  type Checkpoint,
+  ClaimTaken,
+  type EventStore,
+  type NewEvent,
+  type RecordedEvent,
+  startOfLog,
+  VersionConflict,
+} from "../../src/application/ports/EventStore.ts";
+
+type Service = EventStore["Service"];
+
+/** A transaction on its own connection that writes to the log directly and commits when told. */
+export type LateTransaction = {
+  /** Makes the transaction take its id now, before it writes anything. */
+  readonly takeId: () => Promise<void>;
+  readonly insert: (streamId: string, type: string, position?: number) => Promise<void>;
+  readonly commit: () => Promise<void>;
+  /** Rolls back if still open and gives the connection back. */
+  readonly close: () => Promise<void>;
+};
+
+export type Harness = {
+  readonly store: Service;
+  readonly dispose: () => Promise<void>;
+  readonly late?: {
+    readonly begin: () => Promise<LateTransaction>;
+    /** Takes a position from the log's sequence in a transaction that commits at once. */
+    readonly reservePosition: () => Promise<number>;
+  };
+  /** Closes the store and opens it again from the same files. */
+  readonly reopen?: () => Promise<Service>;
+};
+
+export type Capabilities = {
+  /** Several writers commit in any order (late-commit cases apply). */
+  readonly concurrentWriters: boolean;
+  /** The store lives in files that outlive it. */
+  readonly durableFiles: boolean;
+};
+
+const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect);
+const failure = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(Effect.flip(effect));
+
+const event = (type: string, data: unknown = { n: type }): NewEvent => ({ type, data });
+
+const required = <A>(value: A | undefined, what: string): A => {
+  if (value === undefined) throw new Error(`the harness provides no ${what}`);
+  return value;
+};
+
+/** Every event after `from`, page by page, until a page comes back empty. */
+const drain = async (store: Service, from: Checkpoint, limit = 100) => {
+  const events: RecordedEvent[] = [];
+  let checkpoint = from;
+  for (;;) {
+    const page = await run(store.readAll(checkpoint, limit));
+    if (page.events.length === 0) return { events, checkpoint };
+    expect(page.events.length).toBeLessThanOrEqual(limit);
+    events.push(...page.events);
+    checkpoint = page.checkpoint;
+  }
+};
+
+/**
+ * Reads on until `count` events came back. A transaction elsewhere in the cluster can hold the
+ * visibility horizon back for a moment; a skipped event never arrives and fails the deadline.
+ */
+const readUntil = async (store: Service, from: Checkpoint, count: number, limit = 100) => {
+  const deadline = Date.now() + 5000;
+  const events: RecordedEvent[] = [];
+  let checkpoint = from;
+  for (;;) {
+    const page = await drain(store, checkpoint, limit);
+    events.push(...page.events);
+    checkpoint = page.checkpoint;
+    if (events.length >= count) return { events, checkpoint };
+    if (Date.now() > deadline) {
+      throw new Error(`expected ${count} events after ${from}, got ${events.length}`);
+    }
+    await Bun.sleep(10);
+  }
+};
+
+const callCounter = () => {
+  let count = 0;
+  let waiters: { n: number; resolve: () => void }[] = [];
+  return {
+    onAppend: () => {
+      count++;
+      const due = waiters.filter((w) => w.n <= count);
+      waiters = waiters.filter((w) => w.n > count);
+      for (const waiter of due) waiter.resolve();
+    },
+    get count() {
+      return count;
+    },
+    /** Resolves once `onAppend` was called at least `n` times; fails after 5 s. */
+    until: (n: number) =>
+      new Promise<void>((resolve, reject) => {
+        if (count >= n) return resolve();
+        const timer = setTimeout(
+          () => reject(new Error(`onAppend called ${count}/${n} times`)),
+          5000,
+        );
+        waiters.push({
+          n,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+      }),
+  };
+};
+
+/** The behaviour every EventStore adapter must show; `fresh` yields an empty store. */
+export const eventStoreContract = (
+  name: string,
+  fresh: () => Promise<Harness>,
+  capabilities: Capabilities,
+) =>
+  describe(`EventStore contract: ${name}`, () => {
+    let harness: Harness;
+    let store: Service;
+    const append = (streamId: string, events: readonly NewEvent[], options: AppendOptions) =>
+      store.append(streamId, events, options);
+
+    beforeEach(async () => {
+      harness = await fresh();
+      store = harness.store;
+    });
+    afterEach(() => harness.dispose());
+
+    describe("append", () => {
+      test("the first append to a new stream expects version 0 and records version 1", async () => {
+        const result = await run(
+          append("user-1", [event("UserRegistered")], { expectedVersion: 0 }),
+        );
+        expect(result.nextVersion).toBe(1);
+        expect(result.events).toHaveLength(1);
+        expect(result.events[0]).toMatchObject({
+          streamId: "user-1",
+          version: 1,
+          type: "UserRegistered",
+          data: { n: "UserRegistered" },
+        });
+        expect(typeof result.events[0]?.position).toBe("number");
+        expect(await run(store.readStream("user-1"))).toEqual(result.events);
+      });
+
+      test("versions run 1..n without gaps across appends", async () => {
+        await run(append("s", [event("A"), event("B")], { expectedVersion: 0 }));
+        const second = await run(
+          append("s", [event("C"), event("D"), event("E")], { expectedVersion: 2 }),
+        );
+        expect(second.nextVersion).toBe(5);
+        expect(second.events.map((e) => e.version)).toEqual([3, 4, 5]);
+        const stream = await run(store.readStream("s"));
+        expect(stream.map((e) => [e.version, e.type])).toEqual([
+          [1, "A"],
+          [2, "B"],
+          [3, "C"],
+          [4, "D"],
+          [5, "E"],
+        ]);
+        const positions = stream.map((e) => e.position);
+        expect(new Set(positions).size).toBe(5);
+        expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+      });
+
+      test("an expected version below the stream's fails with VersionConflict and writes nothing", async () => {
+        await run(append("s", [event("A"), event("B")], { expectedVersion: 0 }));
+        for (const stale of [0, 1]) {
+          const error = await failure(append("s", [event("X")], { expectedVersion: stale }));
+          expect(error).toBeInstanceOf(VersionConflict);
+          expect(error).toMatchObject({ streamId: "s", expectedVersion: stale });
+        }
+        expect((await run(store.readStream("s"))).map((e) => e.type)).toEqual(["A", "B"]);
+      });
+
+      test("an expected version beyond the stream's fails with VersionConflict", async () => {
+        const onEmpty = await failure(append("s", [event("X")], { expectedVersion: 1 }));
+        expect(onEmpty).toBeInstanceOf(VersionConflict);
+        await run(append("s", [event("A")], { expectedVersion: 0 }));
+        const ahead = await failure(append("s", [event("X")], { expectedVersion: 3 }));
+        expect(ahead).toMatchObject({ _tag: "VersionConflict", streamId: "s", expectedVersion: 3 });
+        expect(await run(store.readStream("s"))).toHaveLength(1);
+      });
+
+      test('"any" appends to a new or an existing stream and continues its versions', async () => {
+        const first = await run(append("s", [event("A")], { expectedVersion: "any" }));
+        expect(first.nextVersion).toBe(1);
+        const second = await run(append("s", [event("B"), event("C")], { expectedVersion: "any" }));
+        expect(second.events.map((e) => e.version)).toEqual([2, 3]);
+      });
+
+      test('concurrent "any" appends to one stream all land with distinct versions', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            run(append("s", [event(`E${i}`)], { expectedVersion: "any" })),
+          ),
+        );
+        expect(results.map((r) => r.nextVersion).sort((a, b) => a - b)).toEqual(
+          Array.from({ length: 10 }, (_, i) => i + 1),
+        );
+        expect(await run(store.readStream("s"))).toHaveLength(10);
+      });
+
+      test("concurrent appends with the same expected version: exactly one wins", async () => {
+        await run(append("s", [event("A")], { expectedVersion: 0 }));
+        const exits = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            Effect.runPromiseExit(append("s", [event(`B${i}`)], { expectedVersion: 1 })),
+          ),
+        );
+        const wins = exits.filter(Exit.isSuccess);
+        expect(wins).toHaveLength(1);
+        for (const exit of exits.filter(Exit.isFailure)) {
+          expect(Exit.findErrorOption(exit)).toMatchObject({
+            _tag: "Some",
+            value: { _tag: "VersionConflict" },
+          });
+        }
+        expect((await run(store.readStream("s"))).map((e) => e.version)).toEqual([1, 2]);
+      });
+
+      test("appending no events only checks the version", async () => {
+        expect(await run(append("s", [], { expectedVersion: 0 }))).toEqual({
+          nextVersion: 0,
+          events: [],
+        });
+        expect(await failure(append("s", [], { expectedVersion: 1 }))).toBeInstanceOf(
+          VersionConflict,
+        );
+        await run(append("s", [event("A"), event("B")], { expectedVersion: 0 }));
+        expect((await run(append("s", [], { expectedVersion: 2 }))).nextVersion).toBe(2);
+        expect(await failure(append("s", [], { expectedVersion: 0 }))).toBeInstanceOf(
+          VersionConflict,
+        );
+        expect(await run(store.readStream("s"))).toHaveLength(2);
+        expect((await drain(store, startOfLog)).events).toHaveLength(2);
+      });
+
+      test("metadata, data and recordedAt round-trip", async () => {
+        const before = Date.now();
+        const data = { userId: "u1", nested: { list: [1, "two", null], flag: true }, text: "é ✓" };
+        const metadata = { requestId: "req-1", actor: "user-9", clientIp: "203.0.113.7" };
+        const appended = await run(
+          append("s", [{ type: "UserRegistered", data }], { expectedVersion: 0, metadata }),
+        );
+        const after = Date.now();
+        const [read] = await run(store.readStream("s"));
+        expect(read?.data).toEqual(data);
+        expect(read?.metadata).toEqual(metadata);
+        expect(read?.recordedAt).toBeInstanceOf(Date);
+        const recordedAt = read?.recordedAt.getTime() ?? 0;
+        // The database clock may differ from this process's by a little.
+        expect(recordedAt).toBeGreaterThanOrEqual(before - 1000);
+        expect(recordedAt).toBeLessThanOrEqual(after + 1000);
+        expect(appended.events[0]?.recordedAt.getTime()).toBe(recordedAt);
+        expect(appended.events[0]?.metadata).toEqual(metadata);
+        const [fromLog] = (await drain(store, startOfLog)).events;
+        expect(fromLog).toEqual(read as RecordedEvent);
+      });
+
+      test("metadata defaults to empty", async () => {
+        await run(append("s", [event("A")], { expectedVersion: 0 }));
+        expect((await run(store.readStream("s")))[0]?.metadata).toEqual({});
+      });
+    });
+
+    describe("claims", () => {
+      test("100 concurrent appends claiming one username: exactly one wins, the others write nothing", async () => {
+        const exits = await Promise.all(
+          Array.from({ length: 100 }, (_, i) =>
+            Effect.runPromiseExit(
+              append(`user-${i}`, [event("UserRegistered")], {
+                expectedVersion: 0,
+                claims: ["username:alice"],
+              }),
+            ),
+          ),
+        );
+        const winners = exits.flatMap((exit, i) => (Exit.isSuccess(exit) ? [`user-${i}`] : []));
+        expect(winners).toHaveLength(1);
+        const losers = exits.filter(Exit.isFailure);
+        expect(losers).toHaveLength(99);
+        for (const exit of losers) {
+          expect(Exit.findErrorOption(exit)).toMatchObject({
+            _tag: "Some",
+            value: { _tag: "ClaimTaken", key: "username:alice" },
+          });
+        }
+        expect(await run(store.findClaim("username:alice"))).toBe(winners[0] ?? "none");
+        const log = await readUntil(store, startOfLog, 1);
+        expect(log.events.map((e) => e.streamId)).toEqual(winners);
+        expect((await drain(store, log.checkpoint)).events).toHaveLength(0);
+      });
+
+      test("a key another stream owns fails the append with ClaimTaken naming the key", async () => {
+        await run(
+          append("user-a", [event("A")], { expectedVersion: 0, claims: ["username:alice"] }),
+        );
+        const error = await failure(
+          append("user-b", [event("B")], {
+            expectedVersion: 0,
+            claims: ["email:b@example.com", "username:alice"],
+          }),
+        );
+        expect(error).toBeInstanceOf(ClaimTaken);
+        expect(error).toMatchObject({ key: "username:alice" });
+        expect(await run(store.readStream("user-b"))).toEqual([]);
+        expect(await run(store.findClaim("email:b@example.com"))).toBeNull();
+        expect(await run(store.findClaim("username:alice"))).toBe("user-a");
+      });
+
+      test("a version conflict writes no claim", async () => {
+        await run(append("user-a", [event("A")], { expectedVersion: 0 }));
+        const error = await failure(
+          append("user-a", [event("B")], { expectedVersion: 0, claims: ["username:bob"] }),
+        );
+        expect(error).toBeInstanceOf(VersionConflict);
+        expect(await run(store.findClaim("username:bob"))).toBeNull();
+      });
+
+      test("a stream may claim a key it already owns, alongside new ones", async () => {
+        await run(
+          append("user-a", [event("A")], { expectedVersion: 0, claims: ["username:alice"] }),
+        );
+        const again = await run(
+          append("user-a", [event("B")], {
+            expectedVersion: 1,
+            claims: ["username:alice", "email:a@example.com"],
+          }),
+        );
+        expect(again.nextVersion).toBe(2);
+        expect(await run(store.findClaim("username:alice"))).toBe("user-a");
+        expect(await run(store.findClaim("email:a@example.com"))).toBe("user-a");
+      });
+
+      test("findClaim answers null for a key nobody claimed", async () => {
+        await run(
+          append("user-a", [event("A")], { expectedVersion: 0, claims: ["username:alice"] }),
+        );
+        expect(await run(store.findClaim("username:bob"))).toBeNull();
+        expect(await run(store.findClaim("username:alice"))).toBe("user-a");
+      });
+    });
+
+    describe("reading", () => {
+      test("readStream returns one stream's events in version order, and [] for an unknown stream", async () => {
+        await run(append("a", [event("A1")], { expectedVersion: 0 }));
+        await run(append("b", [event("B1")], { expectedVersion: 0 }));
+        await run(append("a", [event("A2"), event("A3")], { expectedVersion: 1 }));
+        const stream = await run(store.readStream("a"));
+        expect(stream.map((e) => e.type)).toEqual(["A1", "A2", "A3"]);
+        expect(stream.every((e) => e.streamId === "a")).toBe(true);
+        expect(await run(store.readStream("nobody"))).toEqual([]);
+      });
+
+      test("readAll from the start returns every event in append order", async () => {
+        await run(append("a", [event("1"), event("2")], { expectedVersion: 0 }));
+        await run(append("b", [event("3")], { expectedVersion: 0 }));
+        await run(append("a", [event("4")], { expectedVersion: 2 }));
+        const all = await readUntil(store, startOfLog, 4);
+        expect(all.events.map((e) => e.type)).toEqual(["1", "2", "3", "4"]);
+        expect(all.events.map((e) => `${e.streamId}@${e.version}`)).toEqual([
+          "a@1",
+          "a@2",
+          "b@1",
+          "a@3",
+        ]);
+        const end = await run(store.readAll(all.checkpoint, 10));
+        expect(end).toEqual({ events: [], checkpoint: all.checkpoint });
+      });
+
+      test("an empty log reads as empty and keeps the checkpoint", async () => {
+        expect(await run(store.readAll(startOfLog, 10))).toEqual({
+          events: [],
+          checkpoint: startOfLog,
+        });
+      });
+
+      test("paging with a limit from each returned checkpoint sees every event exactly once", async () => {
+        for (let i = 0; i < 7; i++) {
+          await run(append(`s${i % 3}`, [event(`E${i}`)], { expectedVersion: "any" }));
+        }
+        const whole = await readUntil(store, startOfLog, 7, 1000);
+        const pages: number[] = [];
+        let checkpoint = startOfLog;
+        const paged: RecordedEvent[] = [];
+        for (;;) {
+          const page = await run(store.readAll(checkpoint, 3));
+          if (page.events.length === 0) break;
+          pages.push(page.events.length);
+          paged.push(...page.events);
+          expect(page.checkpoint).not.toBe(checkpoint);
+          checkpoint = page.checkpoint;
+        }
+        expect(pages).toEqual([3, 3, 1]);
+        expect(paged).toEqual(whole.events);
+        expect(paged.map((e) => e.type)).toEqual(["E0", "E1", "E2", "E3", "E4", "E5", "E6"]);
+        await run(append("s9", [event("E7")], { expectedVersion: 0 }));
+        const next = await readUntil(store, checkpoint, 1, 3);
+        expect(next.events.map((e) => e.type)).toEqual(["E7"]);
+      });
+    });
+
+    describe("subscribe", () => {
+      test("onAppend is called after an append, and no longer once its scope closed", async () => {
+        const first = callCounter();
+        const scope = await run(Scope.make());
+        await run(store.subscribe(first.onAppend).pipe(Scope.provide(scope)));
+        await run(append("s", [event("A")], { expectedVersion: 0 }));
+        await first.until(1);
+        await run(Scope.close(scope, Exit.void));
+        const seen = first.count;
+
+        // A second subscriber still hears the next append, so the first would have by then.
+        const second = callCounter();
+        const secondScope = await run(Scope.make());
+        await run(store.subscribe(second.onAppend).pipe(Scope.provide(secondScope)));
+        await run(append("s", [event("B")], { expectedVersion: 1 }));
+        await second.until(1);
+        expect(first.count).toBe(seen);
+        await run(Scope.close(secondScope, Exit.void));
+      });
+    });
+
+    if (capabilities.concurrentWriters)
+      describe("late commits", () => {
+        test("an event whose transaction began first but commits last is read after the checkpoint", async () => {
+          const late = await required(harness.late, "late transactions").begin();
+          try {
+            await late.insert("late", "Late");
+            await run(append("on-time", [event("OnTime")], { expectedVersion: 0 }));
+            const before = await drain(store, startOfLog);
+            expect(before.events.map((e) => e.type)).not.toContain("Late");
+            await late.commit();
+            const after = await readUntil(store, before.checkpoint, 2 - before.events.length);
+            const types = [...before.events, ...after.events].map((e) => e.type);
+            expect(types.sort()).toEqual(["Late", "OnTime"]);
+            expect(after.events.map((e) => e.type)).toContain("Late");
+          } finally {
+            await late.close();
+          }
+        });
+
+        test("a late transaction that took its id first but wrote after the append is not skipped", async () => {
+          const late = await required(harness.late, "late transactions").begin();
+          try {
+            await late.takeId();
+            await run(append("on-time", [event("OnTime")], { expectedVersion: 0 }));
+            await late.insert("late", "Late");
+            const before = await drain(store, startOfLog);
+            expect(before.events.map((e) => e.type)).not.toContain("Late");
+            await late.commit();
+            const after = await readUntil(store, before.checkpoint, 2 - before.events.length);
+            const types = [...before.events, ...after.events].map((e) => e.type);
+            expect(types.sort()).toEqual(["Late", "OnTime"]);
+          } finally {
+            await late.close();
+          }
+        });
+
+        test("a late row with a smaller position than an event already read is still returned", async () => {
+          const hooks = required(harness.late, "late transactions");
+          const reserved = await hooks.reservePosition();
+          const onTime = await run(append("on-time", [event("OnTime")], { expectedVersion: 0 }));
+          expect(onTime.events[0]?.position).toBeGreaterThan(reserved);
+          const late = await hooks.begin();
+          try {
+            await late.insert("late", "Late", reserved);
+            const before = await readUntil(store, startOfLog, 1);
+            expect(before.events.map((e) => e.type)).toEqual(["OnTime"]);
+            await late.commit();
+            const after = await readUntil(store, before.checkpoint, 1);
+            expect(after.events.map((e) => [e.type, e.position])).toEqual([["Late", reserved]]);
+          } finally {
+            await late.close();
+          }
+        });
+      });
+
+    if (capabilities.durableFiles)
+      describe("restart", () => {
+        test("everything survives close and reopen, and appends continue versions and positions", async () => {
+          await run(
+            append("user-a", [event("A1"), event("A2")], {
+              expectedVersion: 0,
+              claims: ["username:alice"],
+              metadata: { actor: "admin" },
+            }),
+          );
+          await run(append("user-b", [event("B1")], { expectedVersion: 0 }));
+          const before = await drain(store, startOfLog);
+          store = await required(harness.reopen, "reopen")();
+
+          expect(await drain(store, startOfLog)).toEqual(before);
+          expect((await run(store.readStream("user-a"))).map((e) => e.type)).toEqual(["A1", "A2"]);
+          expect(await run(store.findClaim("username:alice"))).toBe("user-a");
+          expect(
+            await failure(
+              append("user-c", [event("C1")], { expectedVersion: 0, claims: ["username:alice"] }),
+            ),
+          ).toBeInstanceOf(ClaimTaken);
+          const next = await run(append("user-a", [event("A3")], { expectedVersion: 2 }));
+          expect(next.events[0]?.version).toBe(3);
+          const lastPosition = before.events[before.events.length - 1]?.position ?? 0;
+          expect(next.events[0]?.position).toBeGreaterThan(lastPosition);
+          expect((await drain(store, before.checkpoint)).events.map((e) => e.type)).toEqual(["A3"]);
+        });
+      });
+  });

@@ -1,0 +1,3 @@
+import { lifecycleSuite } from "./lifecycleSuite.ts";
+
+lifecycleSuite("embedded");

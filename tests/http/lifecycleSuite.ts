@@ -1,0 +1,466 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { client, type Mode, secret, startApp } from "../support/app.ts";
+import { decodePayload, forge, unsigned } from "../support/jwt.ts";
+
+const password = "correct horse battery";
+
+/** The token lifecycle over HTTP, the same for every storage mode. */
+export const lifecycleSuite = (mode: Mode) =>
+  describe(`token lifecycle (${mode})`, () => {
+    let ctx: Awaited<ReturnType<typeof startApp>>;
+    let api: ReturnType<typeof client>;
+    let n = 0;
+    const fresh = () => `user_${mode}_${++n}`;
+
+    beforeAll(async () => {
+      ctx = await startApp(`lifecycle-${mode}`, mode, { REFRESH_GRACE_SECONDS: "10" });
+      api = client(ctx.app);
+    });
+    afterAll(() => ctx.close());
+
+    const expectProblem = (
+      reply: { headers: Headers; body: Record<string, unknown> },
+      status: number,
+    ) => {
+      expect(reply.headers.get("content-type")).toStartWith("application/problem+json");
+      expect(reply.body).toMatchObject({
+        status,
+        type: expect.any(String),
+        title: expect.any(String),
+        detail: expect.any(String),
+      });
+    };
+
+    describe("register", () => {
+      test("creates a user with role user and never returns the hash", async () => {
+        const reply = await api.register("Alice_1");
+        expect(reply.status).toBe(201);
+        expect(reply.body).toEqual({
+          id: expect.any(String),
+          username: "Alice_1",
+          role: "user",
+          created_at: expect.any(String),
+        });
+        expect(reply.text).not.toContain("argon2");
+        expect(reply.text).not.toContain(password);
+      });
+
+      test("a taken username, in any case, is 409", async () => {
+        const name = fresh();
+        expect((await api.register(name)).status).toBe(201);
+        const again = await api.register(name.toUpperCase());
+        expect(again.status).toBe(409);
+        expectProblem(again, 409);
+      });
+
+      test("a role in the body is ignored: no mass assignment", async () => {
+        const reply = await api.call("POST", "/auth/register", {
+          body: { username: fresh(), password, role: "admin" },
+        });
+        expect(reply.status).toBe(201);
+        expect(reply.body.role).toBe("user");
+      });
+
+      test.each([
+        ["short username", { username: "ab", password }, "username"],
+        ["look-alike username", { username: "аdmin", password }, "username"],
+        ["short password", { username: "validname", password: "short" }, "password"],
+        ["long password", { username: "validname", password: "x".repeat(129) }, "password"],
+        ["missing password", { username: "validname" }, "password"],
+        ["number as username", { username: 12345, password }, "username"],
+        ["huge username", { username: "x".repeat(100_00), password }, "username"],
+      ])("%s is 422 naming the field, never echoing the password", async (_name, body, field) => {
+        const reply = await api.call("POST", "/auth/register", { body });
+        expect(reply.status).toBe(422);
+        expectProblem(reply, 422);
+        const fields = (reply.body.errors as { field: string }[]).map((e) => e.field);
+        expect(fields).toContain(field);
+        expect(reply.text).not.toContain(password);
+      });
+    });
+
+    describe("login", () => {
+      test("JSON login answers a bearer token and sets the refresh cookie", async () => {
+        const name = fresh();
+        await api.register(name);
+        const reply = await api.login(name);
+        expect(reply.status).toBe(200);
+        expect(reply.body).toEqual({
+          access_token: expect.any(String),
+          token_type: "bearer",
+          expires_in: 900,
+        });
+        expect(reply.setCookie).toContain("HttpOnly");
+        expect(reply.setCookie).toContain("SameSite=Strict");
+        expect(reply.setCookie).toContain("Path=/auth");
+        expect(reply.setCookie).toContain("Secure");
+        expect(reply.refresh).toBeTruthy();
+      });
+
+      test("form login on /auth/token works like /auth/login (OAuth2 password fields)", async () => {
+        const name = fresh();
+        await api.register(name);
+        const reply = await api.call("POST", "/auth/token", {
+          form: { grant_type: "password", username: name, password },
+        });
+        expect(reply.status).toBe(200);
+        expect(reply.body.token_type).toBe("bearer");
+      });
+
+      test("a wrong password and an unknown user get the same 401", async () => {
+        const name = fresh();
+        await api.register(name);
+        const wrong = await api.call("POST", "/auth/login", {
+          body: { username: name, password: "wrong password" },
+        });
+        const unknown = await api.call("POST", "/auth/login", {
+          body: { username: fresh(), password },
+        });
+        expect(wrong.status).toBe(401);
+        expect(unknown.status).toBe(401);
+        expect(wrong.text).toBe(unknown.text);
+        expect(wrong.headers.get("www-authenticate")).toStartWith("Bearer");
+        expect(unknown.headers.get("www-authenticate")).toStartWith("Bearer");
+      });
+
+      test("a 10 kB password is refused without hashing", async () => {
+        const reply = await api.call("POST", "/auth/login", {
+          body: { username: "whoever", password: "x".repeat(1000) },
+        });
+        expect(reply.status).toBe(401);
+      });
+    });
+
+    describe("protected routes", () => {
+      test("me and secure data answer for a live token", async () => {
+        const name = fresh();
+        await api.register(name);
+        const { token } = await api.login(name);
+        const me = await api.call("GET", "/auth/me", { token });
+        expect(me.status).toBe(200);
+        expect(me.body).toMatchObject({ username: name, role: "user" });
+        const data = await api.call("GET", "/secure/data", { token });
+        expect(data.status).toBe(200);
+        expect(JSON.stringify(data.body)).toContain(name);
+      });
+
+      test.each([
+        ["no header", {}],
+        ["a Basic header", { authorization: "Basic dXNlcjpwYXNz" }],
+        ["a bare token", { authorization: "abc.def.ghi" }],
+        ["garbage", { authorization: "Bearer !!!" }],
+        ["oversized", { authorization: `Bearer ${"a".repeat(8000)}.b.c` }],
+      ])("%s is 401 with WWW-Authenticate", async (_name, headers) => {
+        const reply = await api.call("GET", "/secure/data", { headers });
+        expect(reply.status).toBe(401);
+        expect(reply.headers.get("www-authenticate")).toStartWith("Bearer");
+        expectProblem(reply, 401);
+      });
+
+      test("duplicate Authorization headers are refused", async () => {
+        const name = fresh();
+        await api.register(name);
+        const { token } = await api.login(name);
+        const headers = new Headers();
+        headers.append("authorization", `Bearer ${token}`);
+        headers.append("authorization", `Bearer ${token}`);
+        const reply = await ctx.app.handle(
+          new Request("http://localhost/secure/data", { headers }),
+        );
+        expect(reply.status).toBe(401);
+      });
+
+      test("a token in the query string is not accepted", async () => {
+        const name = fresh();
+        await api.register(name);
+        const { token } = await api.login(name);
+        const reply = await api.call("GET", `/secure/data?access_token=${token}`);
+        expect(reply.status).toBe(401);
+      });
+
+      test("a refresh token is not an access token", async () => {
+        const name = fresh();
+        await api.register(name);
+        const { refresh } = await api.login(name);
+        expect((await api.call("GET", "/secure/data", { token: refresh })).status).toBe(401);
+      });
+
+      test("an access token is not a refresh cookie", async () => {
+        const name = fresh();
+        await api.register(name);
+        const { token } = await api.login(name);
+        const reply = await api.call("POST", "/auth/refresh", { cookie: token });
+        expect(reply.status).toBe(401);
+        expect(reply.headers.get("www-authenticate")).toStartWith("Bearer");
+      });
+    });
+
+    describe("forged and replayed access tokens", () => {
+      let claims: Record<string, unknown>;
+      const header = { alg: "HS256", typ: "at+jwt" };
+      beforeAll(async () => {
+        const name = fresh();
+        await api.register(name);
+        claims = decodePayload((await api.login(name)).token);
+      });
+      const now = () => Math.floor(Date.now() / 1000);
+
+      test("the forge itself produces a token the API accepts", async () => {
+        const reply = await api.call("GET", "/secure/data", {
+          token: forge(secret, header, claims),
+        });
+        expect(reply.status).toBe(200);
+      });
+
+      test.each([
+        ["alg none", () => unsigned({ alg: "none", typ: "at+jwt" }, claims)],
+        [
+          "HS384 with the right secret",
+          () => forge(secret, { ...header, alg: "HS384" }, claims, "sha384"),
+        ],
+        [
+          "HS512 with the right secret",
+          () => forge(secret, { ...header, alg: "HS512" }, claims, "sha512"),
+        ],
+        ["no exp", () => forge(secret, header, { ...claims, exp: undefined })],
+        ["expired", () => forge(secret, header, { ...claims, exp: now() - 1 })],
+        ["iat in the future", () => forge(secret, header, { ...claims, iat: now() + 3600 })],
+        ["nbf in the future", () => forge(secret, header, { ...claims, nbf: now() + 3600 })],
+        ["wrong issuer", () => forge(secret, header, { ...claims, iss: "someone-else" })],
+        [
+          "role raised to admin without the key",
+          () => {
+            const [h, , s] = forge(secret, header, claims).split(".");
+            const body = Buffer.from(JSON.stringify({ ...claims, role: "admin" })).toString(
+              "base64url",
+            );
+            return `${h}.${body}.${s}`;
+          },
+        ],
+        [
+          "an epoch from the future",
+          () => forge(secret, header, { ...claims, epoch: (claims.epoch as number) + 1 }),
+        ],
+        ["signed with another key", () => forge("x".repeat(48), header, claims)],
+      ])("%s is 401 and changes nothing", async (_name, make) => {
+        const reply = await api.call("GET", "/secure/data", { token: make() });
+        expect(reply.status).toBe(401);
+        expect(reply.headers.get("www-authenticate")).toContain("Bearer");
+        expect(
+          (await api.call("GET", "/secure/data", { token: forge(secret, header, claims) })).status,
+        ).toBe(200);
+      });
+    });
+
+    describe("refresh", () => {
+      test("rotates: a new access token and a new refresh cookie", async () => {
+        const name = fresh();
+        await api.register(name);
+        const first = await api.login(name);
+        const reply = await api.call("POST", "/auth/refresh", { cookie: first.refresh });
+        expect(reply.status).toBe(200);
+        expect(reply.body.token_type).toBe("bearer");
+        expect(reply.refreshCookie).toBeTruthy();
+        expect(reply.refreshCookie).not.toBe(first.refresh);
+        expect(
+          (await api.call("GET", "/auth/me", { token: reply.body.access_token as string })).status,
+        ).toBe(200);
+      });
+
+      test("the previous token within the grace window gets the session's current token", async () => {
+        const name = fresh();
+        await api.register(name);
+        const first = await api.login(name);
+        const rotated = await api.call("POST", "/auth/refresh", { cookie: first.refresh });
+        const racing = await api.call("POST", "/auth/refresh", { cookie: first.refresh });
+        expect(racing.status).toBe(200);
+        expect(racing.refreshCookie).toBe(rotated.refreshCookie as string);
+      });
+
+      test("a token older than the previous one is reuse: the whole session dies", async () => {
+        const name = fresh();
+        await api.register(name);
+        const first = await api.login(name);
+        const second = await api.call("POST", "/auth/refresh", { cookie: first.refresh });
+        const third = await api.call("POST", "/auth/refresh", {
+          cookie: second.refreshCookie as string,
+        });
+        expect(third.status).toBe(200);
+        const reuse = await api.call("POST", "/auth/refresh", { cookie: first.refresh });
+        expect(reuse.status).toBe(401);
+        // Every token of that login is dead, the newest one included.
+        expect(
+          (await api.call("GET", "/auth/me", { token: third.body.access_token as string })).status,
+        ).toBe(401);
+        expect(
+          (await api.call("POST", "/auth/refresh", { cookie: third.refreshCookie as string }))
+            .status,
+        ).toBe(401);
+      });
+
+      test("without a cookie it is 401", async () => {
+        const reply = await api.call("POST", "/auth/refresh");
+        expect(reply.status).toBe(401);
+        expectProblem(reply, 401);
+      });
+
+      test("50 concurrent refreshes of one token: one rotation, one successor, no 5xx", async () => {
+        const name = fresh();
+        await api.register(name);
+        const first = await api.login(name);
+        const replies = await Promise.all(
+          Array.from({ length: 50 }, () =>
+            api.call("POST", "/auth/refresh", { cookie: first.refresh }),
+          ),
+        );
+        expect(replies.filter((r) => r.status >= 500)).toEqual([]);
+        expect(replies.every((r) => r.status === 200)).toBe(true);
+        expect(new Set(replies.map((r) => r.refreshCookie)).size).toBe(1);
+        const successor = replies[0]?.refreshCookie as string;
+        expect((await api.call("POST", "/auth/refresh", { cookie: successor })).status).toBe(200);
+      });
+    });
+
+    describe("logout", () => {
+      test("ends the session: access and refresh tokens die, the cookie is cleared", async () => {
+        const name = fresh();
+        await api.register(name);
+        const session = await api.login(name);
+        const refreshed = await api.call("POST", "/auth/refresh", { cookie: session.refresh });
+        const reply = await api.call("POST", "/auth/logout", {
+          token: session.token,
+          cookie: refreshed.refreshCookie as string,
+        });
+        expect(reply.status).toBe(204);
+        expect(reply.setCookie).toMatch(/refresh_token=;|Max-Age=0/);
+        // The access token from before the refresh dies too: it belongs to the same login.
+        expect((await api.call("GET", "/auth/me", { token: session.token })).status).toBe(401);
+        expect(
+          (await api.call("GET", "/auth/me", { token: refreshed.body.access_token as string }))
+            .status,
+        ).toBe(401);
+        expect(
+          (await api.call("POST", "/auth/refresh", { cookie: refreshed.refreshCookie as string }))
+            .status,
+        ).toBe(401);
+      });
+
+      test("leaves the user's other sessions alone", async () => {
+        const name = fresh();
+        await api.register(name);
+        const one = await api.login(name);
+        const two = await api.login(name);
+        await api.call("POST", "/auth/logout", { token: one.token });
+        expect((await api.call("GET", "/auth/me", { token: two.token })).status).toBe(200);
+      });
+
+      test("the refresh cookie alone is enough", async () => {
+        const name = fresh();
+        await api.register(name);
+        const session = await api.login(name);
+        expect((await api.call("POST", "/auth/logout", { cookie: session.refresh })).status).toBe(
+          204,
+        );
+        expect((await api.call("GET", "/auth/me", { token: session.token })).status).toBe(401);
+      });
+
+      test("logging out twice is fine; without any token it is 401", async () => {
+        const name = fresh();
+        await api.register(name);
+        const session = await api.login(name);
+        expect((await api.call("POST", "/auth/logout", { token: session.token })).status).toBe(204);
+        expect((await api.call("POST", "/auth/logout", { token: session.token })).status).toBe(204);
+        expect((await api.call("POST", "/auth/logout")).status).toBe(401);
+      });
+
+      test("a refresh racing a logout never yields a token that works after the logout", async () => {
+        const name = fresh();
+        await api.register(name);
+        const session = await api.login(name);
+        const [refreshed, loggedOut] = await Promise.all([
+          api.call("POST", "/auth/refresh", { cookie: session.refresh }),
+          api.call("POST", "/auth/logout", { token: session.token }),
+        ]);
+        expect(loggedOut.status).toBe(204);
+        if (refreshed.status === 200) {
+          expect(
+            (await api.call("GET", "/auth/me", { token: refreshed.body.access_token as string }))
+              .status,
+          ).toBe(401);
+          expect(
+            (await api.call("POST", "/auth/refresh", { cookie: refreshed.refreshCookie as string }))
+              .status,
+          ).toBe(401);
+        } else {
+          expect(refreshed.status).toBe(401);
+        }
+      });
+    });
+
+    describe("logout everywhere", () => {
+      test("kills every token of every session of the user, and only that user's", async () => {
+        const name = fresh();
+        const other = fresh();
+        await api.register(name);
+        await api.register(other);
+        const one = await api.login(name);
+        const two = await api.login(name);
+        const theirs = await api.login(other);
+        expect((await api.call("POST", "/auth/logout-all", { token: one.token })).status).toBe(204);
+        expect((await api.call("GET", "/auth/me", { token: one.token })).status).toBe(401);
+        expect((await api.call("GET", "/auth/me", { token: two.token })).status).toBe(401);
+        expect((await api.call("POST", "/auth/refresh", { cookie: two.refresh })).status).toBe(401);
+        expect((await api.call("GET", "/auth/me", { token: theirs.token })).status).toBe(200);
+        const again = await api.login(name);
+        expect((await api.call("GET", "/auth/me", { token: again.token })).status).toBe(200);
+      });
+    });
+
+    describe("bad requests", () => {
+      test("malformed JSON is a 400 problem", async () => {
+        const reply = await api.call("POST", "/auth/register", {
+          raw: "{not json",
+          headers: { "content-type": "application/json" },
+        });
+        expect(reply.status).toBe(400);
+        expectProblem(reply, 400);
+      });
+
+      test("a wrong content type is 415", async () => {
+        const reply = await api.call("POST", "/auth/register", {
+          raw: "username=x",
+          headers: { "content-type": "text/plain" },
+        });
+        expect(reply.status).toBe(415);
+        expectProblem(reply, 415);
+      });
+
+      test("an oversized body is 413", async () => {
+        const reply = await api.call("POST", "/auth/register", {
+          body: { username: "x", password: "y".repeat(200_000) },
+        });
+        expect(reply.status).toBe(413);
+        expectProblem(reply, 413);
+      });
+
+      test("an unknown route is a 404 problem", async () => {
+        const reply = await api.call("GET", "/nope");
+        expect(reply.status).toBe(404);
+        expectProblem(reply, 404);
+      });
+
+      test("an array body is 422", async () => {
+        const reply = await api.call("POST", "/auth/login", { body: [1, 2] });
+        expect(reply.status).toBe(422);
+      });
+    });
+
+    describe("health", () => {
+      test("live and ready answer 200 when everything is up", async () => {
+        expect((await api.call("GET", "/health/live")).status).toBe(200);
+        const ready = await api.call("GET", "/health/ready");
+        expect(ready.status).toBe(200);
+        expect(ready.body).toMatchObject({ ready: true, projection: "ready" });
+      });
+    });
+  });
