@@ -10,7 +10,7 @@ export const startServer = async (name: string, env: Record<string, string> = {}
   const schema = `bench_${name}_${crypto.randomUUID().slice(0, 8)}`;
   const prefix = `bench:${schema}:`;
   const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const proc = Bun.spawn(["bun", "src/main.ts"], {
+  const proc = Bun.spawn([process.execPath, "src/main.ts"], {
     cwd: `${import.meta.dir}/..`,
     env: {
       ...process.env,

@@ -10,6 +10,7 @@ import type { Logger } from "./adapters/http/errors.ts";
 import { PostgresEventStoreFromUrl } from "./adapters/postgres/PostgresEventStore.ts";
 import { createRedis } from "./adapters/redis/client.ts";
 import { RedisTokenStateLayer } from "./adapters/redis/RedisTokenState.ts";
+import { AuthenticatorLive } from "./application/Authenticator.ts";
 import { ProjectorLive } from "./application/Projector.ts";
 import { AuthSettings } from "./application/ports/AuthSettings.ts";
 import type { EventStore } from "./application/ports/EventStore.ts";
@@ -40,7 +41,7 @@ export const infrastructure = (config: Config, log: Logger): Infrastructure => {
         return client;
       }),
       (client) => Effect.sync(() => client.destroy()),
-    ).pipe(Effect.map((client) => RedisTokenStateLayer(client, storage.redisKeyPrefix))),
+    ).pipe(Effect.map((client) => RedisTokenStateLayer(client, storage.redisKeyPrefix, storage.redisCommandTimeoutMs))),
   );
   return Layer.merge(store, redis);
 };
@@ -61,7 +62,10 @@ export const services = (config: Config, infra: Infrastructure) => {
       refreshGraceMs: config.jwt.refreshGraceSeconds * 1000,
     }),
   );
-  return ProjectorLive({ pollMs: 1000 }).pipe(Layer.provideMerge(base)) as Layer.Layer<
+  return AuthenticatorLive.pipe(
+    Layer.provideMerge(ProjectorLive({ pollMs: 1000 })),
+    Layer.provideMerge(base),
+  ) as Layer.Layer<
     AppServices,
     unknown
   >;

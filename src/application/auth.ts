@@ -243,30 +243,6 @@ export const refresh = (refreshToken: string, metadata: Metadata) =>
     return yield* issue(user, current, now);
   });
 
-/** The principal of a request: a verified access token that the projection says is live. */
-export const authenticate = (accessToken: string) =>
-  Effect.gen(function* () {
-    const tokens = yield* Tokens;
-    const now = yield* Clock.currentTimeMillis;
-    const claims = yield* tokens
-      .verifyAccess(accessToken, now)
-      .pipe(Effect.mapError((e) => new Unauthorized({ reason: e.reason })));
-    const status = yield* (yield* TokenState)
-      .lookup(claims.sub, claims.jti, claims.sid)
-      .pipe(Effect.mapError(() => new Unavailable({ dependency: "token-state" })));
-    if (status.epoch === null) {
-      // Every user has an epoch from registration on: a missing one means lost data.
-      yield* (yield* Projector).reportLoss;
-      return yield* Effect.fail(new Unavailable({ dependency: "projection" }));
-    }
-    if (status.epoch !== claims.epoch)
-      return yield* Effect.fail(new Unauthorized({ reason: "stale epoch" }));
-    if (status.tokenRevoked || status.sessionRevoked) {
-      return yield* Effect.fail(new Unauthorized({ reason: "revoked" }));
-    }
-    return claims;
-  });
-
 const revokeSession = (userId: string, sessionId: string, reason: string, metadata: Metadata) =>
   decideAndAppend(
     loadSession(sessionId),

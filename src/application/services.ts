@@ -1,4 +1,5 @@
 import type { Projector } from "./Projector.ts";
+import type { Authenticator } from "./Authenticator.ts";
 import type { AuthSettings } from "./ports/AuthSettings.ts";
 import type { EventStore } from "./ports/EventStore.ts";
 import type { Ids } from "./ports/Ids.ts";
@@ -8,6 +9,7 @@ import type { Tokens } from "./ports/Tokens.ts";
 
 /** Every service the use cases need; the composition root provides them all. */
 export type AppServices =
+  | Authenticator
   | AuthSettings
   | EventStore
   | Ids

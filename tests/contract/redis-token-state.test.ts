@@ -7,4 +7,4 @@ const { redis, prefix, drop } = await testRedis("token-state");
 afterAll(drop);
 
 let run = 0;
-tokenStateContract("Redis", async () => makeRedisTokenState(redis, `${prefix}${run++}:`));
+tokenStateContract("Redis", async () => makeRedisTokenState(redis, `${prefix}${run++}:`, 1000));

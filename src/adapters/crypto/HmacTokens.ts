@@ -26,6 +26,14 @@ const skew = 5;
 
 type Verified = Record<string, unknown>;
 
+const encodedHeaders = new Map(
+  [accessType, refreshType].map((typ) => [
+    typ,
+    Buffer.from(JSON.stringify({ alg: "HS256", typ })).toString("base64url"),
+  ]),
+);
+const headerFor = (type: string) => encodedHeaders.get(type);
+
 const fail = (reason: string) => new InvalidToken({ reason });
 
 const decodeJson = (part: string): Verified | null => {
@@ -50,27 +58,32 @@ const isSeconds = (value: unknown): value is number =>
  * it runs on every protected request. Signing stays with jose. Every check jose would make for
  * this profile is made here too, and the test suite cross-checks both directions.
  */
+/** HMAC-SHA256 as base64url; Bun's native hasher where there is one (~0.9 us vs ~1.5 us). */
+const hmacSha256 = (secret: string): ((input: string) => string) => {
+  if (typeof Bun !== "undefined") {
+    return (input) => new Bun.CryptoHasher("sha256", secret).update(input).digest("base64url");
+  }
+  const key: KeyObject = createSecretKey(Buffer.from(secret, "utf8"));
+  return (input) => createHmac("sha256", key).update(input).digest("base64url");
+};
+
 export const makeVerifier = (config: TokenConfig) => {
-  const key: KeyObject = createSecretKey(Buffer.from(config.secret, "utf8"));
+  const sign = hmacSha256(config.secret);
 
   return (token: string, type: string, nowMs: number): Verified | InvalidToken => {
     if (token.length > maxTokenLength) return fail("too long");
     const parts = token.split(".");
     if (parts.length !== 3) return fail("malformed");
     const [head, body, signature] = parts as [string, string, string];
-    if (!segment.test(head) || !segment.test(body) || !segment.test(signature)) {
-      return fail("malformed");
-    }
-    const expected = createHmac("sha256", key).update(`${head}.${body}`).digest("base64url");
+    // The header is compared byte for byte with the one we sign with: the algorithm is pinned
+    // ("none", HS384, HS512, "crit" and any other header are refused) without parsing it.
+    if (head !== headerFor(type)) return fail("wrong header");
+    if (!segment.test(body) || !segment.test(signature)) return fail("malformed");
+    const expected = sign(`${head}.${body}`);
     const given = Buffer.from(signature, "utf8");
     const wanted = Buffer.from(expected, "utf8");
     if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
       return fail("bad signature");
-    }
-    const header = decodeJson(head);
-    // The algorithm is pinned: "none", HS384, HS512 and anything else are refused.
-    if (header?.alg !== "HS256" || header.typ !== type || "crit" in header) {
-      return fail("wrong header");
     }
     const claims = decodeJson(body);
     if (claims === null) return fail("malformed claims");

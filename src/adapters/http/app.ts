@@ -1,7 +1,7 @@
-import type { Effect, ManagedRuntime } from "effect";
+import { Effect, type ManagedRuntime } from "effect";
+import { Authenticator } from "../../application/Authenticator.ts";
 import { Elysia, t } from "elysia";
 import {
-  authenticate,
   type Credentials,
   login,
   logout,
@@ -82,12 +82,15 @@ export const createApp = (
       maxAge: 0,
     });
 
+  // Resolved once, on first use, after the runtime has built its layers.
+  let authenticate: Authenticator["Service"]["authenticate"] | undefined;
   const principal = async (authorization: string | undefined): Promise<AccessClaims> => {
     const token = authorization === undefined ? null : bearerPattern.exec(authorization)?.[1];
     if (!token) {
       throw new Reply(problem(401, "A bearer access token is required."));
     }
-    const result = await run(authenticate(token));
+    authenticate ??= (await runtime.runPromise(Authenticator)).authenticate;
+    const result = settle(await Effect.runPromiseExit(authenticate(token)), options.log);
     if (result instanceof Response) throw new Reply(result);
     return result;
   };

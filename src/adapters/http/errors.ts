@@ -68,6 +68,8 @@ export const settle = <A>(exit: Exit.Exit<A, AppError>, log: Logger): A | Respon
   if (Exit.isSuccess(exit)) return exit.value;
   const failure = exit.cause.reasons.find(Cause.isFailReason);
   if (failure) return toResponse(failure.error);
+  // Interrupted: the process is shutting down under this request.
+  if (Cause.hasInterruptsOnly(exit.cause)) return problem(503, "The server is shutting down.");
   log("error", "unexpected failure", { cause: Cause.pretty(exit.cause) });
   return problem(500, "The server failed to handle the request.");
 };

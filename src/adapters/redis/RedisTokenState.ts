@@ -2,9 +2,10 @@ import { Effect, Layer } from "effect";
 import {
   type ProjectionWrite,
   TokenState,
+  type TokenStatus,
   TokenStateUnavailable,
 } from "../../application/ports/TokenState.ts";
-import type { Redis } from "./client.ts";
+import { deadlines, type Redis } from "./client.ts";
 
 /**
  * Every key of one user shares the hash tag `{u:<id>}`, so the hot-path lookup is one MGET on
@@ -27,8 +28,14 @@ return 0`;
 
 const unavailable = (cause: unknown) => new TokenStateUnavailable({ cause });
 
-export const makeRedisTokenState = (redis: Redis, prefix: string): TokenState["Service"] => {
+export const makeRedisTokenState = (
+  redis: Redis,
+  prefix: string,
+  timeoutMs: number,
+  coalesce = true,
+): TokenState["Service"] => {
   const keys = tokenKeys(prefix);
+  const timed = deadlines(timeoutMs);
   let raiseSha: string | undefined;
 
   const raise = async (key: string, epoch: number): Promise<void> => {
@@ -43,6 +50,40 @@ export const makeRedisTokenState = (redis: Redis, prefix: string): TokenState["S
     }
     raiseSha = await redis.scriptLoad(raiseScript);
     await redis.sendCommand(["EVALSHA", raiseSha, "1", ...args]);
+  };
+
+  type Lookup = {
+    readonly keys: readonly [string, string, string];
+    readonly resume: (effect: Effect.Effect<TokenStatus, TokenStateUnavailable>) => void;
+  };
+  let lookups: Lookup[] = [];
+
+  /**
+   * The hot path. Lookups issued in the same tick travel as one MGET, each still answered by
+   * that single round trip; a Redis Cluster client sends one single-slot MGET per user instead.
+   */
+  const flush = () => {
+    const batch = lookups;
+    lookups = [];
+    const send = (group: readonly Lookup[]) =>
+      timed(redis.mGet(group.flatMap((lookup) => lookup.keys))).then(
+        (values) =>
+          group.forEach((lookup, i) => {
+            const epoch = values[i * 3];
+            lookup.resume(
+              Effect.succeed({
+                epoch: epoch == null ? null : Number(epoch),
+                tokenRevoked: values[i * 3 + 1] != null,
+                sessionRevoked: values[i * 3 + 2] != null,
+              }),
+            );
+          }),
+        (error) => {
+          for (const lookup of group) lookup.resume(Effect.fail(unavailable(error)));
+        },
+      );
+    if (coalesce) send(batch);
+    else for (const lookup of batch) send([lookup]);
   };
 
   const write = (entry: ProjectionWrite, nowMs: number): Promise<unknown> | null => {
@@ -63,42 +104,34 @@ export const makeRedisTokenState = (redis: Redis, prefix: string): TokenState["S
 
   return {
     lookup: (userId, tokenId, sessionId) =>
-      Effect.tryPromise({
-        try: () =>
-          redis.mGet([
-            keys.epoch(userId),
-            keys.token(userId, tokenId),
-            keys.session(userId, sessionId),
-          ]),
-        catch: unavailable,
-      }).pipe(
-        Effect.map(([epoch, token, session]) => ({
-          epoch: epoch == null ? null : Number(epoch),
-          tokenRevoked: token != null,
-          sessionRevoked: session != null,
-        })),
-      ),
+      Effect.callback<TokenStatus, TokenStateUnavailable>((resume) => {
+        lookups.push({
+          keys: [keys.epoch(userId), keys.token(userId, tokenId), keys.session(userId, sessionId)],
+          resume,
+        });
+        if (lookups.length === 1) queueMicrotask(flush);
+      }),
     apply: (writes, nowMs) =>
       Effect.tryPromise({
         try: async () => {
           // Issued together, the writes travel in one pipeline.
           const pending = writes.map((entry) => write(entry, nowMs)).filter((p) => p !== null);
-          await Promise.all(pending);
+          await timed(Promise.all(pending));
           return pending.length;
         },
         catch: unavailable,
       }),
     checkpoint: Effect.tryPromise({
-      try: () => redis.get(keys.checkpoint),
+      try: () => timed(redis.get(keys.checkpoint)),
       catch: unavailable,
     }).pipe(Effect.map((value) => (value == null ? null : String(value)))),
     saveCheckpoint: (checkpoint) =>
       Effect.tryPromise({
-        try: () => redis.set(keys.checkpoint, checkpoint),
+        try: () => timed(redis.set(keys.checkpoint, checkpoint)),
         catch: unavailable,
       }).pipe(Effect.asVoid),
   };
 };
 
-export const RedisTokenStateLayer = (redis: Redis, prefix: string) =>
-  Layer.succeed(TokenState, makeRedisTokenState(redis, prefix));
+export const RedisTokenStateLayer = (redis: Redis, prefix: string, timeoutMs: number) =>
+  Layer.succeed(TokenState, makeRedisTokenState(redis, prefix, timeoutMs));
