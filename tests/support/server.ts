@@ -1,0 +1,84 @@
+import { createSql, quoteIdentifier } from "../../src/adapters/postgres/client.ts";
+import { createRedis } from "../../src/adapters/redis/client.ts";
+
+export const databaseUrl =
+  process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+export const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+
+const root = `${import.meta.dir}/../..`;
+
+/** A fresh schema and key prefix, and the environment that points an API process at them. */
+export const storageFor = (name: string) => {
+  const schema = `srv_${name}_${crypto.randomUUID().slice(0, 8)}`.replaceAll("-", "_");
+  const prefix = `srv:${schema}:`;
+  const env: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    DATABASE_SCHEMA: schema,
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: prefix,
+    JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`,
+  };
+  const drop = async () => {
+    const sql = createSql({ url: databaseUrl, max: 1 });
+    await sql.unsafe(`drop schema if exists ${quoteIdentifier(schema)} cascade`);
+    await sql.end();
+    const redis = createRedis({ url: redisUrl, commandTimeoutMs: 5000 });
+    await redis.connect();
+    for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+      if (keys.length > 0) await redis.del(keys);
+    }
+    redis.destroy();
+  };
+  return { schema, prefix, env, drop };
+};
+
+/** Starts `bun src/main.ts` as its own process and waits until it is ready. */
+export const spawnApi = async (env: Record<string, string>, options: { quiet?: boolean } = {}) => {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const proc = Bun.spawn([process.execPath, "src/main.ts"], {
+    cwd: root,
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      COOKIE_SECURE: "false",
+      LOG_LEVEL: "error",
+      REGISTER_RATE_LIMIT: "0",
+      LOGIN_MAX_FAILURES_PER_IP: "1000000",
+      ...env,
+    },
+    stdout: options.quiet ? "ignore" : "inherit",
+    stderr: options.quiet ? "ignore" : "inherit",
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const ready = await fetch(`${base}/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (Date.now() > deadline || proc.exitCode !== null) {
+      proc.kill("SIGKILL");
+      throw new Error("the API did not become ready");
+    }
+    await Bun.sleep(50);
+  }
+  const stop = async (signal: "SIGTERM" | "SIGKILL" = "SIGTERM") => {
+    proc.kill(signal);
+    return await proc.exited;
+  };
+  return { base, port, proc, stop };
+};
+
+/** One API process on fresh storage; `stop` also drops the storage. */
+export const startServer = async (name: string, env: Record<string, string> = {}) => {
+  const storage = storageFor(name);
+  const api = await spawnApi({ ...storage.env, ...env });
+  const stop = async () => {
+    await api.stop();
+    await storage.drop();
+  };
+  return { ...api, stop };
+};
