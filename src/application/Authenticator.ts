@@ -1,8 +1,8 @@
 import { Clock, Context, Effect, Layer } from "effect";
 import { Unauthorized, Unavailable } from "./errors.ts";
-import { type AccessClaims, Tokens } from "./ports/Tokens.ts";
-import { TokenState, type TokenStatus } from "./ports/TokenState.ts";
 import { Projector } from "./Projector.ts";
+import { TokenState, type TokenStatus } from "./ports/TokenState.ts";
+import { type AccessClaims, Tokens } from "./ports/Tokens.ts";
 
 /** The hot path: is this access token live right now? */
 export class Authenticator extends Context.Service<

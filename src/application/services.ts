@@ -1,5 +1,5 @@
-import type { Projector } from "./Projector.ts";
 import type { Authenticator } from "./Authenticator.ts";
+import type { Projector } from "./Projector.ts";
 import type { AuthSettings } from "./ports/AuthSettings.ts";
 import type { EventStore } from "./ports/EventStore.ts";
 import type { Ids } from "./ports/Ids.ts";

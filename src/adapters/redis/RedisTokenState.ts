@@ -2,8 +2,8 @@ import { Effect, Layer } from "effect";
 import {
   type ProjectionWrite,
   TokenState,
-  type TokenStatus,
   TokenStateUnavailable,
+  type TokenStatus,
 } from "../../application/ports/TokenState.ts";
 import { deadlines, type Redis } from "./client.ts";
 

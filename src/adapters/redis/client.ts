@@ -18,7 +18,12 @@ export type RedisOptions = {
 const tracing = Object.getPrototypeOf(tracingChannel("authlog:probe"));
 if (!Object.hasOwn(tracing, "hasSubscribers")) {
   Object.defineProperty(tracing, "hasSubscribers", {
-    get(this: Record<"start" | "end" | "asyncStart" | "asyncEnd" | "error", { hasSubscribers: boolean }>) {
+    get(
+      this: Record<
+        "start" | "end" | "asyncStart" | "asyncEnd" | "error",
+        { hasSubscribers: boolean }
+      >,
+    ) {
       return (
         this.start.hasSubscribers ||
         this.end.hasSubscribers ||
