@@ -106,6 +106,7 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
   const byStream = db.query<EventRow, [string]>(
     "select * from events where stream_id = ? order by version",
   );
+  const count = db.query<{ count: number }, []>("select count(*) as count from events");
   const after = db.query<EventRow, [number, number]>(
     "select * from events where position > ? order by position limit ?",
   );
@@ -198,6 +199,10 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
           catch: unavailable,
         });
       }),
+    size: Effect.try({
+      try: () => count.get()?.count ?? 0,
+      catch: unavailable,
+    }),
     findClaim: (key) =>
       Effect.try({
         try: () => ownerOf.get(key)?.stream_id ?? null,

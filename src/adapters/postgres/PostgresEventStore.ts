@@ -262,6 +262,10 @@ export const makePostgresEventStore = (
             checkpoint: last ? `${last.transaction_id}:${last.position}` : after,
           };
         }),
+      size: Effect.tryPromise({
+        try: () => sql<{ count: string }[]>`select count(*) as count from events`,
+        catch: unavailable,
+      }).pipe(Effect.map((rows) => Number(rows[0]?.count ?? 0))),
       findClaim: (key) =>
         Effect.tryPromise({
           try: () => sql<{ stream_id: string }[]>`select stream_id from claims where key = ${key}`,

@@ -85,6 +85,8 @@ export class EventStore extends Context.Service<
      * every committed event exactly once.
      */
     readonly readAll: (after: Checkpoint, limit: number) => Effect.Effect<Page, StoreUnavailable>;
+    /** How many events the log holds; for progress reports, not for paging. */
+    readonly size: Effect.Effect<number, StoreUnavailable>;
     /** The stream that owns a claim, or null. */
     readonly findClaim: (key: string) => Effect.Effect<string | null, StoreUnavailable>;
     /**

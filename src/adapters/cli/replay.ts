@@ -1,0 +1,57 @@
+import { Effect, ManagedRuntime } from "effect";
+import { rebuild } from "../../application/Projector.ts";
+import { EventStore } from "../../application/ports/EventStore.ts";
+import { verifyProjection } from "../../application/verify.ts";
+import { infrastructure, jsonLogger } from "../../main.ts";
+import { formatConfigErrors, loadConfig } from "../config/Config.ts";
+import { progress } from "./progress.ts";
+
+/**
+ * `replay`: rebuilds the Redis projection from the event log; safe while the API serves traffic.
+ * `replay --verify`: compares the live projection with the log and exits 1 on any difference.
+ */
+const loaded = loadConfig(process.env);
+if (!loaded.ok) {
+  console.error(formatConfigErrors(loaded.errors));
+  process.exit(2);
+}
+const { config } = loaded;
+if (config.storage.mode === "embedded") {
+  console.log("Embedded mode keeps its projection in process and rebuilds it at every start.");
+  process.exit(0);
+}
+const verify = process.argv.includes("--verify");
+const log = jsonLogger("error");
+const runtime = ManagedRuntime.make(infrastructure(config, log));
+
+const exit = await runtime.runPromiseExit(
+  Effect.gen(function* () {
+    if (verify) {
+      const result = yield* verifyProjection;
+      for (const difference of result.differences.slice(0, 50))
+        console.log(JSON.stringify(difference));
+      console.log(
+        `${result.users} users, ${result.revocations} revocations in force, ${result.differences.length} differences`,
+      );
+      return result.differences.length === 0 ? 0 : 1;
+    }
+    const total = yield* (yield* EventStore).size;
+    const bar = progress(total * 2);
+    const started = performance.now();
+    const summary = yield* rebuild((events) => bar.advance(events));
+    bar.done();
+    const seconds = (performance.now() - started) / 1000;
+    const rss = process.resourceUsage().maxRSS / 1024;
+    console.log(
+      `replayed ${summary.events} events, ${summary.keys} keys written, ${seconds.toFixed(2)} s, ` +
+        `${Math.round(summary.events / Math.max(seconds, 1e-9))} events/s, peak RSS ${rss.toFixed(0)} MB`,
+    );
+    return 0;
+  }),
+);
+await runtime.dispose();
+if (exit._tag === "Failure") {
+  console.error("replay failed: the event store or Redis is unreachable");
+  process.exit(2);
+}
+process.exit(exit.value);

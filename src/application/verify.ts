@@ -1,0 +1,81 @@
+import { Clock, Effect } from "effect";
+import { EventStore, startOfLog } from "./ports/EventStore.ts";
+import { TokenState } from "./ports/TokenState.ts";
+import { projectRecords } from "./projection.ts";
+
+export type Difference =
+  | {
+      readonly kind: "epoch";
+      readonly userId: string;
+      readonly expected: number;
+      readonly actual: number | null;
+    }
+  | { readonly kind: "token"; readonly userId: string; readonly tokenId: string }
+  | { readonly kind: "session"; readonly userId: string; readonly sessionId: string };
+
+export type Verification = {
+  readonly users: number;
+  readonly revocations: number;
+  readonly differences: readonly Difference[];
+};
+
+const pageSize = 5_000;
+const none = "\u0000none";
+
+/**
+ * Folds the whole log into the projection it implies and compares the live one with it: every
+ * user's epoch must match, every revocation still in force must be there. Memory grows with
+ * users and live revocations, not with events.
+ */
+export const verifyProjection = Effect.gen(function* () {
+  const store = yield* EventStore;
+  const state = yield* TokenState;
+  const now = yield* Clock.currentTimeMillis;
+  const epochs = new Map<string, number>();
+  const revoked: { userId: string; tokenId?: string; sessionId?: string }[] = [];
+  let checkpoint = startOfLog;
+  for (;;) {
+    const page = yield* store.readAll(checkpoint, pageSize);
+    if (page.events.length === 0) break;
+    checkpoint = page.checkpoint;
+    for (const write of projectRecords(page.events)) {
+      if (write.kind === "epoch") {
+        epochs.set(write.userId, Math.max(epochs.get(write.userId) ?? -1, write.epoch));
+      } else if (write.expiresAt > now + 1000) {
+        revoked.push(
+          write.kind === "revokeToken"
+            ? { userId: write.userId, tokenId: write.tokenId }
+            : { userId: write.userId, sessionId: write.sessionId },
+        );
+      }
+    }
+  }
+  const differences: Difference[] = [];
+  yield* Effect.forEach(
+    epochs,
+    ([userId, expected]) =>
+      state.lookup(userId, none, none).pipe(
+        Effect.map(({ epoch }) => {
+          if (epoch !== expected)
+            differences.push({ kind: "epoch", userId, expected, actual: epoch });
+        }),
+      ),
+    { concurrency: 256, discard: true },
+  );
+  yield* Effect.forEach(
+    revoked,
+    (entry) =>
+      state.lookup(entry.userId, entry.tokenId ?? none, entry.sessionId ?? none).pipe(
+        Effect.map((status) => {
+          if (entry.tokenId !== undefined && !status.tokenRevoked) {
+            differences.push({ kind: "token", userId: entry.userId, tokenId: entry.tokenId });
+          }
+          if (entry.sessionId !== undefined && !status.sessionRevoked) {
+            differences.push({ kind: "session", userId: entry.userId, sessionId: entry.sessionId });
+          }
+        }),
+      ),
+    { concurrency: 256, discard: true },
+  );
+  return { users: epochs.size, revocations: revoked.length, differences } satisfies Verification;
+});

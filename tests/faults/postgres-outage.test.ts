@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { client, startApp } from "../support/app.ts";
+import { throwawayPostgres } from "../support/postgresServer.ts";
+import { eventually } from "../support/redisServer.ts";
+
+/** The log is the source of truth for writes; token checks only need the projection. */
+describe("PostgreSQL outages", () => {
+  let pg: Awaited<ReturnType<typeof throwawayPostgres>>;
+  let ctx: Awaited<ReturnType<typeof startApp>>;
+  let api: ReturnType<typeof client>;
+
+  beforeAll(async () => {
+    pg = await throwawayPostgres();
+    ctx = await startApp("postgres-outage", "servers", { DATABASE_URL: pg.url });
+    api = client(ctx.app);
+  });
+  afterAll(async () => {
+    await ctx.close();
+    await pg.remove();
+  });
+
+  test("down: tokens are still checked, every write answers 503 and changes nothing; back: all works", async () => {
+    await api.register("pg_user");
+    const live = await api.login("pg_user");
+    const gone = await api.login("pg_user");
+    expect((await api.call("POST", "/auth/logout", { token: gone.token })).status).toBe(204);
+
+    await pg.stop();
+    expect((await api.call("GET", "/secure/data", { token: live.token })).status).toBe(200);
+    expect((await api.call("GET", "/secure/data", { token: gone.token })).status).toBe(401);
+    const writes = [
+      await api.call("POST", "/auth/register", {
+        body: { username: "pg_newcomer", password: "correct horse battery" },
+      }),
+      await api.call("POST", "/auth/login", {
+        body: { username: "pg_user", password: "correct horse battery" },
+      }),
+      await api.call("POST", "/auth/refresh", { cookie: live.refresh }),
+      await api.call("POST", "/auth/logout", { token: live.token }),
+      await api.call("POST", "/auth/logout-all", { token: live.token }),
+    ];
+    for (const reply of writes) {
+      expect(reply.status).toBe(503);
+      expect(reply.headers.get("content-type")).toStartWith("application/problem+json");
+      expect(reply.text).not.toMatch(/ECONNREFUSED|postgres|select|insert/i);
+    }
+    const ready = await api.call("GET", "/health/ready");
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ eventStore: "down" });
+
+    await pg.start();
+    expect(
+      await eventually(async () => (await api.call("GET", "/health/ready")).status === 200, 15_000),
+    ).toBe(true);
+    // Nothing was half-written: the session survived the failed logout, the newcomer is new.
+    expect((await api.call("GET", "/secure/data", { token: live.token })).status).toBe(200);
+    expect((await api.register("pg_newcomer")).status).toBe(201);
+    const again = await api.call("POST", "/auth/refresh", { cookie: live.refresh });
+    expect(again.status).toBe(200);
+    expect((await api.call("POST", "/auth/logout", { token: live.token })).status).toBe(204);
+    expect((await api.call("GET", "/secure/data", { token: live.token })).status).toBe(401);
+  });
+});
