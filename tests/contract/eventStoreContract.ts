@@ -385,6 +385,13 @@ export const eventStoreContract = (
         });
       });
 
+      test("size counts every event in the log", async () => {
+        expect(await run(store.size)).toBe(0);
+        await run(store.append("a-1", [event("A"), event("B")], { expectedVersion: 0 }));
+        await run(store.append("b-1", [event("C")], { expectedVersion: 0 }));
+        expect(await run(store.size)).toBe(3);
+      });
+
       test("paging with a limit from each returned checkpoint sees every event exactly once", async () => {
         for (let i = 0; i < 7; i++) {
           await run(append(`s${i % 3}`, [event(`E${i}`)], { expectedVersion: "any" }));
