@@ -4,16 +4,21 @@ import { BunPasswordHasherLayer } from "./adapters/crypto/BunPasswordHasher.ts";
 import { HmacTokensLayer } from "./adapters/crypto/HmacTokens.ts";
 import { UuidIdsLayer } from "./adapters/crypto/UuidIds.ts";
 import { EmbeddedEventStoreLayer } from "./adapters/embedded/EmbeddedEventStore.ts";
+import { MemoryCacheLayer } from "./adapters/embedded/MemoryCache.ts";
 import { MemoryTokenStateLayer } from "./adapters/embedded/MemoryTokenState.ts";
 import { createApp } from "./adapters/http/app.ts";
 import type { Logger } from "./adapters/http/errors.ts";
 import { PostgresEventStoreFromUrl } from "./adapters/postgres/PostgresEventStore.ts";
-import { createRedis } from "./adapters/redis/client.ts";
+import { createRedis, createRedisCluster, isClusterUrl } from "./adapters/redis/client.ts";
+import { RedisCacheLayer } from "./adapters/redis/RedisCache.ts";
 import { RedisTokenStateLayer } from "./adapters/redis/RedisTokenState.ts";
+import { WorkerFibonacciComputerLayer } from "./adapters/worker/WorkerFibonacciComputer.ts";
 import { AuthenticatorLive } from "./application/Authenticator.ts";
 import { ProjectorLive } from "./application/Projector.ts";
 import { AuthSettings } from "./application/ports/AuthSettings.ts";
+import { Cache, noCache } from "./application/ports/Cache.ts";
 import type { EventStore } from "./application/ports/EventStore.ts";
+import { HeavyTaskSettings } from "./application/ports/HeavyTaskSettings.ts";
 import type { TokenState } from "./application/ports/TokenState.ts";
 import type { AppServices } from "./application/services.ts";
 
@@ -32,24 +37,65 @@ export const infrastructure = (config: Config, log: Logger): Infrastructure => {
   const redis = Layer.unwrap(
     Effect.acquireRelease(
       Effect.sync(() => {
-        const client = createRedis({
+        const options = {
           url: storage.redisUrl,
           commandTimeoutMs: storage.redisCommandTimeoutMs,
-          onError: (error) => log("warn", "redis connection error", { error: String(error) }),
-        });
+          onError: (error: unknown) =>
+            log("warn", "redis connection error", { error: String(error) }),
+        };
+        const client = isClusterUrl(storage.redisUrl)
+          ? createRedisCluster(options)
+          : createRedis(options);
         client.connect().catch(() => {});
         return client;
       }),
       (client) => Effect.sync(() => client.destroy()),
-    ).pipe(Effect.map((client) => RedisTokenStateLayer(client, storage.redisKeyPrefix, storage.redisCommandTimeoutMs))),
+    ).pipe(
+      Effect.map((client) =>
+        RedisTokenStateLayer(
+          client,
+          storage.redisKeyPrefix,
+          storage.redisCommandTimeoutMs,
+          !isClusterUrl(storage.redisUrl),
+        ),
+      ),
+    ),
   );
   return Layer.merge(store, redis);
 };
 
+/** The heavy task's worker pool and cache: in process when embedded, else on its own Redis connection. */
+export const heavyTaskLayers = (config: Config, log: Logger) => {
+  const storage = config.storage;
+  const cache = !config.cache.enabled
+    ? Layer.succeed(Cache, noCache)
+    : storage.mode === "embedded"
+      ? MemoryCacheLayer()
+      : RedisCacheLayer({
+          url: storage.cacheRedisUrl,
+          prefix: `${storage.redisKeyPrefix}cache:`,
+          timeoutMs: storage.redisCommandTimeoutMs,
+          log,
+        });
+  return Layer.mergeAll(
+    cache,
+    WorkerFibonacciComputerLayer({ workers: config.heavyTaskWorkers, queue: config.heavyTaskQueue }),
+    Layer.succeed(HeavyTaskSettings, {
+      maxN: config.heavyTaskMaxN,
+      cacheTtlSeconds: config.cache.ttlSeconds,
+    }),
+  );
+};
+
 /** config -> layers: every service the use cases need, over the given infrastructure. */
-export const services = (config: Config, infra: Infrastructure) => {
+export const services = (
+  config: Config,
+  infra: Infrastructure,
+  log: Logger = jsonLogger(config.logLevel),
+) => {
   const base = Layer.mergeAll(
     infra,
+    heavyTaskLayers(config, log),
     UuidIdsLayer,
     HmacTokensLayer({ secret: config.jwt.secret, issuer: config.jwt.issuer }),
     BunPasswordHasherLayer({
@@ -82,11 +128,14 @@ export const jsonLogger =
 
 /** Builds the runtime and the HTTP app; nothing listens yet. */
 export const compose = (config: Config, log: Logger, infra = infrastructure(config, log)) => {
-  const runtime = ManagedRuntime.make(services(config, infra) as Layer.Layer<AppServices, never>);
+  const runtime = ManagedRuntime.make(
+    services(config, infra, log) as Layer.Layer<AppServices, never>,
+  );
   const app = createApp(runtime, {
     cookieSecure: config.http.cookieSecure,
     maxBodyBytes: 64 * 1024,
     log,
+    heavyTaskMaxN: config.heavyTaskMaxN,
   });
   return { runtime, app };
 };

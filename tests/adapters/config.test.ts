@@ -174,6 +174,20 @@ describe("mode detection", () => {
     });
   });
 
+  test("REDIS_URL may name a Redis Cluster by its seed nodes", () => {
+    const url = "redis-cluster://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002";
+    const { config } = ok({ DATABASE_URL: "postgres://127.0.0.1/test", REDIS_URL: url });
+    expect(config.storage).toMatchObject({ mode: "servers", redisUrl: url });
+  });
+
+  test.each(["redis-cluster://", "redis-cluster://host", "redis-cluster://a:1,,b:2"])(
+    "a malformed cluster URL %p is refused",
+    (url) => {
+      const found = errors({ DATABASE_URL: "postgres://127.0.0.1/test", REDIS_URL: url });
+      expect(found.map((e) => e.variable)).toContain("REDIS_URL");
+    },
+  );
+
   test("DATABASE_SCHEMA and REDIS_KEY_PREFIX are read in servers mode", () => {
     const { config } = ok({
       DATABASE_URL: "postgres://127.0.0.1/test",

@@ -5,15 +5,15 @@ import { decodePayload, forge, unsigned } from "../support/jwt.ts";
 const password = "correct horse battery";
 
 /** The token lifecycle over HTTP, the same for every storage mode. */
-export const lifecycleSuite = (mode: Mode) =>
-  describe(`token lifecycle (${mode})`, () => {
+export const lifecycleSuite = (mode: Mode, env: Record<string, string> = {}) =>
+  describe(`token lifecycle (${mode}${env.REDIS_URL ? `, ${env.REDIS_URL.split(":")[0]}` : ""})`, () => {
     let ctx: Awaited<ReturnType<typeof startApp>>;
     let api: ReturnType<typeof client>;
     let n = 0;
     const fresh = () => `user_${mode}_${++n}`;
 
     beforeAll(async () => {
-      ctx = await startApp(`lifecycle-${mode}`, mode, { REFRESH_GRACE_SECONDS: "10" });
+      ctx = await startApp(`lifecycle-${mode}`, mode, { REFRESH_GRACE_SECONDS: "10", ...env });
       api = client(ctx.app);
     });
     afterAll(() => ctx.close());

@@ -55,3 +55,70 @@ export const eventually = async (check: () => Promise<boolean>, ms = 10_000) => 
   }
   return false;
 };
+
+/** A throwaway three-master Redis Cluster on spare ports. */
+export const throwawayCluster = async () => {
+  const base = 30_000 + Math.floor(Math.random() * 20_000);
+  const ports = [base, base + 1, base + 2];
+  const dir = (await Bun.$`mktemp -d`.text()).trim();
+  const procs = ports.map((port) =>
+    Bun.spawn(
+      [
+        "redis-server",
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        `${dir}/nodes-${port}.conf`,
+        "--dir",
+        dir,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+      ],
+      { stdout: "ignore", stderr: "ignore" },
+    ),
+  );
+  const cli = async (port: number, ...args: string[]) =>
+    (
+      await new Response(
+        Bun.spawn(["redis-cli", "-p", String(port), ...args], { stdout: "pipe", stderr: "ignore" })
+          .stdout,
+      ).text()
+    ).trim();
+  for (const port of ports) {
+    await eventually(async () => (await cli(port, "ping")) === "PONG", 5000);
+  }
+  await Bun.spawn(
+    [
+      "redis-cli",
+      "--cluster",
+      "create",
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      "--cluster-replicas",
+      "0",
+      "--cluster-yes",
+    ],
+    { stdout: "ignore", stderr: "ignore" },
+  ).exited;
+  const healthy = await eventually(async () => {
+    const states = await Promise.all(ports.map((port) => cli(port, "cluster", "info")));
+    return states.every((info) => info.includes("cluster_state:ok"));
+  }, 15_000);
+  if (!healthy) throw new Error("the Redis Cluster did not come up");
+  const stop = async () => {
+    for (const proc of procs) proc.kill("SIGKILL");
+    await Promise.all(procs.map((proc) => proc.exited));
+    await Bun.$`rm -rf ${dir}`.quiet();
+  };
+  return {
+    url: `redis-cluster://${ports.map((p) => `127.0.0.1:${p}`).join(",")}`,
+    ports,
+    cli,
+    stop,
+  };
+};

@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { availableParallelism } from "node:os";
 import { isValidPassword, passwordRule } from "../../domain/user/Password.ts";
 import { isValidUsername, usernameRule } from "../../domain/user/Username.ts";
 
@@ -42,6 +43,10 @@ export interface Config {
   };
   readonly cache: { readonly enabled: boolean; readonly ttlSeconds: number };
   readonly heavyTaskMaxN: number;
+  /** Worker threads computing the heavy task; default: one per core. */
+  readonly heavyTaskWorkers: number;
+  /** Heavy-task requests that may wait for a worker before the rest get 503. */
+  readonly heavyTaskQueue: number;
   readonly admin: { readonly username: string; readonly password: string } | undefined;
   readonly limits: {
     readonly registerPerIpPerHour: number;
@@ -261,8 +266,21 @@ const databaseUrl = (read: Reader): string | undefined => {
   return `postgres://${credentials}@${hostForUrl(host)}:${port}/${encodeURIComponent(database)}`;
 };
 
+/** Redis Cluster by seed nodes: `redis-cluster://[user:password@]host:port,host:port`. */
+const clusterUrl = /^rediss?-cluster:\/\/(?:[^@/]*@)?[^/,@]+:\d+(?:,[^/,@]+:\d+)*\/?$/;
+
 const redisUrl = (read: Reader): string | undefined => {
-  const fromUrl = read.url("REDIS_URL", ["redis:", "rediss:"]);
+  const raw = read.raw("REDIS_URL");
+  const fromUrl =
+    raw !== undefined && /^rediss?-cluster:/.test(raw)
+      ? clusterUrl.test(raw)
+        ? raw
+        : (read.fail(
+            "REDIS_URL",
+            "is not a valid cluster URL",
+            "redis-cluster://host:port,host:port (one or more seed nodes)",
+          ) ?? undefined)
+      : read.url("REDIS_URL", ["redis:", "rediss:"]);
   const seedNamesSet = redisNames.filter((name) => read.isSet(name));
   if (read.isSet("REDIS_URL")) {
     if (seedNamesSet.length > 0) {
@@ -480,6 +498,8 @@ export const loadConfig = (env: Env = process.env): ConfigResult => {
       ttlSeconds: read.integer("CACHE_TTL_SECONDS", 3600, 1, 2_592_000),
     },
     heavyTaskMaxN: read.integer("HEAVY_TASK_MAX_N", 100_000, 0, 1_000_000),
+    heavyTaskWorkers: read.integer("HEAVY_TASK_WORKERS", availableParallelism(), 1, 256),
+    heavyTaskQueue: read.integer("HEAVY_TASK_QUEUE", 64, 0, 100_000),
     admin: admin(read),
     limits: {
       registerPerIpPerHour: read.integer("REGISTER_RATE_LIMIT", 20, 0, 1_000_000),

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Effect, Layer } from "effect";
 import {
   type ProjectionWrite,
@@ -5,7 +6,7 @@ import {
   TokenStateUnavailable,
   type TokenStatus,
 } from "../../application/ports/TokenState.ts";
-import { deadlines, type Redis } from "./client.ts";
+import { deadlines, type Redis, type RedisCluster } from "./client.ts";
 
 /**
  * Every key of one user shares the hash tag `{u:<id>}`, so the hot-path lookup is one MGET on
@@ -26,30 +27,27 @@ const raiseScript = `local c = tonumber(redis.call('GET', KEYS[1]) or '-1')
 if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) return 1 end
 return 0`;
 
+const raiseSha = createHash("sha1").update(raiseScript).digest("hex");
+
 const unavailable = (cause: unknown) => new TokenStateUnavailable({ cause });
 
 export const makeRedisTokenState = (
-  redis: Redis,
+  redis: Redis | RedisCluster,
   prefix: string,
   timeoutMs: number,
   coalesce = true,
 ): TokenState["Service"] => {
   const keys = tokenKeys(prefix);
   const timed = deadlines(timeoutMs);
-  let raiseSha: string | undefined;
-
   const raise = async (key: string, epoch: number): Promise<void> => {
-    const args = [key, String(epoch)];
-    if (raiseSha) {
-      try {
-        await redis.sendCommand(["EVALSHA", raiseSha, "1", ...args]);
-        return;
-      } catch (error) {
-        if (!String(error).includes("NOSCRIPT")) throw error;
-      }
+    const options = { keys: [key], arguments: [String(epoch)] };
+    try {
+      await redis.evalSha(raiseSha, options);
+    } catch (error) {
+      // The first call on each node loads the script.
+      if (!String(error).includes("NOSCRIPT")) throw error;
+      await redis.eval(raiseScript, options);
     }
-    raiseSha = await redis.scriptLoad(raiseScript);
-    await redis.sendCommand(["EVALSHA", raiseSha, "1", ...args]);
   };
 
   type Lookup = {
@@ -135,5 +133,9 @@ export const makeRedisTokenState = (
   };
 };
 
-export const RedisTokenStateLayer = (redis: Redis, prefix: string, timeoutMs: number) =>
-  Layer.succeed(TokenState, makeRedisTokenState(redis, prefix, timeoutMs));
+export const RedisTokenStateLayer = (
+  redis: Redis | RedisCluster,
+  prefix: string,
+  timeoutMs: number,
+  coalesce: boolean,
+) => Layer.succeed(TokenState, makeRedisTokenState(redis, prefix, timeoutMs, coalesce));

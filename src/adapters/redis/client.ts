@@ -1,7 +1,8 @@
 import { tracingChannel } from "node:diagnostics_channel";
-import { createClient } from "redis";
+import { createClient, createCluster } from "redis";
 
 export type Redis = ReturnType<typeof createRedis>;
+export type RedisCluster = ReturnType<typeof createRedisCluster>;
 
 export type RedisOptions = {
   readonly url: string;
@@ -84,17 +85,36 @@ export const deadlines = (ms: number) => {
  * A client for the hot path: no offline queue, so a command issued while disconnected fails at
  * once instead of waiting to be answered by a Redis that may have come back empty.
  */
+const clientOptions = (options: RedisOptions) => ({
+  disableOfflineQueue: true,
+  // 0 turns off node-redis's per-command timer; callers race `deadlines` instead.
+  commandOptions: { timeout: 0 },
+  socket: {
+    connectTimeout: Math.max(options.commandTimeoutMs, 1000),
+    reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
+  },
+});
+
 export const createRedis = (options: RedisOptions) => {
-  const client = createClient({
-    url: options.url,
-    disableOfflineQueue: true,
-    // 0 turns off node-redis's per-command timer; callers race `deadlines` instead.
-    commandOptions: { timeout: 0 },
-    socket: {
-      connectTimeout: Math.max(options.commandTimeoutMs, 1000),
-      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1000),
-    },
-  });
+  const client = createClient({ url: options.url, ...clientOptions(options) });
   client.on("error", options.onError ?? (() => {}));
   return client;
+};
+
+const clusterScheme = /^(rediss?)-cluster:\/\/(?:([^@/]*)@)?([^/]+)\/?$/;
+
+/** `redis-cluster://[user:password@]host:port,host:port,...` names a Redis Cluster by seed nodes. */
+export const isClusterUrl = (url: string) => clusterScheme.test(url);
+
+export const createRedisCluster = (options: RedisOptions) => {
+  const match = clusterScheme.exec(options.url);
+  if (!match?.[3]) throw new Error("not a redis-cluster:// URL");
+  const [, scheme, credentials, hosts] = match;
+  const auth = credentials ? `${credentials}@` : "";
+  const cluster = createCluster({
+    rootNodes: hosts.split(",").map((host) => ({ url: `${scheme}://${auth}${host.trim()}` })),
+    defaults: clientOptions(options),
+  });
+  cluster.on("error", options.onError ?? (() => {}));
+  return cluster;
 };
