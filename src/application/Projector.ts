@@ -1,7 +1,7 @@
-import { Clock, Context, Effect, Layer, Schedule } from "effect";
+import { Clock, Context, Effect, Fiber, Layer, Schedule } from "effect";
 import { type Checkpoint, EventStore, startOfLog } from "./ports/EventStore.ts";
-import { type ProjectionWrite, TokenState } from "./ports/TokenState.ts";
-import { projectRecords } from "./projection.ts";
+import { TokenState } from "./ports/TokenState.ts";
+import { epochTypes, projectRecords, revocationTypes } from "./projection.ts";
 
 export type ProjectorStatus = {
   /** True once the projection has followed the log at least once since start or loss. */
@@ -16,9 +16,7 @@ export type ReplaySummary = {
   readonly checkpoint: Checkpoint;
 };
 
-const pageSize = 2_000;
-
-const isRevocation = (write: ProjectionWrite) => write.kind !== "epoch";
+const pageSize = 1_000;
 
 /**
  * Follows the event log into the token projection. Inline projection, catch-up and rebuild
@@ -36,28 +34,32 @@ export class Projector extends Context.Service<
 >()("app/Projector") {}
 
 /**
- * Reads the log from `from` to its end, applying the writes `keep` selects, page by page with
- * constant memory. Returns where it stopped.
+ * Reads the log from `from` to its end, applying what it projects, page by page with constant
+ * memory; the next page is read while the current one is written. `types` limits the read to
+ * those events. Returns where it stopped.
  */
 export const follow = (
   from: Checkpoint,
-  keep: (write: ProjectionWrite) => boolean,
+  types?: readonly string[],
   onPage?: (events: number, keys: number) => void,
 ) =>
   Effect.gen(function* () {
     const store = yield* EventStore;
     const state = yield* TokenState;
+    const read = (after: Checkpoint) => Effect.forkChild(store.readAll(after, pageSize, types));
     let checkpoint = from;
     let events = 0;
     let keys = 0;
+    let next = yield* read(checkpoint);
     for (;;) {
-      const page = yield* store.readAll(checkpoint, pageSize);
+      const page = yield* Fiber.join(next);
       if (page.events.length === 0) return { events, keys, checkpoint } satisfies ReplaySummary;
+      checkpoint = page.checkpoint;
+      next = yield* read(checkpoint);
       const now = yield* Clock.currentTimeMillis;
-      const written = yield* state.apply(projectRecords(page.events).filter(keep), now);
+      const written = yield* state.apply(projectRecords(page.events), now);
       events += page.events.length;
       keys += written;
-      checkpoint = page.checkpoint;
       onPage?.(page.events.length, written);
     }
   });
@@ -69,14 +71,15 @@ export const follow = (
  */
 export const rebuild = (onPage?: (events: number, keys: number) => void) =>
   Effect.gen(function* () {
-    const revocations = yield* follow(startOfLog, isRevocation, onPage);
-    const epochs = yield* follow(startOfLog, (write) => !isRevocation(write), onPage);
-    // Whatever came after the first pass is applied in full.
-    const rest = yield* follow(revocations.checkpoint, () => true, onPage);
+    const revocations = yield* follow(startOfLog, revocationTypes, onPage);
+    const epochs = yield* follow(startOfLog, epochTypes, onPage);
+    // Whatever was appended since the first pass began is applied in full: a no-op when
+    // nothing was, since every write is idempotent.
+    const rest = yield* follow(revocations.checkpoint, undefined, onPage);
     const checkpoint = rest.events > 0 ? rest.checkpoint : epochs.checkpoint;
     yield* (yield* TokenState).saveCheckpoint(checkpoint);
     return {
-      events: revocations.events,
+      events: revocations.events + epochs.events,
       keys: revocations.keys + epochs.keys + rest.keys,
       checkpoint,
     } satisfies ReplaySummary;
@@ -103,7 +106,7 @@ export const ProjectorLive = (options: { readonly pollMs: number }) =>
           status = { ...status, ready: false, rebuilding: true };
           yield* rebuild();
         } else {
-          const caught = yield* follow(checkpoint, () => true);
+          const caught = yield* follow(checkpoint);
           if (caught.events > 0) yield* state.saveCheckpoint(caught.checkpoint);
         }
         status = { ready: true, rebuilding: false, lastError: null };

@@ -13,6 +13,15 @@ export const domainEvent = (record: RecordedEvent): DomainEvent | null =>
     ? ({ type: record.type, data: record.data } as DomainEvent)
     : null;
 
+/** Events that revoke tokens or sessions, and events that set a user's epoch. */
+export const revocationTypes: readonly DomainEvent["type"][] = ["TokenRevoked", "SessionRevoked"];
+export const epochTypes: readonly DomainEvent["type"][] = [
+  "UserRegistered",
+  "RoleChanged",
+  "PasswordChanged",
+  "AllSessionsRevoked",
+];
+
 /** What one event changes in the token projection. Pure: inline, catch-up and replay share it. */
 export const projectEvent = (event: DomainEvent): readonly ProjectionWrite[] => {
   switch (event.type) {

@@ -385,6 +385,17 @@ export const eventStoreContract = (
         });
       });
 
+      test("readAll can be limited to some event types, paging on from its checkpoints", async () => {
+        for (const [i, type] of ["A", "B", "A", "C", "A"].entries()) {
+          await run(store.append(`s-${i}`, [event(type)], { expectedVersion: 0 }));
+        }
+        const first = await run(store.readAll(startOfLog, 2, ["A", "C"]));
+        expect(first.events.map((e) => e.streamId)).toEqual(["s-0", "s-2"]);
+        const rest = await run(store.readAll(first.checkpoint, 10, ["A", "C"]));
+        expect(rest.events.map((e) => e.streamId)).toEqual(["s-3", "s-4"]);
+        expect((await run(store.readAll(rest.checkpoint, 10, ["A", "C"]))).events).toEqual([]);
+      });
+
       test("size counts every event in the log", async () => {
         expect(await run(store.size)).toBe(0);
         await run(store.append("a-1", [event("A"), event("B")], { expectedVersion: 0 }));

@@ -68,6 +68,19 @@ eventStoreContract(
 );
 
 describe("PostgreSQL event store outside the contract", () => {
+  test("the log is ordered by transaction id as a number, not as text", async () => {
+    const db = await testSchema("event-order", { max: 2 });
+    schemas.push(db);
+    const store = await Effect.runPromise(makePostgresEventStore(db.sql));
+    // Rows of long-finished transactions 9 and 10 (below any snapshot's xmin): "10" < "9" as text.
+    await db.sql`insert into events (transaction_id, stream_id, version, type, data)
+                 values ('10'::xid8, 'b', 1, 'Second', '{}'), ('9'::xid8, 'a', 1, 'First', '{}')`;
+    const first = await Effect.runPromise(store.readAll("", 1));
+    expect(first.events.map((e) => e.type)).toEqual(["First"]);
+    const second = await Effect.runPromise(store.readAll(first.checkpoint, 10));
+    expect(second.events.map((e) => e.type)).toEqual(["Second"]);
+  });
+
   test("an unreachable database fails with StoreUnavailable", async () => {
     const sql = createSql({ url: "postgres://postgres@127.0.0.1:1/postgres", max: 1 });
     try {

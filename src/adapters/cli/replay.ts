@@ -22,7 +22,9 @@ if (config.storage.mode === "embedded") {
 }
 const verify = process.argv.includes("--verify");
 const log = jsonLogger("error");
-const runtime = ManagedRuntime.make(infrastructure(config, log));
+// A bulk write of thousands of keys is one deadline: give it the time a batch needs.
+const bulk = { ...config, storage: { ...config.storage, redisCommandTimeoutMs: 30_000 } };
+const runtime = ManagedRuntime.make(infrastructure(bulk, log));
 
 const exit = await runtime.runPromiseExit(
   Effect.gen(function* () {
@@ -36,9 +38,14 @@ const exit = await runtime.runPromiseExit(
       return result.differences.length === 0 ? 0 : 1;
     }
     const total = yield* (yield* EventStore).size;
-    const bar = progress(total * 2);
+    const bar = progress(total);
     const started = performance.now();
-    const summary = yield* rebuild((events) => bar.advance(events));
+    let pages = 0;
+    const summary = yield* rebuild((events) => {
+      bar.advance(events);
+      // A collection now and then keeps the footprint flat; the engine would let it grow.
+      if (++pages % 20 === 0) Bun.gc(false);
+    });
     bar.done();
     const seconds = (performance.now() - started) / 1000;
     const rss = process.resourceUsage().maxRSS / 1024;

@@ -9,6 +9,7 @@ import {
   type Metadata,
   type RecordedEvent,
   StoreUnavailable,
+  type StreamAppend,
   VersionConflict,
 } from "../../application/ports/EventStore.ts";
 
@@ -110,6 +111,9 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
   const after = db.query<EventRow, [number, number]>(
     "select * from events where position > ? order by position limit ?",
   );
+  const afterOfTypes = db.query<EventRow, [number, string, number]>(
+    "select * from events where position > ? and type in (select value from json_each(?)) order by position limit ?",
+  );
 
   const listeners = new Set<() => void>();
 
@@ -153,6 +157,27 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
     },
   );
 
+  /** Thrown inside a multi-stream append to roll back every stream written so far. */
+  class Refused {
+    constructor(
+      readonly entry: StreamAppend,
+      readonly outcome: Exclude<Outcome, { ok: AppendResult }>,
+    ) {}
+  }
+
+  const appendManyTransaction = db.transaction(
+    (appends: readonly StreamAppend[], metadata: Metadata): AppendResult[] =>
+      appends.map((entry) => {
+        const outcome = appendTransaction(entry.streamId, entry.events, {
+          expectedVersion: entry.expectedVersion,
+          metadata,
+          claims: entry.claims ?? [],
+        });
+        if (!("ok" in outcome)) throw new Refused(entry, outcome);
+        return outcome.ok;
+      }),
+  );
+
   const store = EventStore.of({
     append: (streamId, events, options) =>
       Effect.gen(function* () {
@@ -174,12 +199,43 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
         }
         return outcome.ok;
       }),
+    appendMany: (appends, metadata = {}) =>
+      Effect.gen(function* () {
+        const ids = new Set(appends.map((entry) => entry.streamId));
+        if (ids.size !== appends.length || appends.some((entry) => entry.events.length === 0)) {
+          return yield* Effect.die(
+            new Error("appendMany needs distinct streams, each with events"),
+          );
+        }
+        const outcome = yield* Effect.try({
+          try: () => {
+            try {
+              return appendManyTransaction.immediate(appends, metadata);
+            } catch (error) {
+              if (error instanceof Refused) return error;
+              throw error;
+            }
+          },
+          catch: unavailable,
+        });
+        if (outcome instanceof Refused) {
+          const { entry } = outcome;
+          if ("taken" in outcome.outcome)
+            return yield* new ClaimTaken({ key: outcome.outcome.taken });
+          return yield* new VersionConflict({
+            streamId: entry.streamId,
+            expectedVersion: entry.expectedVersion,
+          });
+        }
+        for (const listener of listeners) queueMicrotask(listener);
+        return outcome;
+      }),
     readStream: (streamId) =>
       Effect.try({
         try: () => byStream.all(streamId).map(toRecorded),
         catch: unavailable,
       }),
-    readAll: (checkpoint, limit) =>
+    readAll: (checkpoint, limit, types) =>
       Effect.gen(function* () {
         const from = checkpoint === "" ? 0 : Number(checkpoint);
         if (!Number.isSafeInteger(from)) {
@@ -189,7 +245,9 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
         }
         return yield* Effect.try({
           try: () => {
-            const rows = after.all(from, limit);
+            const rows = types
+              ? afterOfTypes.all(from, JSON.stringify(types), limit)
+              : after.all(from, limit);
             const last = rows[rows.length - 1];
             return {
               events: rows.map(toRecorded),

@@ -10,6 +10,7 @@ import {
   type NewEvent,
   type RecordedEvent,
   StoreUnavailable,
+  type StreamAppend,
   VersionConflict,
 } from "../../application/ports/EventStore.ts";
 import { createSql, type PostgresOptions, quoteIdentifier, type Sql } from "./client.ts";
@@ -121,8 +122,9 @@ export const makePostgresEventStore = (
       expected: number | null,
       metadata: Metadata,
       claims: readonly string[],
+      query: Sql | postgres.TransactionSql = sql,
     ) =>
-      sql<AppendedRow[]>`
+      query<AppendedRow[]>`
         with head as (
           select coalesce(max(version), 0) as version from events where stream_id = ${streamId}
         ), guard as (
@@ -166,6 +168,24 @@ export const makePostgresEventStore = (
       | { readonly conflict: true }
       | { readonly taken: string };
 
+    const toResult = (
+      streamId: string,
+      events: readonly NewEvent[],
+      metadata: Metadata,
+      rows: readonly AppendedRow[],
+    ): AppendResult => ({
+      nextVersion: rows[rows.length - 1]?.version ?? 0,
+      events: rows.map((row, i) => ({
+        streamId,
+        version: row.version,
+        position: Number(row.position),
+        type: events[i]?.type ?? "",
+        data: events[i]?.data ?? null,
+        metadata,
+        recordedAt: row.recorded_at,
+      })),
+    });
+
     const attempt = async (
       streamId: string,
       events: readonly NewEvent[],
@@ -177,20 +197,7 @@ export const makePostgresEventStore = (
       try {
         const rows = await insert(streamId, events, expected, metadata, claims);
         if (rows.length === 0) return { conflict: true };
-        return {
-          ok: {
-            nextVersion: rows[rows.length - 1]?.version ?? 0,
-            events: rows.map((row, i) => ({
-              streamId,
-              version: row.version,
-              position: Number(row.position),
-              type: events[i]?.type ?? "",
-              data: events[i]?.data ?? null,
-              metadata,
-              recordedAt: row.recorded_at,
-            })),
-          },
-        };
+        return { ok: toResult(streamId, events, metadata, rows) };
       } catch (error) {
         if (isUniqueViolation(error, "events_stream_version_key")) return { conflict: true };
         if (isUniqueViolation(error, "claims_pkey")) {
@@ -232,8 +239,87 @@ export const makePostgresEventStore = (
         return yield* conflict;
       });
 
+    /** Rolls a multi-stream transaction back, saying which stream moved. */
+    class Moved {
+      constructor(readonly streamId: string) {}
+    }
+
+    type ManyOutcome =
+      | { readonly ok: ReadonlyMap<string, AppendResult> }
+      | { readonly conflict: string }
+      | { readonly taken: string };
+
+    // The same single-statement insert per stream, in one transaction. Streams are written in
+    // one global order (by id), so two multi-stream appends wait on each other, never deadlock.
+    const attemptMany = async (
+      appends: readonly StreamAppend[],
+      metadata: Metadata,
+    ): Promise<ManyOutcome> => {
+      const ordered = [...appends].sort((a, b) => (a.streamId < b.streamId ? -1 : 1));
+      let current: StreamAppend | undefined;
+      try {
+        const results = await sql.begin(async (tx) => {
+          const done = new Map<string, AppendResult>();
+          for (const entry of ordered) {
+            current = entry;
+            const expected = entry.expectedVersion === "any" ? null : entry.expectedVersion;
+            const claims = [...new Set(entry.claims ?? [])];
+            const rows = await insert(entry.streamId, entry.events, expected, metadata, claims, tx);
+            if (rows.length === 0) throw new Moved(entry.streamId);
+            done.set(entry.streamId, toResult(entry.streamId, entry.events, metadata, rows));
+          }
+          return done;
+        });
+        return { ok: results };
+      } catch (error) {
+        if (error instanceof Moved) return { conflict: error.streamId };
+        if (current && isUniqueViolation(error, "events_stream_version_key")) {
+          return { conflict: current.streamId };
+        }
+        if (current && isUniqueViolation(error, "claims_pkey")) {
+          const claims = [...new Set(current.claims ?? [])];
+          return { taken: await takenKey(error, current.streamId, claims) };
+        }
+        throw error;
+      }
+    };
+
+    const appendMany: EventStore["Service"]["appendMany"] = (appends, metadata = {}) =>
+      Effect.gen(function* () {
+        const ids = new Set(appends.map((entry) => entry.streamId));
+        if (ids.size !== appends.length || appends.some((entry) => entry.events.length === 0)) {
+          return yield* Effect.die(
+            new Error("appendMany needs distinct streams, each with events"),
+          );
+        }
+        const attempts = appends.some((entry) => entry.expectedVersion === "any")
+          ? anyVersionAttempts
+          : 1;
+        let moved = appends[0]?.streamId ?? "";
+        for (let i = 0; i < attempts; i++) {
+          const outcome = yield* Effect.tryPromise({
+            try: () => attemptMany(appends, metadata),
+            catch: unavailable,
+          });
+          if ("ok" in outcome) {
+            notify();
+            return appends.map(
+              (entry) => outcome.ok.get(entry.streamId) ?? { nextVersion: 0, events: [] },
+            );
+          }
+          if ("taken" in outcome) return yield* new ClaimTaken({ key: outcome.taken });
+          moved = outcome.conflict;
+        }
+        const entry = appends.find((candidate) => candidate.streamId === moved);
+        return yield* new VersionConflict({
+          streamId: moved,
+          expectedVersion: entry?.expectedVersion ?? "any",
+        });
+      });
+
     return EventStore.of({
       append,
+      appendMany,
       readStream: (streamId) =>
         Effect.tryPromise({
           try: () => sql<EventRow[]>`
@@ -243,7 +329,7 @@ export const makePostgresEventStore = (
         }).pipe(Effect.map((rows) => rows.map(toRecorded))),
       // Rows of transactions older than the oldest one still running are final, so paging by
       // (transaction_id, position) below that horizon never skips an event that commits late.
-      readAll: (after, limit) =>
+      readAll: (after, limit, types) =>
         Effect.gen(function* () {
           const [transactionId, position] = yield* parseCheckpoint(after);
           const rows = yield* Effect.tryPromise({
@@ -252,7 +338,9 @@ export const makePostgresEventStore = (
               from events
               where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
                 and (transaction_id, position) > (${transactionId}::xid8, ${position}::bigint)
-              order by transaction_id, position
+                ${types ? sql`and type = any(${sql.array([...types])})` : sql``}
+              -- Qualified: a bare name would sort by the selected text, where "10" < "9".
+              order by events.transaction_id, events.position
               limit ${limit}`,
             catch: unavailable,
           });

@@ -42,6 +42,15 @@ export type AppendOptions = {
   readonly claims?: readonly string[];
 };
 
+/** One stream's part of an atomic append to several streams. */
+export type StreamAppend = {
+  readonly streamId: string;
+  /** At least one: a stream with nothing to write is left out of the step. */
+  readonly events: readonly NewEvent[];
+  readonly expectedVersion: ExpectedVersion;
+  readonly claims?: readonly string[];
+};
+
 export type AppendResult = {
   readonly nextVersion: number;
   readonly events: readonly RecordedEvent[];
@@ -75,16 +84,31 @@ export class EventStore extends Context.Service<
       events: readonly NewEvent[],
       options: AppendOptions,
     ) => Effect.Effect<AppendResult, VersionConflict | ClaimTaken | StoreUnavailable>;
+    /**
+     * Appends to several distinct streams as one atomic step: every stream is at its expected
+     * version and every claim is free, and all the events land, or nothing is written. Fails as
+     * `append` does (VersionConflict names the stream that moved); repeating a stream or giving
+     * one no events is a defect. Results follow the order of `appends`. For rules that span
+     * aggregates, such as "at least one admin".
+     */
+    readonly appendMany: (
+      appends: readonly StreamAppend[],
+      metadata?: Metadata,
+    ) => Effect.Effect<readonly AppendResult[], VersionConflict | ClaimTaken | StoreUnavailable>;
     /** Every event of one stream in version order; empty when the stream does not exist. */
     readonly readStream: (
       streamId: string,
     ) => Effect.Effect<readonly RecordedEvent[], StoreUnavailable>;
     /**
-     * Up to `limit` events after `after`, in the log's total order. An event whose transaction
-     * commits late is never skipped: a reader that pages on from the returned checkpoint sees
-     * every committed event exactly once.
+     * Up to `limit` events after `after`, in the log's total order, only of the given `types`
+     * when those are named. An event whose transaction commits late is never skipped: a reader
+     * that pages on from the returned checkpoint sees every committed event exactly once.
      */
-    readonly readAll: (after: Checkpoint, limit: number) => Effect.Effect<Page, StoreUnavailable>;
+    readonly readAll: (
+      after: Checkpoint,
+      limit: number,
+      types?: readonly string[],
+    ) => Effect.Effect<Page, StoreUnavailable>;
     /** How many events the log holds; for progress reports, not for paging. */
     readonly size: Effect.Effect<number, StoreUnavailable>;
     /** The stream that owns a claim, or null. */
