@@ -1,3 +1,4 @@
+import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,3 +35,20 @@ eventStoreContract(
   },
   { concurrentWriters: false, durableFiles: false },
 );
+
+test("a second process cannot open a data directory in use", () => {
+  const dir = mkdtempSync(join(tmpdir(), "authlog-events-"));
+  const path = join(dir, "events.sqlite");
+  const first = openEmbeddedEventStore(path);
+  try {
+    const script = `import { openEmbeddedEventStore } from "${join(import.meta.dir, "../../src/adapters/embedded/EmbeddedEventStore.ts")}";
+try { openEmbeddedEventStore(${JSON.stringify(path)}); console.log("opened"); } catch (e) { console.log(String(e)); }`;
+    const other = Bun.spawnSync([process.execPath, "-e", script]);
+    expect(other.stdout.toString()).toContain("in use by another process");
+  } finally {
+    first.close();
+  }
+  const again = openEmbeddedEventStore(path);
+  again.close();
+  rmSync(dir, { recursive: true, force: true });
+});

@@ -76,17 +76,27 @@ export type EmbeddedEventStore = {
 };
 
 /**
- * The EventStore in one SQLite file (or `:memory:`). Appends run in an immediate transaction, so
- * positions follow commit order even with a second process on the same file.
+ * The EventStore in one SQLite file (or `:memory:`), owned by one process. Appends run in an
+ * immediate transaction, so positions follow commit order.
  */
 export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
   const db = new Database(path, { create: true, strict: true });
-  db.run("pragma journal_mode = wal");
-  // FULL syncs the WAL at every commit: an acknowledged revocation survives a power cut, not only
-  // a crash of the process (NORMAL would only promise the latter).
-  db.run("pragma synchronous = full");
-  db.run("pragma busy_timeout = 5000");
-  migrate(db);
+  try {
+    // One process per data directory: the projection lives in that process's memory, so a
+    // second one would never see the first one's revocations. The first write takes the lock.
+    db.run("pragma locking_mode = exclusive");
+    db.run("pragma busy_timeout = 1000");
+    db.run("pragma journal_mode = wal");
+    // FULL syncs the WAL at every commit: an acknowledged revocation survives a power cut, not
+    // only a crash of the process (NORMAL would only promise the latter).
+    db.run("pragma synchronous = full");
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw String(error).includes("locked")
+      ? new Error(`${path} is in use by another process`)
+      : error;
+  }
 
   const versionOf = db.query<{ version: number }, [string]>(
     "select coalesce(max(version), 0) as version from events where stream_id = ?",
