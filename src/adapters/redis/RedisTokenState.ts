@@ -22,12 +22,21 @@ export const tokenKeys = (prefix: string) => {
   };
 };
 
-/** Epochs only move up, so replaying an old event never resurrects a revoked token. */
-const raiseScript = `local c = tonumber(redis.call('GET', KEYS[1]) or '-1')
-if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) return 1 end
-return 0`;
+/**
+ * Applies one user's writes in one call (all of a user's keys share a slot): raises the epoch
+ * in KEYS[1] to ARGV[1] unless it is already higher (epochs only move up, so replaying an old
+ * event never resurrects a revoked token; -1 leaves it alone), then sets each further key until
+ * the time in the matching ARGV.
+ */
+const applyScript = `local e = tonumber(ARGV[1])
+if e >= 0 then
+  local c = tonumber(redis.call('GET', KEYS[1]) or '-1')
+  if e > c then redis.call('SET', KEYS[1], ARGV[1]) end
+end
+for i = 2, #KEYS do redis.call('SET', KEYS[i], '1', 'PXAT', ARGV[i]) end
+return #KEYS`;
 
-const raiseSha = createHash("sha1").update(raiseScript).digest("hex");
+const applySha = createHash("sha1").update(applyScript).digest("hex");
 
 const unavailable = (cause: unknown) => new TokenStateUnavailable({ cause });
 
@@ -39,14 +48,14 @@ export const makeRedisTokenState = (
 ): TokenState["Service"] => {
   const keys = tokenKeys(prefix);
   const timed = deadlines(timeoutMs);
-  const raise = async (key: string, epoch: number): Promise<void> => {
-    const options = { keys: [key], arguments: [String(epoch)] };
+  const applyForUser = async (keys: string[], args: string[]): Promise<void> => {
+    const options = { keys, arguments: args };
     try {
-      await redis.evalSha(raiseSha, options);
+      await redis.evalSha(applySha, options);
     } catch (error) {
       // The first call on each node loads the script.
       if (!String(error).includes("NOSCRIPT")) throw error;
-      await redis.eval(raiseScript, options);
+      await redis.eval(applyScript, options);
     }
   };
 
@@ -86,20 +95,30 @@ export const makeRedisTokenState = (
     else for (const lookup of batch) send([lookup]);
   };
 
-  const write = (entry: ProjectionWrite, nowMs: number): Promise<unknown> | null => {
-    switch (entry.kind) {
-      case "epoch":
-        return raise(keys.epoch(entry.userId), entry.epoch);
-      case "revokeToken":
-      case "revokeSession": {
-        if (entry.expiresAt <= nowMs) return null;
-        const key =
+  /** The writes grouped by user: the highest epoch, and the revocations still in force. */
+  const byUser = (writes: readonly ProjectionWrite[], nowMs: number) => {
+    const users = new Map<string, { epoch: number; keys: string[]; until: string[] }>();
+    let count = 0;
+    for (const entry of writes) {
+      if (entry.kind !== "epoch" && entry.expiresAt <= nowMs) continue;
+      let user = users.get(entry.userId);
+      if (!user) {
+        user = { epoch: -1, keys: [keys.epoch(entry.userId)], until: [] };
+        users.set(entry.userId, user);
+      }
+      count++;
+      if (entry.kind === "epoch") {
+        user.epoch = Math.max(user.epoch, entry.epoch);
+      } else {
+        user.keys.push(
           entry.kind === "revokeToken"
             ? keys.token(entry.userId, entry.tokenId)
-            : keys.session(entry.userId, entry.sessionId);
-        return redis.set(key, "1", { expiration: { type: "PXAT", value: entry.expiresAt } });
+            : keys.session(entry.userId, entry.sessionId),
+        );
+        user.until.push(String(entry.expiresAt));
       }
     }
+    return { users, count };
   };
 
   return {
@@ -114,10 +133,16 @@ export const makeRedisTokenState = (
     apply: (writes, nowMs) =>
       Effect.tryPromise({
         try: async () => {
-          // Issued together, the writes travel in one pipeline.
-          const pending = writes.map((entry) => write(entry, nowMs)).filter((p) => p !== null);
-          await timed(Promise.all(pending));
-          return pending.length;
+          const { users, count } = byUser(writes, nowMs);
+          // Issued together, the calls travel in one pipeline.
+          await timed(
+            Promise.all(
+              [...users.values()].map((user) =>
+                applyForUser(user.keys, [String(user.epoch), ...user.until]),
+              ),
+            ),
+          );
+          return count;
         },
         catch: unavailable,
       }),
