@@ -50,32 +50,36 @@ export const verifyProjection = Effect.gen(function* () {
       }
     }
   }
-  const differences: Difference[] = [];
-  yield* Effect.forEach(
+  const epochDifferences = yield* Effect.forEach(
     epochs,
     ([userId, expected]) =>
-      state.lookup(userId, none, none).pipe(
-        Effect.map(({ epoch }) => {
-          if (epoch !== expected)
-            differences.push({ kind: "epoch", userId, expected, actual: epoch });
-        }),
-      ),
-    { concurrency: 256, discard: true },
+      state
+        .lookup(userId, none, none)
+        .pipe(
+          Effect.map(({ epoch }): Difference | null =>
+            epoch === expected ? null : { kind: "epoch", userId, expected, actual: epoch },
+          ),
+        ),
+    { concurrency: 256 },
   );
-  yield* Effect.forEach(
+  const revocationDifferences = yield* Effect.forEach(
     revoked,
     (entry) =>
       state.lookup(entry.userId, entry.tokenId ?? none, entry.sessionId ?? none).pipe(
-        Effect.map((status) => {
+        Effect.map((status): Difference | null => {
           if (entry.tokenId !== undefined && !status.tokenRevoked) {
-            differences.push({ kind: "token", userId: entry.userId, tokenId: entry.tokenId });
+            return { kind: "token", userId: entry.userId, tokenId: entry.tokenId };
           }
           if (entry.sessionId !== undefined && !status.sessionRevoked) {
-            differences.push({ kind: "session", userId: entry.userId, sessionId: entry.sessionId });
+            return { kind: "session", userId: entry.userId, sessionId: entry.sessionId };
           }
+          return null;
         }),
       ),
-    { concurrency: 256, discard: true },
+    { concurrency: 256 },
+  );
+  const differences = [...epochDifferences, ...revocationDifferences].filter(
+    (difference): difference is Difference => difference !== null,
   );
   return { users: epochs.size, revocations: revoked.length, differences } satisfies Verification;
 });
