@@ -5,30 +5,39 @@ import { HmacTokensLayer } from "./adapters/crypto/HmacTokens.ts";
 import { UuidIdsLayer } from "./adapters/crypto/UuidIds.ts";
 import { EmbeddedEventStoreLayer } from "./adapters/embedded/EmbeddedEventStore.ts";
 import { MemoryCacheLayer } from "./adapters/embedded/MemoryCache.ts";
+import { MemoryRateLimiterLayer } from "./adapters/embedded/MemoryRateLimiter.ts";
 import { MemoryTokenStateLayer } from "./adapters/embedded/MemoryTokenState.ts";
 import { createApp } from "./adapters/http/app.ts";
 import type { Logger } from "./adapters/http/errors.ts";
 import { PostgresEventStoreFromUrl } from "./adapters/postgres/PostgresEventStore.ts";
 import { createRedis, createRedisCluster, isClusterUrl } from "./adapters/redis/client.ts";
 import { RedisCacheLayer } from "./adapters/redis/RedisCache.ts";
+import { RedisRateLimiterLayer } from "./adapters/redis/RedisRateLimiter.ts";
 import { RedisTokenStateLayer } from "./adapters/redis/RedisTokenState.ts";
 import { WorkerFibonacciComputerLayer } from "./adapters/worker/WorkerFibonacciComputer.ts";
 import { AuthenticatorLive } from "./application/Authenticator.ts";
+import { bootstrapAdmin } from "./application/bootstrap.ts";
 import { ProjectorLive } from "./application/Projector.ts";
 import { AuthSettings } from "./application/ports/AuthSettings.ts";
 import { Cache, noCache } from "./application/ports/Cache.ts";
 import type { EventStore } from "./application/ports/EventStore.ts";
 import { HeavyTaskSettings } from "./application/ports/HeavyTaskSettings.ts";
+import { Limits } from "./application/ports/Limits.ts";
+import type { RateLimiter } from "./application/ports/RateLimiter.ts";
 import type { TokenState } from "./application/ports/TokenState.ts";
 import type { AppServices } from "./application/services.ts";
 
-/** Where the event log and the token projection live. */
-export type Infrastructure = Layer.Layer<EventStore | TokenState, unknown>;
+/** Where the event log, the token projection and the attempt counters live. */
+export type Infrastructure = Layer.Layer<EventStore | TokenState | RateLimiter, unknown>;
 
 export const infrastructure = (config: Config, log: Logger): Infrastructure => {
   const storage = config.storage;
   if (storage.mode === "embedded") {
-    return Layer.merge(EmbeddedEventStoreLayer(storage.dataDir), MemoryTokenStateLayer);
+    return Layer.mergeAll(
+      EmbeddedEventStoreLayer(storage.dataDir),
+      MemoryTokenStateLayer,
+      MemoryRateLimiterLayer,
+    );
   }
   const store = PostgresEventStoreFromUrl({
     url: storage.databaseUrl,
@@ -52,11 +61,14 @@ export const infrastructure = (config: Config, log: Logger): Infrastructure => {
       (client) => Effect.sync(() => client.destroy()),
     ).pipe(
       Effect.map((client) =>
-        RedisTokenStateLayer(
-          client,
-          storage.redisKeyPrefix,
-          storage.redisCommandTimeoutMs,
-          !isClusterUrl(storage.redisUrl),
+        Layer.merge(
+          RedisTokenStateLayer(
+            client,
+            storage.redisKeyPrefix,
+            storage.redisCommandTimeoutMs,
+            !isClusterUrl(storage.redisUrl),
+          ),
+          RedisRateLimiterLayer(client, storage.redisKeyPrefix, storage.redisCommandTimeoutMs),
         ),
       ),
     ),
@@ -79,7 +91,10 @@ export const heavyTaskLayers = (config: Config, log: Logger) => {
         });
   return Layer.mergeAll(
     cache,
-    WorkerFibonacciComputerLayer({ workers: config.heavyTaskWorkers, queue: config.heavyTaskQueue }),
+    WorkerFibonacciComputerLayer({
+      workers: config.heavyTaskWorkers,
+      queue: config.heavyTaskQueue,
+    }),
     Layer.succeed(HeavyTaskSettings, {
       maxN: config.heavyTaskMaxN,
       cacheTtlSeconds: config.cache.ttlSeconds,
@@ -107,14 +122,48 @@ export const services = (
       refreshTokenSeconds: config.jwt.refreshTokenDays * 86_400,
       refreshGraceMs: config.jwt.refreshGraceSeconds * 1000,
     }),
+    Layer.succeed(Limits, {
+      loginMaxFailuresPerUser: config.limits.loginMaxFailuresPerUser,
+      loginMaxFailuresPerIp: config.limits.loginMaxFailuresPerIp,
+      loginLockoutMs: config.limits.loginLockoutSeconds * 1000,
+      registerPerIpPerHour: config.limits.registerPerIpPerHour,
+    }),
   );
-  return AuthenticatorLive.pipe(
+  const all = AuthenticatorLive.pipe(
     Layer.provideMerge(ProjectorLive({ pollMs: 1000 })),
     Layer.provideMerge(base),
-  ) as Layer.Layer<
+  );
+  return adminBootstrap(config, log).pipe(Layer.provideMerge(all)) as Layer.Layer<
     AppServices,
     unknown
   >;
+};
+
+/** Creates ADMIN_USERNAME at start when it does not exist; a failure is logged, not fatal. */
+const adminBootstrap = (config: Config, log: Logger) => {
+  const admin = config.admin;
+  if (admin === undefined) return Layer.empty;
+  return Layer.effectDiscard(
+    bootstrapAdmin(admin).pipe(
+      Effect.tap((outcome) =>
+        Effect.sync(() => {
+          if (outcome === "created") log("info", "admin created", { username: admin.username });
+          if (outcome === "exists-not-admin") {
+            log(
+              "warn",
+              "ADMIN_USERNAME names an existing account that is not an admin: left as it is",
+              {
+                username: admin.username,
+              },
+            );
+          }
+        }),
+      ),
+      Effect.catch((error) =>
+        Effect.sync(() => log("error", "admin bootstrap failed", { error: error._tag })),
+      ),
+    ),
+  );
 };
 
 const levels = { debug: 10, info: 20, warn: 30, error: 40 } as const;
@@ -136,6 +185,7 @@ export const compose = (config: Config, log: Logger, infra = infrastructure(conf
     maxBodyBytes: 64 * 1024,
     log,
     heavyTaskMaxN: config.heavyTaskMaxN,
+    trustedProxies: config.http.trustedProxies,
   });
   return { runtime, app };
 };

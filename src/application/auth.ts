@@ -14,13 +14,13 @@ import {
   ValidationFailed,
 } from "./errors.ts";
 import { appendAndProject, decideAndAppend, loadSession, loadUser } from "./events.ts";
-import { Projector } from "./Projector.ts";
 import { AuthSettings } from "./ports/AuthSettings.ts";
 import { EventStore, type Metadata } from "./ports/EventStore.ts";
 import { Ids } from "./ports/Ids.ts";
 import { PasswordHasher } from "./ports/PasswordHasher.ts";
-import { TokenState } from "./ports/TokenState.ts";
 import { type AccessClaims, Tokens } from "./ports/Tokens.ts";
+import { appendRegistration } from "./roles.ts";
+import { limitPasswordChecks, limitRegistrations } from "./throttle.ts";
 
 export type Credentials = { readonly username: string; readonly password: string };
 
@@ -60,6 +60,7 @@ const view = (user: ActiveUser, createdAt: Date): UserView => ({
 export const register = (input: Credentials & { readonly role?: Role }, metadata: Metadata) =>
   Effect.gen(function* () {
     yield* validate(input);
+    yield* limitRegistrations(metadata.clientIp);
     const hasher = yield* PasswordHasher;
     const userId = yield* (yield* Ids).next;
     const passwordHash = yield* hasher.hash(input.password);
@@ -77,15 +78,11 @@ export const register = (input: Credentials & { readonly role?: Role }, metadata
       return yield* Effect.fail(
         new ValidationFailed({ fields: [{ name: "username", rule: usernameRule }] }),
       );
-    const result = yield* appendAndProject(userStream(userId), decision.events, {
-      expectedVersion: 0,
+    const recorded = yield* appendRegistration(userId, decision.events, input.role ?? "user", {
       metadata: { ...metadata, actor: metadata.actor ?? userId },
       claims: [usernameKey(input.username)],
-    }).pipe(
-      Effect.catchTag("ClaimTaken", () => Effect.fail(new UsernameTaken())),
-      Effect.catchTag("VersionConflict", (e) => Effect.die(e)),
-    );
-    const recordedAt = result?.events[0]?.recordedAt ?? new Date();
+    }).pipe(Effect.catchTag("ClaimTaken", () => Effect.fail(new UsernameTaken())));
+    const recordedAt = recorded[0]?.recordedAt ?? new Date();
     return {
       id: userId,
       username: input.username,
@@ -147,7 +144,8 @@ const issue = (user: ActiveUser, session: IssuedSession, now: number) =>
     } satisfies TokenPair;
   });
 
-export const login = (input: Credentials, metadata: Metadata) =>
+/** The user the credentials name; the same failure, in about the same time, whatever was wrong. */
+const checkCredentials = (input: Credentials) =>
   Effect.gen(function* () {
     const hasher = yield* PasswordHasher;
     // Refused before any hashing: a 1 MB password never reaches argon2.
@@ -157,10 +155,20 @@ export const login = (input: Credentials, metadata: Metadata) =>
       yield* hasher.verifyDummy(input.password);
       return yield* Effect.fail(new InvalidCredentials());
     }
-    const { user } = found;
-    if (!(yield* hasher.verify(input.password, user.passwordHash))) {
+    if (!(yield* hasher.verify(input.password, found.user.passwordHash))) {
       return yield* Effect.fail(new InvalidCredentials());
     }
+    return found.user;
+  });
+
+export const login = (input: Credentials, metadata: Metadata) =>
+  limitPasswordChecks(input.username, metadata.clientIp, checkCredentials(input)).pipe(
+    Effect.flatMap((user) => startSession(user, metadata)),
+  );
+
+/** Starts a session (one login) for `user` and mints its first token pair. */
+export const startSession = (user: ActiveUser, metadata: Metadata) =>
+  Effect.gen(function* () {
     const ids = yield* Ids;
     const settings = yield* AuthSettings;
     const now = yield* Clock.currentTimeMillis;

@@ -31,6 +31,6 @@ export class RateLimited extends Data.TaggedError("RateLimited")<{
  * catch-up will finish the work.
  */
 export class Unavailable extends Data.TaggedError("Unavailable")<{
-  readonly dependency: "event-store" | "token-state" | "projection";
+  readonly dependency: "event-store" | "token-state" | "projection" | "rate-limiter";
   readonly committed?: boolean;
 }> {}

@@ -1,4 +1,10 @@
 import { Clock, Effect } from "effect";
+import {
+  type AdminSet,
+  type AdminSetEvent,
+  adminSetStream,
+  foldAdminSet,
+} from "../domain/admin/AdminSet.ts";
 import type { Decision } from "../domain/Decision.ts";
 import { foldSession, type Session } from "../domain/session/Session.ts";
 import { type SessionEvent, sessionStream } from "../domain/session/SessionEvents.ts";
@@ -10,8 +16,10 @@ import {
   type AppendOptions,
   type AppendResult,
   EventStore,
+  type Metadata,
   type NewEvent,
   type RecordedEvent,
+  type StreamAppend,
 } from "./ports/EventStore.ts";
 import { TokenState } from "./ports/TokenState.ts";
 import { projectRecords } from "./projection.ts";
@@ -37,6 +45,8 @@ export const loadUser = (userId: string) => load<User, UserEvent>(userStream(use
 export const loadSession = (sessionId: string) =>
   load<Session, SessionEvent>(sessionStream(sessionId), foldSession);
 
+export const loadAdminSet = load<AdminSet, AdminSetEvent>(adminSetStream, foldAdminSet);
+
 /**
  * Appends, then applies the events to the token projection, then returns: a revocation that
  * returns is enforced everywhere. When the projection write fails the event is committed and
@@ -50,26 +60,41 @@ export const appendAndProject = (
   Effect.gen(function* () {
     if (events.length === 0) return null;
     const store = yield* EventStore;
-    const state = yield* TokenState;
-    const projector = yield* Projector;
     const result: AppendResult = yield* store
       .append(streamId, events, options)
       .pipe(Effect.catchTag("StoreUnavailable", () => Effect.fail(storeDown())));
-    const writes = projectRecords(result.events);
-    if (writes.length > 0) {
-      const now = yield* Clock.currentTimeMillis;
-      yield* state
-        .apply(writes, now)
-        .pipe(
-          Effect.catchTag("TokenStateUnavailable", () =>
-            Effect.andThen(
-              projector.wake,
-              Effect.fail(new Unavailable({ dependency: "token-state", committed: true })),
-            ),
-          ),
-        );
-    }
+    yield* project(result.events);
     return result;
+  });
+
+const project = (records: readonly RecordedEvent[]) =>
+  Effect.gen(function* () {
+    const writes = projectRecords(records);
+    if (writes.length === 0) return;
+    const state = yield* TokenState;
+    const projector = yield* Projector;
+    const now = yield* Clock.currentTimeMillis;
+    yield* state
+      .apply(writes, now)
+      .pipe(
+        Effect.catchTag("TokenStateUnavailable", () =>
+          Effect.andThen(
+            projector.wake,
+            Effect.fail(new Unavailable({ dependency: "token-state", committed: true })),
+          ),
+        ),
+      );
+  });
+
+/** `appendAndProject` for one atomic append to several streams. */
+export const appendManyAndProject = (appends: readonly StreamAppend[], metadata: Metadata) =>
+  Effect.gen(function* () {
+    const store = yield* EventStore;
+    const results = yield* store
+      .appendMany(appends, metadata)
+      .pipe(Effect.catchTag("StoreUnavailable", () => Effect.fail(storeDown())));
+    yield* project(results.flatMap((result) => result.events));
+    return results;
   });
 
 /**

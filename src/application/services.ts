@@ -1,9 +1,14 @@
 import type { Authenticator } from "./Authenticator.ts";
 import type { Projector } from "./Projector.ts";
 import type { AuthSettings } from "./ports/AuthSettings.ts";
+import type { Cache } from "./ports/Cache.ts";
 import type { EventStore } from "./ports/EventStore.ts";
+import type { FibonacciComputer } from "./ports/FibonacciComputer.ts";
+import type { HeavyTaskSettings } from "./ports/HeavyTaskSettings.ts";
 import type { Ids } from "./ports/Ids.ts";
+import type { Limits } from "./ports/Limits.ts";
 import type { PasswordHasher } from "./ports/PasswordHasher.ts";
+import type { RateLimiter } from "./ports/RateLimiter.ts";
 import type { TokenState } from "./ports/TokenState.ts";
 import type { Tokens } from "./ports/Tokens.ts";
 
@@ -16,4 +21,9 @@ export type AppServices =
   | PasswordHasher
   | Tokens
   | TokenState
-  | Projector;
+  | Projector
+  | Cache
+  | FibonacciComputer
+  | HeavyTaskSettings
+  | Limits
+  | RateLimiter;

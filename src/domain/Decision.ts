@@ -6,3 +6,12 @@ export type Decision<E, X> =
 export const accept = <E>(...events: readonly E[]): Decision<E, never> => ({ ok: true, events });
 
 export const reject = <X>(error: X): Decision<never, X> => ({ ok: false, error });
+
+/** The state a stream's events build up, from `initial`, one `evolve` at a time. */
+export const fold =
+  <S, E>(evolve: (state: S, event: E) => S, initial: S) =>
+  (events: Iterable<E>): S => {
+    let state = initial;
+    for (const event of events) state = evolve(state, event);
+    return state;
+  };

@@ -1,25 +1,15 @@
 import { describe, expect, test } from "bun:test";
-import type { Decision } from "../../src/domain/Decision.ts";
 import {
   decideSession,
   foldSession,
   type SessionCommand,
 } from "../../src/domain/session/Session.ts";
 import type { SessionEvent } from "../../src/domain/session/SessionEvents.ts";
+import { error, events } from "../support/decision.ts";
 
 const given = (...events: SessionEvent[]) => ({
   when: (command: SessionCommand) => decideSession(command, foldSession(events)),
 });
-
-const events = <E, X>(decision: Decision<E, X>): readonly E[] => {
-  if (!decision.ok) throw new Error(`refused: ${JSON.stringify(decision.error)}`);
-  return decision.events;
-};
-
-const error = <E, X>(decision: Decision<E, X>): X => {
-  if (decision.ok) throw new Error("accepted");
-  return decision.error;
-};
 
 const started: SessionEvent = {
   type: "SessionStarted",

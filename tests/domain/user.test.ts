@@ -1,23 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import type { Decision } from "../../src/domain/Decision.ts";
 import { isValidPassword } from "../../src/domain/user/Password.ts";
 import { decideUser, foldUser, type UserCommand } from "../../src/domain/user/User.ts";
 import type { UserEvent } from "../../src/domain/user/UserEvents.ts";
 import { isValidUsername, usernameKey } from "../../src/domain/user/Username.ts";
+import { error, events } from "../support/decision.ts";
 
 const given = (...events: UserEvent[]) => ({
   when: (command: UserCommand) => decideUser(command, foldUser(events)),
 });
-
-const events = <E, X>(decision: Decision<E, X>): readonly E[] => {
-  if (!decision.ok) throw new Error(`refused: ${JSON.stringify(decision.error)}`);
-  return decision.events;
-};
-
-const error = <E, X>(decision: Decision<E, X>): X => {
-  if (decision.ok) throw new Error("accepted");
-  return decision.error;
-};
 
 const registered: UserEvent = {
   type: "UserRegistered",

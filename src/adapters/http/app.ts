@@ -1,6 +1,7 @@
 import { Effect, type ManagedRuntime } from "effect";
-import { Authenticator } from "../../application/Authenticator.ts";
 import { Elysia, t } from "elysia";
+import { Authenticator } from "../../application/Authenticator.ts";
+import { userEvents } from "../../application/audit.ts";
 import {
   type Credentials,
   login,
@@ -12,11 +13,16 @@ import {
   type TokenPair,
   type UserView,
 } from "../../application/auth.ts";
+import { Forbidden } from "../../application/errors.ts";
+import { changePassword } from "../../application/password.ts";
 import type { Metadata } from "../../application/ports/EventStore.ts";
 import type { AccessClaims } from "../../application/ports/Tokens.ts";
+import { changeRole } from "../../application/roles.ts";
 import type { AppServices } from "../../application/services.ts";
-import { type AppError, type Logger, settle } from "./errors.ts";
+import { clientIp as clientAddress, trustedSet } from "./clientIp.ts";
+import { type AppError, type Logger, settle, toResponse } from "./errors.ts";
 import { health } from "./health.ts";
+import { heavyTaskRoutes } from "./heavyTask.ts";
 import { problem } from "./problem.ts";
 
 export type HttpOptions = {
@@ -24,6 +30,10 @@ export type HttpOptions = {
   readonly cookieSecure: boolean;
   readonly maxBodyBytes: number;
   readonly log: Logger;
+  /** The largest n of GET /secure/heavy-task, stated in its schema. */
+  readonly heavyTaskMaxN: number;
+  /** Peers whose X-Forwarded-For names the client; from anyone else the header is ignored. */
+  readonly trustedProxies: readonly string[];
 };
 
 /** Thrown from hooks to answer at once with a ready Response. */
@@ -95,6 +105,14 @@ export const createApp = (
     return result;
   };
 
+  const trusted = trustedSet(options.trustedProxies);
+
+  const admin = async (authorization: string | undefined): Promise<AccessClaims> => {
+    const claims = await principal(authorization);
+    if (claims.role !== "admin") throw new Reply(toResponse(new Forbidden()));
+    return claims;
+  };
+
   const loginRoute = {
     body: credentials,
     detail: { summary: "Log in: an access token, and the refresh token as an HttpOnly cookie" },
@@ -106,7 +124,11 @@ export const createApp = (
       .derive({ as: "global" }, ({ request, server, headers }) => {
         const given = headers["x-request-id"];
         const requestId = given && requestIdPattern.test(given) ? given : crypto.randomUUID();
-        const clientIp = server?.requestIP(request)?.address;
+        const clientIp = clientAddress(
+          server?.requestIP(request)?.address,
+          headers["x-forwarded-for"],
+          trusted,
+        );
         const metadata: Metadata = clientIp ? { requestId, clientIp } : { requestId };
         return { metadata, requestId };
       })
@@ -162,10 +184,13 @@ export const createApp = (
         }
       })
       .use(health(runtime))
+      .use(heavyTaskRoutes({ runtime, principal, log: options.log, maxN: options.heavyTaskMaxN }))
       .post(
         "/auth/register",
         async ({ body, metadata, set }) => {
-          const result = await run(register(body, metadata));
+          // Only these two fields: a role in the body must never reach the use case.
+          const { username, password } = body;
+          const result = await run(register({ username, password }, metadata));
           if (result instanceof Response) return result;
           set.status = 201;
           return userBody(result);
@@ -256,6 +281,77 @@ export const createApp = (
           };
         },
         { detail: { summary: "A protected resource" } },
+      )
+      .post(
+        "/auth/change-password",
+        async ({ body, headers, metadata, cookie }) => {
+          const claims = await principal(headers.authorization);
+          const result = await run(
+            changePassword(
+              claims,
+              { currentPassword: body.current_password, newPassword: body.new_password },
+              metadata,
+            ),
+          );
+          return result instanceof Response ? result : tokenResponse(result, cookie);
+        },
+        {
+          body: t.Object({
+            current_password: t.String({ maxLength: 1024 }),
+            new_password: t.String({ maxLength: 1024 }),
+          }),
+          detail: {
+            summary: "Change the caller's password: every token dies, the caller gets a new pair",
+          },
+        },
+      )
+      .post(
+        "/auth/change-role",
+        async ({ body, headers, metadata }) => {
+          const claims = await admin(headers.authorization);
+          const result = await run(
+            changeRole(
+              { username: body.username, role: body.role },
+              { admin: claims.sub },
+              metadata,
+            ),
+          );
+          return result instanceof Response ? result : userBody(result);
+        },
+        {
+          body: t.Object({
+            username: t.String({ maxLength: 256 }),
+            role: t.String({ maxLength: 32, description: "user or admin" }),
+          }),
+          detail: {
+            summary: "Admin: set a user's role; every token the user held stops working at once",
+          },
+        },
+      )
+      .get(
+        "/admin/users/:id/events",
+        async ({ headers, params }) => {
+          await admin(headers.authorization);
+          const result = await run(userEvents(params.id));
+          if (result instanceof Response) return result;
+          return {
+            user_id: params.id,
+            events: result.map((entry) => ({
+              position: entry.position,
+              version: entry.version,
+              type: entry.type,
+              recorded_at: entry.recordedAt.toISOString(),
+              actor: entry.actor,
+              request_id: entry.requestId,
+              client_ip: entry.clientIp,
+              data: entry.data,
+            })),
+          };
+        },
+        {
+          params: t.Object({ id: t.String({ maxLength: 64 }) }),
+          detail: { summary: "Admin: a user's event history, oldest first, hashes stripped" },
+        },
       )
   );
 };

@@ -27,6 +27,8 @@ const unavailableDetail = {
   "event-store": "The event store is unreachable; nothing was changed. Retry shortly.",
   "token-state": "Token revocation state cannot be checked or written right now. Retry shortly.",
   projection: "The token projection is being rebuilt. Retry shortly.",
+  "rate-limiter":
+    "Attempt limits cannot be checked right now, so nothing was tried. Retry shortly.",
 } as const;
 
 /** One place that turns an application error into its HTTP answer. */

@@ -1,4 +1,4 @@
-import { accept, type Decision, reject } from "../Decision.ts";
+import { accept, type Decision, fold, reject } from "../Decision.ts";
 import {
   SessionAlreadyStarted,
   SessionEnded,
@@ -52,11 +52,7 @@ export const evolveSession = (state: Session, event: SessionEvent): Session => {
   }
 };
 
-export const foldSession = (events: Iterable<SessionEvent>): Session => {
-  let state: Session = initialSession;
-  for (const event of events) state = evolveSession(state, event);
-  return state;
-};
+export const foldSession = fold(evolveSession, initialSession);
 
 export type SessionCommand =
   | {

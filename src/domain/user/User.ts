@@ -1,4 +1,4 @@
-import { accept, type Decision, reject } from "../Decision.ts";
+import { accept, type Decision, fold, reject } from "../Decision.ts";
 import type { Role } from "../Role.ts";
 import {
   InvalidUsername,
@@ -51,11 +51,7 @@ export const evolveUser = (state: User, event: UserEvent): User => {
   }
 };
 
-export const foldUser = (events: Iterable<UserEvent>): User => {
-  let state: User = initialUser;
-  for (const event of events) state = evolveUser(state, event);
-  return state;
-};
+export const foldUser = fold(evolveUser, initialUser);
 
 export type UserCommand =
   | {

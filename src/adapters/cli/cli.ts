@@ -1,0 +1,168 @@
+import { userInfo } from "node:os";
+import { parseArgs } from "node:util";
+import { Cause, Effect, Exit, type Layer, ManagedRuntime } from "effect";
+import { userEvents } from "../../application/audit.ts";
+import { register } from "../../application/auth.ts";
+import { changeRole, findUserId } from "../../application/roles.ts";
+import type { AppServices } from "../../application/services.ts";
+import { isRole } from "../../domain/Role.ts";
+import { infrastructure, services } from "../../main.ts";
+import { formatConfigErrors, loadConfig } from "../config/Config.ts";
+import type { AppError, Logger } from "../http/errors.ts";
+
+const usage = `Usage: bun run cli <command>
+
+  create-user <username> [--role user|admin] [--password-stdin]
+      Registers a user. The password comes from stdin with --password-stdin, otherwise from
+      the AUTHLOG_PASSWORD environment variable; never from the command line.
+  change-role <username> <user|admin>
+      Sets a user's role; every token the user holds stops working at once.
+  events <username|id> [--json]
+      Prints the user's event history, oldest first, hashes stripped.
+
+Exit codes: 0 done, 1 refused (invalid input, name taken, no such user, last admin),
+2 usage or configuration error, 3 the event store or Redis is unavailable.`;
+
+const exitCodes = { done: 0, refused: 1, usage: 2, unavailable: 3 } as const;
+
+function fail(message: string, code: number): never {
+  console.error(message);
+  process.exit(code);
+}
+
+const { positionals, values } = (() => {
+  try {
+    return parseArgs({
+      args: process.argv.slice(2),
+      allowPositionals: true,
+      options: {
+        role: { type: "string" },
+        "password-stdin": { type: "boolean" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    return fail(`${(error as Error).message}\n\n${usage}`, exitCodes.usage);
+  }
+})();
+
+const [command, ...rest] = positionals;
+if (values.help) {
+  console.log(usage);
+  process.exit(exitCodes.done);
+}
+
+const arity: Record<string, number> = { "create-user": 1, "change-role": 2, events: 1 };
+if (command === undefined) fail(usage, exitCodes.usage);
+if (arity[command] !== rest.length) {
+  fail(`Unknown command or wrong arguments: ${positionals.join(" ")}\n\n${usage}`, exitCodes.usage);
+}
+
+const readPassword = async (): Promise<string> => {
+  if (values["password-stdin"]) return (await Bun.stdin.text()).replace(/\r?\n$/, "");
+  const fromEnv = process.env.AUTHLOG_PASSWORD;
+  if (fromEnv) return fromEnv;
+  return fail(
+    "A password is needed: pipe it with --password-stdin or set AUTHLOG_PASSWORD.",
+    exitCodes.usage,
+  );
+};
+
+const role = values.role ?? "user";
+if (command === "create-user" && !isRole(role))
+  fail("--role must be user or admin", exitCodes.usage);
+const password = command === "create-user" ? await readPassword() : "";
+
+const loaded = loadConfig(process.env);
+if (!loaded.ok) fail(formatConfigErrors(loaded.errors), exitCodes.usage);
+const { config } = loaded;
+
+// Output is for people and scripts: log lines go to stderr, and only warnings.
+const log: Logger = (level, message, fields) => {
+  if (level !== "info") console.error(JSON.stringify({ level, message, ...fields }));
+};
+const runtime = ManagedRuntime.make(
+  services(config, infrastructure(config, log), log) as Layer.Layer<AppServices, never>,
+);
+
+const operator = `cli:${userInfo().username}`;
+const metadata = { actor: operator, requestId: crypto.randomUUID() };
+
+const describe = (error: AppError): string => {
+  switch (error._tag) {
+    case "ValidationFailed":
+      return `Invalid input: ${error.fields.map((f) => `${f.name} must be ${f.rule}`).join("; ")}`;
+    case "UsernameTaken":
+      return "That username is taken.";
+    case "NotFound":
+      return `No such ${error.what}.`;
+    case "Conflict":
+      return error.detail;
+    case "Unavailable":
+      return error.committed
+        ? `The ${error.dependency} is unavailable; the change is recorded and applies shortly.`
+        : `The ${error.dependency} is unavailable; nothing was changed.`;
+    default:
+      return error._tag;
+  }
+};
+
+const program = Effect.gen(function* () {
+  const [first = "", second = ""] = rest;
+  switch (command) {
+    case "create-user": {
+      const user = yield* register(
+        { username: first, password, role: isRole(role) ? role : "user" },
+        metadata,
+      );
+      console.log(`created ${user.role} ${user.username} (id ${user.id})`);
+      return;
+    }
+    case "change-role": {
+      const user = yield* changeRole({ username: first, role: second }, { operator }, metadata);
+      console.log(`${user.username} (id ${user.id}) is now ${user.role}`);
+      return;
+    }
+    case "events": {
+      const id = (yield* findUserId(first)) ?? first;
+      const events = yield* userEvents(id);
+      if (values.json) {
+        console.log(JSON.stringify(events, null, 2));
+        return;
+      }
+      for (const event of events) {
+        const who = [
+          `actor=${event.actor ?? "-"}`,
+          `ip=${event.clientIp ?? "-"}`,
+          `request=${event.requestId ?? "-"}`,
+        ].join(" ");
+        const when = event.recordedAt.toISOString();
+        const data = JSON.stringify(event.data);
+        console.log([event.version, when, event.type, who, data].join("\t"));
+      }
+    }
+  }
+});
+
+const exit = await runtime.runPromiseExit(program as Effect.Effect<void, AppError, AppServices>);
+await runtime.dispose();
+if (Exit.isSuccess(exit)) process.exit(exitCodes.done);
+const failure = exit.cause.reasons.find(Cause.isFailReason);
+if (failure === undefined) {
+  console.error(`Failed: ${Cause.pretty(exit.cause)}`);
+  process.exit(exitCodes.unavailable);
+}
+const refusals = new Set(["ValidationFailed", "UsernameTaken", "NotFound", "Conflict"]);
+// Failures outside the use cases' errors come from opening the stores (e.g. StoreUnavailable).
+const error = failure.error as AppError | { readonly _tag: string; readonly cause?: unknown };
+if (refusals.has(error._tag)) {
+  console.error(describe(error as AppError));
+  process.exit(exitCodes.refused);
+}
+console.error(
+  error._tag === "Unavailable"
+    ? describe(error as AppError)
+    : `Cannot open the event store or Redis: ${String("cause" in error ? error.cause : error._tag)}`,
+);
+process.exit(exitCodes.unavailable);

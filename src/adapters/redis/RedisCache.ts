@@ -1,0 +1,109 @@
+import { Effect, Layer } from "effect";
+import { Cache, CacheUnavailable } from "../../application/ports/Cache.ts";
+import { singleFlight } from "../../application/singleFlight.ts";
+import {
+  createRedis,
+  createRedisCluster,
+  deadlines,
+  isClusterUrl,
+  type Redis,
+  type RedisCluster,
+} from "./client.ts";
+
+type Log = (level: "warn" | "info", message: string, fields?: object) => void;
+
+/**
+ * Says once that the cache went away and once that it came back, however many requests and
+ * reconnect attempts fail in between.
+ */
+export const outageReporter = (log: Log) => {
+  let down = false;
+  return {
+    down: (error: unknown) => {
+      if (down) return;
+      down = true;
+      log("warn", "cache unavailable: answering without it until it is back", {
+        error: String(error),
+      });
+    },
+    up: () => {
+      if (!down) return;
+      down = false;
+      log("info", "cache available again");
+    },
+  };
+};
+
+export type OutageReporter = ReturnType<typeof outageReporter>;
+
+/**
+ * The cache in Redis, each key under `prefix`, each value the decimal string as served so a hit
+ * costs no BigInt work. Values expire after their TTL; bound the total with the server's
+ * `maxmemory` and an LRU policy.
+ */
+export const makeRedisCache = (
+  redis: Redis | RedisCluster,
+  prefix: string,
+  timeoutMs: number,
+  outage: OutageReporter = outageReporter(() => {}),
+): Cache["Service"] => {
+  const timed = deadlines(timeoutMs);
+  const attempt = <A>(command: () => Promise<A>) =>
+    Effect.tryPromise({
+      try: () =>
+        timed(new Promise<A>((resolve) => resolve(command()))).then(
+          (value) => {
+            outage.up();
+            return value;
+          },
+          (error: unknown) => {
+            outage.down(error);
+            throw error;
+          },
+        ),
+      catch: (cause) => new CacheUnavailable({ cause }),
+    });
+
+  const get: Cache["Service"]["get"] = (key) => attempt(() => redis.get(`${prefix}${key}`));
+  const set: Cache["Service"]["set"] = (key, value, ttlSeconds) =>
+    Effect.asVoid(attempt(() => redis.set(`${prefix}${key}`, value, { EX: ttlSeconds })));
+  return { get, set, getOrCompute: singleFlight({ get, set }) };
+};
+
+/**
+ * A connection of its own, so large values never queue behind the token checks, and possibly a
+ * Redis of its own (`CACHE_REDIS_URL`). Like the token client, it queues nothing while
+ * disconnected: a cache that is down answers "unavailable" at once and the task computes.
+ */
+export const RedisCacheLayer = (options: {
+  readonly url: string;
+  readonly prefix: string;
+  readonly timeoutMs: number;
+  readonly log: Log;
+}) =>
+  Layer.effect(
+    Cache,
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const outage = outageReporter(options.log);
+        const clientOptions = {
+          url: options.url,
+          commandTimeoutMs: options.timeoutMs,
+          onError: outage.down,
+        };
+        const client = isClusterUrl(options.url)
+          ? createRedisCluster(clientOptions)
+          : createRedis(clientOptions).on("ready", outage.up);
+        client.connect().catch(() => {});
+        return { client, outage };
+      }),
+      ({ client }) =>
+        Effect.sync(() => {
+          if (client.isOpen) client.destroy();
+        }),
+    ).pipe(
+      Effect.map(({ client, outage }) =>
+        makeRedisCache(client, options.prefix, options.timeoutMs, outage),
+      ),
+    ),
+  );

@@ -1,0 +1,64 @@
+import { Effect } from "effect";
+import { isValidPassword, passwordRule } from "../domain/user/Password.ts";
+import { decideUser, evolveUser } from "../domain/user/User.ts";
+import { userStream } from "../domain/user/UserEvents.ts";
+import { startSession } from "./auth.ts";
+import { InvalidCredentials, Unauthorized, ValidationFailed } from "./errors.ts";
+import { decideAndAppend, loadUser } from "./events.ts";
+import type { Metadata } from "./ports/EventStore.ts";
+import { PasswordHasher } from "./ports/PasswordHasher.ts";
+import type { AccessClaims } from "./ports/Tokens.ts";
+import { limitPasswordChecks } from "./throttle.ts";
+
+export type PasswordChange = {
+  readonly currentPassword: string;
+  readonly newPassword: string;
+};
+
+/**
+ * Changes the caller's password. The current one is checked under the same brute-force limits
+ * as a login (a stolen access token must not become a password oracle). The epoch moves, so
+ * every token of every session dies; the caller gets a fresh pair from a new session.
+ */
+export const changePassword = (
+  principal: AccessClaims,
+  input: PasswordChange,
+  metadata: Metadata,
+) =>
+  Effect.gen(function* () {
+    if (!isValidPassword(input.newPassword)) {
+      return yield* Effect.fail(
+        new ValidationFailed({ fields: [{ name: "new_password", rule: passwordRule }] }),
+      );
+    }
+    const hasher = yield* PasswordHasher;
+    const passwordHash = yield* hasher.hash(input.newPassword);
+    // The current password is checked against the state each attempt decides on, so a
+    // concurrent change is never overwritten by someone who knew only the older password.
+    const checked = Effect.gen(function* () {
+      const loaded = yield* loadUser(principal.sub);
+      if (loaded.state.status !== "active") {
+        return yield* Effect.fail(new Unauthorized({ reason: "unknown user" }));
+      }
+      const matches =
+        isValidPassword(input.currentPassword) &&
+        (yield* hasher.verify(input.currentPassword, loaded.state.passwordHash));
+      if (!matches) return yield* Effect.fail(new InvalidCredentials());
+      return loaded;
+    });
+    const { decision, loaded } = yield* limitPasswordChecks(
+      principal.username,
+      metadata.clientIp,
+      decideAndAppend(
+        checked,
+        userStream(principal.sub),
+        (user) => decideUser({ type: "ChangePassword", passwordHash }, user),
+        { metadata: { ...metadata, actor: principal.sub } },
+      ).pipe(Effect.catchTag("ClaimTaken", (e) => Effect.die(e))),
+    );
+    if (!decision.ok) return yield* Effect.fail(new Unauthorized({ reason: decision.error._tag }));
+    const user = decision.events.reduce(evolveUser, loaded.state);
+    if (user.status !== "active")
+      return yield* Effect.fail(new Unauthorized({ reason: "unknown user" }));
+    return yield* startSession(user, metadata);
+  });

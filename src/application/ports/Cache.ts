@@ -1,0 +1,41 @@
+import { Context, Data, Effect } from "effect";
+
+/** A value and whether it came from the cache rather than a computation. */
+export type Cached = { readonly value: string; readonly cached: boolean };
+
+/** The cache could not be read or written in time. Callers carry on without it. */
+export class CacheUnavailable extends Data.TaggedError("CacheUnavailable")<{
+  readonly cause: unknown;
+}> {}
+
+export class Cache extends Context.Service<
+  Cache,
+  {
+    /** The live value under `key`, or null when absent or expired. */
+    readonly get: (key: string) => Effect.Effect<string | null, CacheUnavailable>;
+    /** Stores `value` under `key` for `ttlSeconds`, replacing what was there. */
+    readonly set: (
+      key: string,
+      value: string,
+      ttlSeconds: number,
+    ) => Effect.Effect<void, CacheUnavailable>;
+    /**
+     * The cached value, or `compute`'s result, stored for `ttlSeconds`. Single-flight per key in
+     * this process: concurrent callers of an uncached key share one run of `compute` and its
+     * outcome. Fails open: an unreadable cache counts as a miss and a failed write is dropped,
+     * so only `compute` can make it fail.
+     */
+    readonly getOrCompute: <E, R>(
+      key: string,
+      ttlSeconds: number,
+      compute: Effect.Effect<string, E, R>,
+    ) => Effect.Effect<Cached, E, R>;
+  }
+>()("app/Cache") {}
+
+/** Caching turned off: nothing is kept, every call computes. */
+export const noCache: Cache["Service"] = {
+  get: () => Effect.succeed(null),
+  set: () => Effect.void,
+  getOrCompute: (_key, _ttl, compute) => Effect.map(compute, (value) => ({ value, cached: false })),
+};

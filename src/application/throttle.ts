@@ -1,0 +1,83 @@
+import { Effect, Result } from "effect";
+import { usernameKey } from "../domain/user/Username.ts";
+import { InvalidCredentials, RateLimited, Unavailable } from "./errors.ts";
+import { Limits } from "./ports/Limits.ts";
+import { RateLimiter } from "./ports/RateLimiter.ts";
+
+// Fail closed: counters that cannot be read would otherwise allow unlimited guessing during
+// exactly the outage an attacker can cause.
+const limiterDown = () => new Unavailable({ dependency: "rate-limiter" });
+
+const retryAfter = (ms: number) =>
+  new RateLimited({ retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) });
+
+type Counter = { readonly key: string; readonly max: number };
+
+/**
+ * Runs a password check under the brute-force limits: per username (known or not, so the
+ * answer reveals nothing) and per client IP. A slot is taken from each counter before the
+ * check, so parallel guesses can never pass a limit. A wrong password keeps its slots, and the
+ * one that took a counter's last slot starts the lockout, once; anything else gives them back.
+ * While a counter is full every attempt is refused, the right password too.
+ */
+export const limitPasswordChecks = <A, E, R>(
+  username: string,
+  clientIp: string | undefined,
+  check: Effect.Effect<A, E, R>,
+) =>
+  Effect.gen(function* () {
+    const limits = yield* Limits;
+    const limiter = yield* RateLimiter;
+    const window = limits.loginLockoutMs;
+    const counters: Counter[] = [
+      { key: `login:${usernameKey(username)}`, max: limits.loginMaxFailuresPerUser },
+      ...(clientIp ? [{ key: `login:ip:${clientIp}`, max: limits.loginMaxFailuresPerIp }] : []),
+    ];
+    const takes = yield* Effect.forEach(
+      counters,
+      (counter) => limiter.take(counter.key, counter.max, window),
+      { concurrency: "unbounded" },
+    ).pipe(Effect.mapError(limiterDown));
+    const giveBack = (which: readonly Counter[]) =>
+      Effect.forEach(which, (counter) => limiter.give(counter.key), {
+        concurrency: "unbounded",
+        discard: true,
+      }).pipe(Effect.ignore);
+
+    const refused = takes.flatMap((take) => (take.taken ? [] : [take.retryAfterMs]));
+    if (refused.length > 0) {
+      yield* giveBack(counters.filter((_, i) => takes[i]?.taken));
+      return yield* Effect.fail(retryAfter(Math.max(...refused)));
+    }
+
+    const outcome = yield* Effect.result(check);
+    if (Result.isFailure(outcome) && outcome.failure instanceof InvalidCredentials) {
+      const full = counters.filter((counter, i) => {
+        const take = takes[i];
+        return take?.taken === true && take.count >= counter.max;
+      });
+      // Best effort: should it fail, the full counter still refuses until its window ends.
+      yield* Effect.forEach(full, (counter) => limiter.hold(counter.key, window), {
+        concurrency: "unbounded",
+        discard: true,
+      }).pipe(Effect.ignore);
+    } else {
+      yield* giveBack(counters);
+    }
+    return yield* Result.isFailure(outcome)
+      ? Effect.fail(outcome.failure)
+      : Effect.succeed(outcome.success);
+  });
+
+const hourMs = 3_600_000;
+
+/** Counts a registration attempt against its client IP's hourly limit (off at 0). */
+export const limitRegistrations = (clientIp: string | undefined) =>
+  Effect.gen(function* () {
+    const limits = yield* Limits;
+    if (limits.registerPerIpPerHour === 0 || clientIp === undefined) return;
+    const take = yield* (yield* RateLimiter)
+      .take(`register:ip:${clientIp}`, limits.registerPerIpPerHour, hourMs)
+      .pipe(Effect.mapError(limiterDown));
+    if (!take.taken) return yield* Effect.fail(retryAfter(take.retryAfterMs));
+  });

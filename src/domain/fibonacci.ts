@@ -1,0 +1,23 @@
+/**
+ * F(n), exact, by fast doubling: F(2k) = F(k)(2F(k+1) - F(k)) and F(2k+1) = F(k)^2 + F(k+1)^2,
+ * walking the bits of n from the top, so O(log n) multiplications of growing size.
+ */
+export const fibonacci = (n: number): bigint => {
+  if (!Number.isSafeInteger(n) || n < 0 || n > 0xffff_ffff) {
+    throw new RangeError(`fibonacci: ${n} is not an integer from 0 to 2^32 - 1`);
+  }
+  let a = 0n; // F(k)
+  let b = 1n; // F(k + 1)
+  for (let bit = 31 - Math.clz32(n); n > 0 && bit >= 0; bit--) {
+    const even = a * (2n * b - a);
+    const odd = a * a + b * b;
+    if ((n >>> bit) & 1) {
+      a = odd;
+      b = even + odd;
+    } else {
+      a = even;
+      b = odd;
+    }
+  }
+  return a;
+};

@@ -1,0 +1,141 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openEmbeddedEventStore } from "../../src/adapters/embedded/EmbeddedEventStore.ts";
+import { spawnApi, storageFor } from "../support/server.ts";
+
+const root = `${import.meta.dir}/../..`;
+
+describe("the admin CLI (PostgreSQL + Redis)", () => {
+  const storage = storageFor("cli");
+  afterAll(() => storage.drop());
+
+  const cli = async (
+    args: string[],
+    options: { stdin?: string; env?: Record<string, string> } = {},
+  ) => {
+    const proc = Bun.spawn([process.execPath, "src/adapters/cli/cli.ts", ...args], {
+      cwd: root,
+      env: { ...process.env, ...storage.env, LOG_LEVEL: "warn", ...options.env },
+      stdin: options.stdin === undefined ? "ignore" : new TextEncoder().encode(options.stdin),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    return { code, stdout, stderr };
+  };
+
+  test("creates an admin and a user, changes roles, lists events; refusals exit non-zero", async () => {
+    const created = await cli(["create-user", "alice", "--role", "admin", "--password-stdin"], {
+      stdin: "alice password 1\n",
+    });
+    expect(created).toMatchObject({ code: 0, stderr: "" });
+    expect(created.stdout).toMatch(/^created admin alice \(id [0-9a-f-]+\)\n$/);
+
+    const taken = await cli(["create-user", "ALICE", "--password-stdin"], {
+      stdin: "whatever 1234",
+    });
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toContain("taken");
+
+    const last = await cli(["change-role", "alice", "user"]);
+    expect(last.code).toBe(1);
+    expect(last.stderr).toContain("no admin");
+
+    const bob = await cli(["create-user", "bob"], { env: { AUTHLOG_PASSWORD: "bob password 1" } });
+    expect(bob.code).toBe(0);
+    expect(bob.stdout).toStartWith("created user bob");
+
+    const api = await spawnApi(storage.env, { quiet: true });
+    try {
+      const login = await fetch(`${api.base}/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "bob", password: "bob password 1" }),
+      });
+      const { access_token: token } = (await login.json()) as { access_token: string };
+      const data = () =>
+        fetch(`${api.base}/secure/data`, { headers: { authorization: `Bearer ${token}` } });
+      expect((await data()).status).toBe(200);
+
+      const promoted = await cli(["change-role", "bob", "admin"]);
+      expect(promoted.code).toBe(0);
+      expect(promoted.stdout).toMatch(/^bob \(id [0-9a-f-]+\) is now admin\n$/);
+      // The running instance refuses the old token at once: the CLI projected the change.
+      expect((await data()).status).toBe(401);
+    } finally {
+      await api.stop();
+    }
+
+    const events = await cli(["events", "bob"]);
+    expect(events.code).toBe(0);
+    const lines = events.stdout.trim().split("\n");
+    expect(lines.map((line) => line.split("\t")[2])).toEqual(["UserRegistered", "RoleChanged"]);
+    expect(lines[1]).toContain("actor=cli:");
+    expect(events.stdout).not.toMatch(/argon2|hash|bob password/i);
+
+    const json = JSON.parse((await cli(["events", "bob", "--json"])).stdout) as { type: string }[];
+    expect(json.map((e) => e.type)).toEqual(["UserRegistered", "RoleChanged"]);
+
+    const unknown = await cli(["events", "nobody_at_all"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("No such user");
+  }, 60_000);
+
+  test("usage errors exit 2 and say why", async () => {
+    const none = await cli([]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("Usage");
+    const noPassword = await cli(["create-user", "carol"]);
+    expect(noPassword.code).toBe(2);
+    expect(noPassword.stderr).toContain("--password-stdin");
+    const badRole = await cli(["create-user", "carol", "--role", "root", "--password-stdin"], {
+      stdin: "carol password 1",
+    });
+    expect(badRole.code).toBe(2);
+    expect((await cli(["change-role", "carol"])).code).toBe(2);
+    expect((await cli(["frobnicate", "x"])).code).toBe(2);
+  }, 30_000);
+});
+
+describe("the admin CLI (embedded)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "authlog-cli-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const cli = async (args: string[], env: Record<string, string> = {}) => {
+    const proc = Bun.spawn([process.execPath, "src/adapters/cli/cli.ts", ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", DATA_DIR: dir, ...env },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    return { code, stdout, stderr };
+  };
+
+  test("works on the data directory, and exits 3 while another process holds it", async () => {
+    const created = await cli(["create-user", "dora", "--role", "admin"], {
+      AUTHLOG_PASSWORD: "dora password 1",
+    });
+    expect(created.code).toBe(0);
+    expect((await cli(["events", "dora"])).stdout).toContain("UserRegistered");
+
+    const holder = openEmbeddedEventStore(join(dir, "events.sqlite"));
+    try {
+      const busy = await cli(["change-role", "dora", "user"]);
+      expect(busy.code).toBe(3);
+      expect(busy.stderr).toContain("in use by another process");
+    } finally {
+      holder.close();
+    }
+  }, 30_000);
+});

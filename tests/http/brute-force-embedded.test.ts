@@ -1,0 +1,4 @@
+import { bruteForceSuite, lockoutEndSuite } from "./bruteForceSuite.ts";
+
+bruteForceSuite("embedded");
+lockoutEndSuite("embedded");

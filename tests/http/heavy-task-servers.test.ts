@@ -1,0 +1,3 @@
+import { heavyTaskSuite } from "./heavyTaskSuite.ts";
+
+heavyTaskSuite("servers");

@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Effect, Layer } from "effect";
+import { loadConfig } from "../../src/adapters/config/Config.ts";
+import { MemoryEventStoreLayer } from "../../src/adapters/embedded/EmbeddedEventStore.ts";
+import { MemoryTokenStateLayer } from "../../src/adapters/embedded/MemoryTokenState.ts";
+import { RateLimiter, RateLimiterUnavailable } from "../../src/application/ports/RateLimiter.ts";
+import { compose } from "../../src/main.ts";
+import { captureLog, client, secret } from "../support/app.ts";
+
+const down = Effect.fail(new RateLimiterUnavailable({ cause: "down" }));
+
+/** Attempt limits fail closed: without counters, no password is checked at all. */
+describe("attempt counters unavailable", () => {
+  let ctx: ReturnType<typeof compose>;
+  let api: ReturnType<typeof client>;
+
+  beforeAll(async () => {
+    const loaded = loadConfig({ NODE_ENV: "test", JWT_SECRET: secret, DATA_DIR: "/nonexistent" });
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+    const infra = Layer.mergeAll(
+      MemoryEventStoreLayer,
+      MemoryTokenStateLayer,
+      Layer.succeed(RateLimiter, { take: () => down, give: () => down, hold: () => down }),
+    );
+    ctx = compose(loaded.config, captureLog().log, infra);
+    await ctx.runtime.runPromise(Effect.void);
+    api = client(ctx.app);
+  });
+  afterAll(() => ctx.runtime.dispose());
+
+  test("login answers 503 for the right password too, and nothing is revealed", async () => {
+    expect((await api.register("closed_user")).status).toBe(201);
+    const right = await api.login("closed_user");
+    const wrong = await api.login("closed_user", "wrong password!");
+    for (const reply of [right, wrong]) {
+      expect(reply.status).toBe(503);
+      expect(reply.headers.get("content-type")).toStartWith("application/problem+json");
+      expect(reply.headers.get("retry-after")).toBeTruthy();
+      expect(reply.refreshCookie).toBeUndefined();
+    }
+    expect(right.text).toBe(wrong.text);
+  });
+});
