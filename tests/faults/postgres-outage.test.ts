@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { client, startApp } from "../support/app.ts";
+import { eventually } from "../support/net.ts";
 import { throwawayPostgres } from "../support/postgresServer.ts";
-import { eventually } from "../support/redisServer.ts";
 
 /** The log is the source of truth for writes; token checks only need the projection. */
 describe("PostgreSQL outages", () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { client, startApp } from "../support/app.ts";
-import { eventually, throwawayRedis } from "../support/redisServer.ts";
+import { eventually } from "../support/net.ts";
+import { throwawayRedis } from "../support/redisServer.ts";
 
 /** Redis holds only a projection: losing it, or losing touch with it, must never let a revoked token in. */
 describe("Redis outages", () => {
@@ -18,7 +19,7 @@ describe("Redis outages", () => {
   });
   afterAll(async () => {
     await ctx.close();
-    await redis.kill();
+    await redis.stop();
   });
 
   const status = async (token: string) => (await api.call("GET", "/secure/data", { token })).status;
@@ -50,7 +51,7 @@ describe("Redis outages", () => {
     expect((await api.call("POST", "/auth/logout", { token: revoked.token })).status).toBe(204);
     expect(await status(revoked.token)).toBe(401);
 
-    await redis.kill();
+    await redis.stop();
     // Down: nothing can be checked, so nothing passes, and the instance says it is not ready.
     for (const token of [revoked.token, live.token]) expect(await status(token)).toBe(503);
     const ready = await api.call("GET", "/health/ready");

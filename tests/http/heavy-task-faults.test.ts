@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Env } from "../../src/adapters/config/Config.ts";
 import { FibonacciComputer } from "../../src/application/ports/FibonacciComputer.ts";
 import { client, type Mode, startApp } from "../support/app.ts";
-import { throwawayRedis } from "../support/throwawayRedis.ts";
+import { throwawayRedis } from "../support/redisServer.ts";
 
 const start = async (name: string, mode: Mode, env: Env) => {
   const ctx = await startApp(name, mode, env);

@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./net.ts";
 
 const binDir = () => {
   const versions = readdirSync("/usr/lib/postgresql").sort();
@@ -10,7 +11,7 @@ const binDir = () => {
 /** A throwaway PostgreSQL cluster on a spare port that a test can stop and start again. */
 export const throwawayPostgres = async () => {
   const bin = binDir();
-  const port = 30_000 + Math.floor(Math.random() * 20_000);
+  const port = freePort();
   const dir = mkdtempSync(join(tmpdir(), "authlog-pg-"));
   // PostgreSQL refuses to run as root: then it runs as the postgres user.
   const asOwner = process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--"] : [];

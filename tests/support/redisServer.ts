@@ -1,18 +1,15 @@
-/** A throwaway redis-server on a spare port that a test can stop, freeze and start again. */
+import { accepts, eventually, freePort } from "./net.ts";
+
+/**
+ * A redis-server of the test's own on a spare port, with no persistence, so it can be killed
+ * and started again empty, or frozen, without touching the shared one.
+ */
 export const throwawayRedis = async () => {
-  const port = 30_000 + Math.floor(Math.random() * 20_000);
+  const port = freePort();
   let proc: ReturnType<typeof Bun.spawn> | undefined;
   const url = `redis://127.0.0.1:${port}`;
 
-  const ping = async () => {
-    const out = Bun.spawn(["redis-cli", "-p", String(port), "ping"], {
-      stdout: "pipe",
-      stderr: "ignore",
-    });
-    return (await new Response(out.stdout).text()).trim() === "PONG";
-  };
-
-  /** Starts an empty server (no persistence) and waits until it answers. */
+  /** Starts an empty server and waits until it accepts connections. */
   const start = async () => {
     proc = Bun.spawn(
       [
@@ -28,14 +25,16 @@ export const throwawayRedis = async () => {
       ],
       { stdout: "ignore", stderr: "ignore" },
     );
-    for (let i = 0; i < 100 && !(await ping()); i++) await Bun.sleep(20);
+    if (!(await eventually(() => accepts(port)))) {
+      throw new Error(`redis-server did not start on port ${port}`);
+    }
   };
 
   /** Kills the server: its data is gone, as after a restart without persistence. */
-  const kill = async () => {
-    proc?.kill("SIGKILL");
-    await proc?.exited;
-    proc = undefined;
+  const stop = async () => {
+    if (!proc || proc.exitCode !== null) return;
+    proc.kill("SIGKILL");
+    await proc.exited;
   };
 
   /** Freezes the server: connections stay open but nothing is answered. */
@@ -43,23 +42,12 @@ export const throwawayRedis = async () => {
   const thaw = () => proc?.kill("SIGCONT");
 
   await start();
-  return { port, url, start, kill, freeze, thaw };
-};
-
-/** Polls `check` until it returns true or `ms` pass; returns whether it did. */
-export const eventually = async (check: () => Promise<boolean>, ms = 10_000) => {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return true;
-    await Bun.sleep(25);
-  }
-  return false;
+  return { port, url, start, stop, freeze, thaw };
 };
 
 /** A throwaway three-master Redis Cluster on spare ports. */
 export const throwawayCluster = async () => {
-  const base = 30_000 + Math.floor(Math.random() * 20_000);
-  const ports = [base, base + 1, base + 2];
+  const ports = [freePort(), freePort(), freePort()];
   const dir = (await Bun.$`mktemp -d`.text()).trim();
   const procs = ports.map((port) =>
     Bun.spawn(

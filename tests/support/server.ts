@@ -1,5 +1,6 @@
 import { createSql, quoteIdentifier } from "../../src/adapters/postgres/client.ts";
 import { createRedis } from "../../src/adapters/redis/client.ts";
+import { freePort } from "./net.ts";
 
 export const databaseUrl =
   process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -34,7 +35,7 @@ export const storageFor = (name: string) => {
 
 /** Starts `bun src/main.ts` as its own process and waits until it is ready. */
 export const spawnApi = async (env: Record<string, string>, options: { quiet?: boolean } = {}) => {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const port = freePort();
   const proc = Bun.spawn([process.execPath, "src/main.ts"], {
     cwd: root,
     env: {
