@@ -17,6 +17,7 @@ import { appendAndProject, decideAndAppend, loadSession, loadUser } from "./even
 import { AuthSettings } from "./ports/AuthSettings.ts";
 import { EventStore, type Metadata } from "./ports/EventStore.ts";
 import { Ids } from "./ports/Ids.ts";
+import { Metrics } from "./ports/Metrics.ts";
 import { PasswordHasher } from "./ports/PasswordHasher.ts";
 import { type AccessClaims, Tokens } from "./ports/Tokens.ts";
 import { appendRegistration } from "./roles.ts";
@@ -118,6 +119,7 @@ const issue = (user: ActiveUser, session: IssuedSession, now: number) =>
     const settings = yield* AuthSettings;
     const jti = yield* (yield* Ids).next;
     const iat = seconds(now);
+    yield* (yield* Metrics).tokenIssued("access");
     const accessToken = yield* tokens.signAccess({
       sub: user.id,
       username: user.username,
@@ -163,6 +165,14 @@ const checkCredentials = (input: Credentials) =>
 
 export const login = (input: Credentials, metadata: Metadata) =>
   limitPasswordChecks(input.username, metadata.clientIp, checkCredentials(input)).pipe(
+    Effect.tapError((error) =>
+      Effect.gen(function* () {
+        if (error._tag === "InvalidCredentials" || error._tag === "RateLimited") {
+          const reason = error._tag === "RateLimited" ? "rate_limited" : "invalid_credentials";
+          yield* (yield* Metrics).loginFailed(reason);
+        }
+      }),
+    ),
     Effect.flatMap((user) => startSession(user, metadata)),
   );
 

@@ -11,6 +11,7 @@ import { type SessionEvent, sessionStream } from "../domain/session/SessionEvent
 import { foldUser, type User } from "../domain/user/User.ts";
 import { type UserEvent, userStream } from "../domain/user/UserEvents.ts";
 import { Unavailable } from "./errors.ts";
+import { countAppended } from "./operations.ts";
 import { Projector } from "./Projector.ts";
 import {
   type AppendOptions,
@@ -69,6 +70,7 @@ export const appendAndProject = (
 
 const project = (records: readonly RecordedEvent[]) =>
   Effect.gen(function* () {
+    yield* countAppended(records);
     const writes = projectRecords(records);
     if (writes.length === 0) return;
     const state = yield* TokenState;

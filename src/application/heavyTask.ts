@@ -3,6 +3,7 @@ import { ValidationFailed } from "./errors.ts";
 import { Cache } from "./ports/Cache.ts";
 import { FibonacciComputer } from "./ports/FibonacciComputer.ts";
 import { HeavyTaskSettings } from "./ports/HeavyTaskSettings.ts";
+import { Metrics } from "./ports/Metrics.ts";
 
 export type HeavyTaskResult = {
   readonly n: number;
@@ -29,5 +30,6 @@ export const heavyTask = (n: number) =>
       settings.cacheTtlSeconds,
       computer.fibonacci(n),
     );
+    yield* (yield* Metrics).cacheLookup(cached ? "hit" : "miss");
     return { n, result: value, cached } satisfies HeavyTaskResult;
   });

@@ -33,10 +33,19 @@ export const storageFor = (name: string) => {
   return { schema, prefix, env, drop };
 };
 
-/** Starts `bun src/main.ts` as its own process and waits until it is ready. */
-export const spawnApi = async (env: Record<string, string>, options: { quiet?: boolean } = {}) => {
+export type SpawnOptions = {
+  readonly quiet?: boolean;
+  /** The entry point and its runtime; default `bun src/main.ts`. */
+  readonly command?: readonly string[];
+  /** Collect stdout (the JSON log) instead of printing it; read it with `output()`. */
+  readonly captureOutput?: boolean;
+  readonly readyWithinMs?: number;
+};
+
+/** Starts `bun src/main.ts` (or `command`) as its own process and waits until it is ready. */
+export const spawnApi = async (env: Record<string, string>, options: SpawnOptions = {}) => {
   const port = freePort();
-  const proc = Bun.spawn([process.execPath, "src/main.ts"], {
+  const proc = Bun.spawn([...(options.command ?? [process.execPath, "src/main.ts"])], {
     cwd: root,
     env: {
       ...process.env,
@@ -49,11 +58,18 @@ export const spawnApi = async (env: Record<string, string>, options: { quiet?: b
       LOGIN_MAX_FAILURES_PER_IP: "1000000",
       ...env,
     },
-    stdout: options.quiet ? "ignore" : "inherit",
+    stdout: options.captureOutput ? "pipe" : options.quiet ? "ignore" : "inherit",
     stderr: options.quiet ? "ignore" : "inherit",
   });
+  // Read as it comes, so a full pipe never blocks the server's logging.
+  const collected =
+    proc.stdout instanceof ReadableStream ? new Response(proc.stdout).text() : Promise.resolve("");
+  const output = async () => {
+    await proc.exited;
+    return await collected;
+  };
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + (options.readyWithinMs ?? 30_000);
   for (;;) {
     const ready = await fetch(`${base}/health/ready`).then(
       (r) => r.ok,
@@ -70,7 +86,7 @@ export const spawnApi = async (env: Record<string, string>, options: { quiet?: b
     proc.kill(signal);
     return await proc.exited;
   };
-  return { base, port, proc, stop };
+  return { base, port, proc, stop, output };
 };
 
 /** One API process on fresh storage; `stop` also drops the storage. */

@@ -20,10 +20,23 @@ import type { AccessClaims } from "../../application/ports/Tokens.ts";
 import { changeRole } from "../../application/roles.ts";
 import type { AppServices } from "../../application/services.ts";
 import { clientIp as clientAddress, trustedSet } from "./clientIp.ts";
+import { docs } from "./docs.ts";
 import { type AppError, type Logger, settle, toResponse } from "./errors.ts";
 import { health } from "./health.ts";
 import { heavyTaskRoutes } from "./heavyTask.ts";
+import { observability, type RequestMetrics } from "./observability.ts";
 import { problem } from "./problem.ts";
+import {
+  bearer,
+  bodyProblems,
+  problems,
+  refreshCookie,
+  SecureData,
+  Token,
+  tokenProblems,
+  User,
+  UserEvents,
+} from "./schemas.ts";
 
 export type HttpOptions = {
   /** False only for plain-http local development. */
@@ -34,6 +47,12 @@ export type HttpOptions = {
   readonly heavyTaskMaxN: number;
   /** Peers whose X-Forwarded-For names the client; from anyone else the header is ignored. */
   readonly trustedProxies: readonly string[];
+  /** Undefined: nothing is counted and GET /metrics answers 404. */
+  readonly metrics: RequestMetrics | undefined;
+  /** Origins allowed to call with credentials (CORS); empty: no CORS headers at all. */
+  readonly corsOrigins: readonly string[];
+  /** The socket peer of a request, where the server is not Bun's (Bun's answers `requestIP`). */
+  readonly peerAddress?: (request: Request) => string | undefined;
 };
 
 /** Thrown from hooks to answer at once with a ready Response. */
@@ -43,13 +62,15 @@ class Reply extends Error {
   }
 }
 
-const requestIdPattern = /^[A-Za-z0-9._:-]{1,64}$/;
 const bearerPattern = /^Bearer ([A-Za-z0-9._-]+)$/;
 const bodyMethods = new Set(["POST", "PUT", "PATCH"]);
 
 const cookieName = "refresh_token";
 
 const tooLarge = () => problem(413, "The body is too large.");
+
+// Built here: Elysia's own empty 204 carries an empty body, which Deno's Response refuses.
+const noContent = () => new Response(null, { status: 204 });
 
 const credentials = t.Object({
   username: t.String({ maxLength: 256 }),
@@ -79,7 +100,11 @@ export const createApp = (
       secure: options.cookieSecure,
       expires: new Date(pair.refreshExpiresAt),
     });
-    return { access_token: pair.accessToken, token_type: "bearer", expires_in: pair.expiresIn };
+    return {
+      access_token: pair.accessToken,
+      token_type: "bearer" as const,
+      expires_in: pair.expiresIn,
+    };
   };
 
   const clearCookie = (cookie: CookieJar) =>
@@ -115,17 +140,40 @@ export const createApp = (
 
   const loginRoute = {
     body: credentials,
-    detail: { summary: "Log in: an access token, and the refresh token as an HttpOnly cookie" },
+    response: {
+      200: Token,
+      ...problems({
+        ...bodyProblems,
+        401: "Invalid username or password: the same answer, in similar time, for an unknown user.",
+        422: "A missing or non-string field.",
+        429: "Too many failed logins for this username or from this client; see Retry-After. The right password is refused too until then.",
+        503: "The event store or the attempt counters are unreachable.",
+      }),
+    },
+    detail: {
+      summary: "Log in: an access token, and the refresh token as an HttpOnly cookie",
+      description:
+        "JSON, or the OAuth2 password grant's form fields (application/x-www-form-urlencoded).",
+      responses: {
+        200: { description: "Logged in; the refresh cookie is set." },
+      },
+    },
   };
 
   return (
     new Elysia({ name: "authlog" })
+      .use(
+        observability({
+          log: options.log,
+          metrics: options.metrics,
+          corsOrigins: options.corsOrigins,
+          hsts: options.cookieSecure,
+        }),
+      )
       .state("log", options.log)
-      .derive({ as: "global" }, ({ request, server, headers }) => {
-        const given = headers["x-request-id"];
-        const requestId = given && requestIdPattern.test(given) ? given : crypto.randomUUID();
+      .derive({ as: "global" }, ({ request, server, headers, requestId }) => {
         const clientIp = clientAddress(
-          server?.requestIP(request)?.address,
+          options.peerAddress?.(request) ?? server?.requestIP(request)?.address,
           headers["x-forwarded-for"],
           trusted,
         );
@@ -157,9 +205,6 @@ export const createApp = (
           throw new Reply(problem(400, "The body is not valid JSON."));
         }
       })
-      .onAfterHandle({ as: "global" }, ({ set, requestId }) => {
-        set.headers["x-request-id"] = requestId;
-      })
       .onError({ as: "global" }, ({ code, error, set }) => {
         if (error instanceof Reply) return error.response;
         // Elysia wraps what a parser throws in its own ParseError.
@@ -167,6 +212,13 @@ export const createApp = (
         if (cause instanceof Reply) return cause.response;
         switch (code) {
           case "VALIDATION":
+            // A body that breaks its own response model is this server's bug, not the client's.
+            if (error.type === "response") {
+              options.log("error", "response does not match its model", {
+                errors: validationErrors(error),
+              });
+              return problem(500, "The server failed to handle the request.");
+            }
             // Elysia's own 422 echoes submitted values, passwords included: name the fields only.
             return problem(422, "The request has invalid fields.", {
               extra: { errors: validationErrors(error) },
@@ -183,6 +235,7 @@ export const createApp = (
             return problem(500, "The server failed to handle the request.");
         }
       })
+      .use(docs())
       .use(health(runtime))
       .use(heavyTaskRoutes({ runtime, principal, log: options.log, maxN: options.heavyTaskMaxN }))
       .post(
@@ -197,7 +250,22 @@ export const createApp = (
         },
         {
           body: credentials,
-          detail: { summary: "Register a user (role: user)" },
+          response: {
+            201: User,
+            ...problems({
+              ...bodyProblems,
+              409: "That username is taken.",
+              422: "Invalid fields (errors[] names them): the username or password rules.",
+              429: "Too many registrations from this client within the hour (REGISTER_RATE_LIMIT).",
+              503: "The event store is unreachable; nothing was stored.",
+            }),
+          },
+          detail: {
+            summary: "Register a user (role: user)",
+            responses: {
+              201: { description: "The new account." },
+            },
+          },
         },
       )
       .post(
@@ -230,11 +298,26 @@ export const createApp = (
           }
           return tokenResponse(result, cookie);
         },
-        { detail: { summary: "Rotate the refresh cookie and get a new access token" } },
+        {
+          response: {
+            200: Token,
+            ...problems({
+              401: "The cookie is missing, invalid or expired, or was already rotated: a reused refresh token revokes its whole session.",
+              503: "The event store or the token state is unreachable.",
+            }),
+          },
+          detail: {
+            summary: "Rotate the refresh cookie and get a new access token",
+            security: refreshCookie,
+            responses: {
+              200: { description: "A new access token; the refresh cookie is replaced." },
+            },
+          },
+        },
       )
       .post(
         "/auth/logout",
-        async ({ cookie, headers, metadata, set }) => {
+        async ({ cookie, headers, metadata }) => {
           const accessToken = bearerPattern.exec(headers.authorization ?? "")?.[1];
           const refreshToken = cookie[cookieName]?.value;
           const result = await run(
@@ -248,19 +331,41 @@ export const createApp = (
           );
           if (result instanceof Response) return result;
           clearCookie(cookie);
-          set.status = 204;
+          return noContent();
         },
-        { detail: { summary: "End this login: every token from it stops working" } },
+        {
+          response: problems({
+            401: "Neither a valid access token nor a valid refresh cookie was sent.",
+            503: "The event store or the token state is unreachable.",
+          }),
+          detail: {
+            summary: "End this login: every token from it stops working",
+            description: "Send the access token, the refresh cookie, or both.",
+            security: [...bearer, ...refreshCookie],
+            responses: {
+              204: { description: "Logged out; the refresh cookie is cleared." },
+            },
+          },
+        },
       )
       .post(
         "/auth/logout-all",
-        async ({ headers, metadata, set }) => {
+        async ({ headers, metadata }) => {
           const claims = await principal(headers.authorization);
           const result = await run(logoutAll(claims, metadata));
           if (result instanceof Response) return result;
-          set.status = 204;
+          return noContent();
         },
-        { detail: { summary: "End every login of the caller" } },
+        {
+          response: problems(tokenProblems),
+          detail: {
+            summary: "End every login of the caller",
+            security: bearer,
+            responses: {
+              204: { description: "Every token of every session of the caller stopped working." },
+            },
+          },
+        },
       )
       .get(
         "/auth/me",
@@ -269,7 +374,14 @@ export const createApp = (
           const result = await run(me(claims));
           return result instanceof Response ? result : userBody(result);
         },
-        { detail: { summary: "The caller's account" } },
+        {
+          response: { 200: User, ...problems(tokenProblems) },
+          detail: {
+            summary: "The caller's account",
+            security: bearer,
+            responses: { 200: { description: "The caller." } },
+          },
+        },
       )
       .get(
         "/secure/data",
@@ -280,7 +392,16 @@ export const createApp = (
             user: { id: claims.sub, username: claims.username, role: claims.role },
           };
         },
-        { detail: { summary: "A protected resource" } },
+        {
+          response: { 200: SecureData, ...problems(tokenProblems) },
+          detail: {
+            summary: "A protected resource",
+            security: bearer,
+            responses: {
+              200: { description: "A greeting naming the caller." },
+            },
+          },
+        },
       )
       .post(
         "/auth/change-password",
@@ -300,8 +421,21 @@ export const createApp = (
             current_password: t.String({ maxLength: 1024 }),
             new_password: t.String({ maxLength: 1024 }),
           }),
+          response: {
+            200: Token,
+            ...problems({
+              ...bodyProblems,
+              ...tokenProblems,
+              401: "No valid access token, or current_password is wrong.",
+              422: "new_password breaks the password rules (errors[] names it).",
+            }),
+          },
           detail: {
             summary: "Change the caller's password: every token dies, the caller gets a new pair",
+            security: bearer,
+            responses: {
+              200: { description: "A new access token and refresh cookie for this caller." },
+            },
           },
         },
       )
@@ -323,8 +457,23 @@ export const createApp = (
             username: t.String({ maxLength: 256 }),
             role: t.String({ maxLength: 32, description: "user or admin" }),
           }),
+          response: {
+            200: User,
+            ...problems({
+              ...bodyProblems,
+              ...tokenProblems,
+              403: "The caller is not an admin.",
+              404: "No such user.",
+              409: "That would leave no admin.",
+              422: "role is neither user nor admin, or a field is missing.",
+            }),
+          },
           detail: {
             summary: "Admin: set a user's role; every token the user held stops working at once",
+            security: bearer,
+            responses: {
+              200: { description: "The user with the new role." },
+            },
           },
         },
       )
@@ -350,11 +499,28 @@ export const createApp = (
         },
         {
           params: t.Object({ id: t.String({ maxLength: 64 }) }),
-          detail: { summary: "Admin: a user's event history, oldest first, hashes stripped" },
+          response: {
+            200: UserEvents,
+            ...problems({
+              ...tokenProblems,
+              403: "The caller is not an admin.",
+              404: "No such user.",
+            }),
+          },
+          detail: {
+            summary: "Admin: a user's event history, oldest first, hashes stripped",
+            security: bearer,
+            responses: {
+              200: { description: "The audit trail: who changed what, when, from where." },
+            },
+          },
         },
       )
   );
 };
+
+/** The app's type, routes and bodies included: what Eden's `treaty<App>` takes. */
+export type App = ReturnType<typeof createApp>;
 
 type CookieJar = Record<
   string,

@@ -5,6 +5,7 @@ import type { AccessClaims } from "../../application/ports/Tokens.ts";
 import type { AppServices } from "../../application/services.ts";
 import { type Logger, settle } from "./errors.ts";
 import { problem } from "./problem.ts";
+import { bearer, problems, tokenProblems } from "./schemas.ts";
 
 export type HeavyTaskOptions = {
   readonly runtime: ManagedRuntime.ManagedRuntime<AppServices, never>;
@@ -15,16 +16,6 @@ export type HeavyTaskOptions = {
 };
 
 const decimal = /^(?:0|[1-9][0-9]{0,15})$/;
-
-const json = <S>(description: string, schema: S) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-
-const problemResponse = (description: string) => ({
-  description,
-  content: { "application/problem+json": { schema: { type: "object" as const } } },
-});
 
 export const heavyTaskRoutes = (options: HeavyTaskOptions) => {
   const rule = `an integer from 0 to ${options.maxN}, in decimal digits`;
@@ -67,30 +58,24 @@ export const heavyTaskRoutes = (options: HeavyTaskOptions) => {
         (query as Record<string, unknown>).n = "0";
       },
       beforeHandle: ({ request }) => (rejected.has(request) ? invalid() : undefined),
+      response: {
+        200: t.Object({
+          n: t.Integer({ minimum: 0, maximum: options.maxN }),
+          result: t.String({ pattern: "^[0-9]+$", description: "F(n) in decimal" }),
+          cached: t.Boolean(),
+        }),
+        ...problems({
+          ...tokenProblems,
+          422: `n is not ${rule}.`,
+          503: "Every worker is busy (see Retry-After), or tokens cannot be checked.",
+        }),
+      },
       detail: {
         summary: "Fibonacci F(n), exact, computed off the event loop and cached",
         description:
           "F(0) = 0, F(1) = 1. Computed by a bounded worker pool (503 with Retry-After when it is full) and cached for CACHE_TTL_SECONDS; `cached` says whether this answer came from the cache.",
-        responses: {
-          200: json("F(n)", {
-            type: "object" as const,
-            required: ["n", "result", "cached"],
-            properties: {
-              n: { type: "integer" as const, minimum: 0, maximum: options.maxN },
-              result: {
-                type: "string" as const,
-                pattern: "^[0-9]+$",
-                description: "F(n) in decimal",
-              },
-              cached: { type: "boolean" as const },
-            },
-          }),
-          401: problemResponse("No valid access token"),
-          422: problemResponse(`n is not ${rule}`),
-          503: problemResponse(
-            "Every worker is busy (see Retry-After), or tokens cannot be checked",
-          ),
-        },
+        security: bearer,
+        responses: { 200: { description: "F(n)" } },
       },
     },
   );

@@ -19,10 +19,11 @@ type Slot = { worker: Worker | undefined; job: Job | undefined };
 const script = new URL("./fibonacciWorker.ts", import.meta.url).href;
 
 /**
- * A fixed pool of Bun Workers with a bounded queue in front. A request that finds every worker
- * busy and the queue full is refused at once: an unbounded queue would only turn overload into
- * timeouts and memory. A worker that dies fails its job; the next job of its slot starts a new
- * one, so a worker that cannot start fails jobs rather than respawn in a loop.
+ * A fixed pool of Workers (Bun's, or Deno's Web Workers) with a bounded queue in front. A
+ * request that finds every worker busy and the queue full is refused at once: an unbounded
+ * queue would only turn overload into timeouts and memory. A worker that dies fails its job;
+ * the next job of its slot starts a new one, so a worker that cannot start fails jobs rather
+ * than respawn in a loop.
  */
 export const makeWorkerPool = (options: PoolOptions) => {
   const retryAfterSeconds = options.retryAfterSeconds ?? 1;
@@ -47,8 +48,9 @@ export const makeWorkerPool = (options: PoolOptions) => {
   };
 
   const hire = (slot: Slot): Worker => {
-    const worker = new Worker(script);
-    worker.unref();
+    const worker = new Worker(script, { type: "module" });
+    // Deno's Worker has no unref; there the pool's release terminates the workers.
+    worker.unref?.();
     worker.onmessage = (event: MessageEvent<string>) => finish(slot, Effect.succeed(event.data));
     worker.onerror = (event: ErrorEvent) => {
       worker.terminate();

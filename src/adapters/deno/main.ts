@@ -1,0 +1,29 @@
+import { main } from "../../main.ts";
+
+/** The part of Deno's API this entry point uses; the project type-checks against Bun's types. */
+declare const Deno: {
+  serve(
+    options: { hostname: string; port: number; onListen: () => void },
+    handler: (
+      request: Request,
+      info: { readonly remoteAddr: { readonly hostname: string } },
+    ) => Response | Promise<Response>,
+  ): { shutdown(): Promise<void> };
+};
+
+// Elysia learns the client's address from Bun's server only; under Deno it comes from here.
+const peers = new WeakMap<Request, string>();
+
+/** The same app under Deno: `deno run -A src/adapters/deno/main.ts` (servers mode only). */
+await main({
+  runtime: "deno",
+  peerAddress: (request) => peers.get(request),
+  serve: (app, address) => {
+    const server = Deno.serve({ ...address, onListen: () => {} }, (request, info) => {
+      peers.set(request, info.remoteAddr.hostname);
+      return app.fetch(request);
+    });
+    // Stops accepting at once; resolves when the requests in flight have been answered.
+    return { stop: () => server.shutdown() };
+  },
+});

@@ -1,0 +1,306 @@
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+// Not the package root: importing it replaces TypeBox's global format checks (uuid, email,
+// date-time, ...) with zod/valibot ones, ten times slower on every validated request.
+import { toOpenAPISchema } from "@elysiajs/openapi/openapi";
+import { type AnyElysia, Elysia } from "elysia";
+import packageJson from "../../../package.json" with { type: "json" };
+import { Problem, problemMarker, problemRef } from "./schemas.ts";
+
+const title = "authlog";
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+const isObject = (value: Json | undefined): value is JsonObject =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** Elysia's numeric schemas also accept a numeric string (coercion); on the wire they are numbers. */
+const coercionFormats = new Set(["integer", "numeric"]);
+
+const collapseCoercion = (value: Json): Json => {
+  if (Array.isArray(value)) return value.map(collapseCoercion);
+  if (!isObject(value)) return value;
+  const out: JsonObject = Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => [key, collapseCoercion(inner)]),
+  );
+  const anyOf = out.anyOf;
+  if (!Array.isArray(anyOf) || anyOf.length !== 2) return out;
+  const [text, number] = anyOf;
+  if (
+    !isObject(text) ||
+    !isObject(number) ||
+    text.type !== "string" ||
+    !coercionFormats.has(String(text.format)) ||
+    (number.type !== "integer" && number.type !== "number")
+  ) {
+    return out;
+  }
+  const { anyOf: _, ...outer } = out;
+  return { ...outer, ...number };
+};
+
+type Route = {
+  readonly method: string;
+  readonly path: string;
+  readonly hooks?: { readonly detail?: unknown; readonly body?: unknown };
+};
+
+/** The routes of the app a plugin is mounted in: what the generator reads (protected in the types). */
+const globalRoutes = (app: AnyElysia) =>
+  (app as unknown as { getGlobalRoutes: () => Route[] }).getGlobalRoutes();
+
+const header = (description: string): JsonObject => ({ description, schema: { type: "string" } });
+
+/** What problem() adds to every response of these statuses. */
+const problemHeaders: Record<string, JsonObject> = {
+  "401": {
+    "WWW-Authenticate": header('Bearer realm="authlog", with error= when a token was sent.'),
+  },
+  "429": { "Retry-After": header("Seconds to wait before retrying.") },
+  "503": { "Retry-After": header("Seconds to wait before retrying.") },
+};
+
+/** A problem model becomes the shared Problem schema, sent as application/problem+json. */
+const asProblem = (status: string, response: Json): Json => {
+  if (!isObject(response) || !isObject(response.content)) return response;
+  const json = response.content["application/json"];
+  if (!isObject(json) || !isObject(json.schema) || json.schema[problemMarker] !== true) {
+    return response;
+  }
+  const headers = problemHeaders[status];
+  return {
+    description: response.description ?? "",
+    ...(headers ? { headers } : {}),
+    content: { "application/problem+json": { schema: { $ref: problemRef } } },
+  };
+};
+
+/** The OpenAPI 3.1 document: the route models, then what the generator cannot say. */
+export const openApiDocument = (app: AnyElysia): JsonObject => {
+  const generated = JSON.parse(JSON.stringify(toOpenAPISchema(app))) as {
+    paths: Record<string, Record<string, JsonObject>>;
+    components: { schemas: JsonObject };
+  };
+  // A route's `response` models replace its detail.responses in the generated operation; the
+  // problems and the descriptions live in detail.responses, so they are put back.
+  for (const route of globalRoutes(app)) {
+    const documented = (route.hooks?.detail as { responses?: JsonObject } | undefined)?.responses;
+    const path = route.path.replace(/:([^/]+)/g, "{$1}");
+    const operation = generated.paths[path]?.[route.method.toLowerCase()];
+    if (!operation) continue;
+    // The app's own parser (JSON or form, anything else 415) hides the body from the generator.
+    if (typeof route.hooks?.body === "object" && route.hooks.body !== null) {
+      const schema = JSON.parse(JSON.stringify(route.hooks.body)) as JsonObject;
+      operation.requestBody = {
+        required: true,
+        content: {
+          "application/json": { schema },
+          "application/x-www-form-urlencoded": { schema },
+        },
+      };
+    }
+    if (!documented) continue;
+    const modelled = isObject(operation.responses) ? operation.responses : {};
+    const merged: JsonObject = { ...documented };
+    for (const [status, response] of Object.entries(modelled)) {
+      const described = documented[status];
+      merged[status] =
+        isObject(described) && isObject(response)
+          ? { ...response, description: described.description ?? response.description ?? "" }
+          : response;
+    }
+    operation.responses = merged;
+  }
+  const paths: JsonObject = {};
+  for (const [path, item] of Object.entries(generated.paths)) {
+    const operations: JsonObject = {};
+    for (const [method, operation] of Object.entries(item)) {
+      const responses = isObject(operation.responses) ? operation.responses : {};
+      const { hide: _, ...rest } = operation;
+      operations[method] = {
+        tags: [path.split("/")[1] ?? "api"],
+        ...rest,
+        responses: Object.fromEntries(
+          Object.entries(responses)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([status, response]) => [status, asProblem(status, response)]),
+        ),
+      };
+    }
+    paths[path] = operations;
+  }
+  return collapseCoercion({
+    openapi: "3.1.0",
+    info: {
+      title,
+      version: packageJson.version,
+      description: [
+        "Event-sourced authentication: register, log in for a short-lived access token (JWT,",
+        "`Authorization: Bearer`) and a rotating refresh token in an HttpOnly cookie, log out one",
+        "session or all of them. Every error is `application/problem+json` (RFC 9457).",
+      ].join(" "),
+    },
+    tags: [
+      { name: "auth", description: "Accounts, tokens and sessions" },
+      { name: "secure", description: "Resources that need an access token" },
+      { name: "admin", description: "Admin only" },
+      { name: "health", description: "Liveness and readiness" },
+      { name: "metrics", description: "Prometheus metrics" },
+    ],
+    paths,
+    components: {
+      schemas: { ...generated.components.schemas, Problem: JSON.parse(JSON.stringify(Problem)) },
+      securitySchemes: {
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description: "The access_token from POST /auth/login (or /auth/token, /auth/refresh).",
+        },
+        refresh_token: {
+          type: "apiKey",
+          in: "cookie",
+          name: "refresh_token",
+          description:
+            "The HttpOnly cookie that login and refresh set (Path=/auth); the browser sends it.",
+        },
+      },
+    },
+  }) as JsonObject;
+};
+
+const assetFile = (specifier: string) => fileURLToPath(import.meta.resolve(specifier));
+
+const assets: Record<string, { readonly file: string; readonly type: string }> = {
+  "/docs/swagger-ui.css": {
+    file: assetFile("swagger-ui-dist/swagger-ui.css"),
+    type: "text/css; charset=utf-8",
+  },
+  "/docs/swagger-ui-bundle.js": {
+    file: assetFile("swagger-ui-dist/swagger-ui-bundle.js"),
+    type: "text/javascript; charset=utf-8",
+  },
+  "/redoc/scalar.js": {
+    file: assetFile("@scalar/api-reference/browser/standalone.js"),
+    type: "text/javascript; charset=utf-8",
+  },
+};
+
+// Network requests stay on this origin: the pages work offline and nothing phones home.
+const pageSecurity =
+  "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
+  "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const html = (body: string) =>
+  new Response(body, {
+    headers: {
+      "content-type": "text/html; charset=utf-8",
+      "content-security-policy": pageSecurity,
+    },
+  });
+
+const script = (source: string) =>
+  new Response(source, { headers: { "content-type": "text/javascript; charset=utf-8" } });
+
+const page = (title: string, head: string, body: string) => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+${head}
+</head>
+<body>
+${body}
+</body>
+</html>
+`;
+
+const swaggerInit = `window.ui = SwaggerUIBundle({
+  url: "/docs/json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  validatorUrl: null,
+});
+`;
+
+const scalarInit = `Scalar.createApiReference("#app", {
+  url: "/docs/json",
+  withDefaultFonts: false,
+  telemetry: false,
+  agent: { disabled: true },
+  showDeveloperTools: "never",
+  showToolbar: "never",
+});
+`;
+
+/** GET /docs (Swagger UI), /docs/json (OpenAPI), /redoc (Scalar): every file from this server. */
+export const docs = () => {
+  const hidden = { detail: { hide: true } };
+  const loaded = new Map<string, Promise<Uint8Array>>();
+  const asset = async (path: string) => {
+    const entry = assets[path];
+    if (!entry) return new Response(null, { status: 404 });
+    let bytes = loaded.get(path);
+    if (!bytes) {
+      bytes = readFile(entry.file);
+      loaded.set(path, bytes);
+    }
+    return new Response(await bytes, {
+      headers: { "content-type": entry.type, "cache-control": "public, max-age=86400" },
+    });
+  };
+  let document: { routes: number; json: JsonObject } | undefined;
+
+  const plugin = new Elysia({ name: "docs" });
+  return plugin
+    .get(
+      "/docs",
+      () =>
+        html(
+          page(
+            `${title}: Swagger UI`,
+            '<link rel="stylesheet" href="/docs/swagger-ui.css">',
+            [
+              '<div id="swagger-ui"></div>',
+              '<script src="/docs/swagger-ui-bundle.js"></script>',
+              '<script src="/docs/swagger-init.js"></script>',
+            ].join("\n"),
+          ),
+        ),
+      hidden,
+    )
+    .get(
+      "/docs/json",
+      () => {
+        const routes = globalRoutes(plugin).length;
+        if (document?.routes !== routes) {
+          document = { routes, json: openApiDocument(plugin) };
+        }
+        return document.json;
+      },
+      hidden,
+    )
+    .get(
+      "/redoc",
+      () =>
+        html(
+          page(
+            `${title}: API reference`,
+            "",
+            [
+              '<div id="app"></div>',
+              '<script src="/redoc/scalar.js"></script>',
+              '<script src="/redoc/scalar-init.js"></script>',
+            ].join("\n"),
+          ),
+        ),
+      hidden,
+    )
+    .get("/docs/swagger-init.js", () => script(swaggerInit), hidden)
+    .get("/redoc/scalar-init.js", () => script(scalarInit), hidden)
+    .get("/docs/swagger-ui.css", ({ path }) => asset(path), hidden)
+    .get("/docs/swagger-ui-bundle.js", ({ path }) => asset(path), hidden)
+    .get("/redoc/scalar.js", ({ path }) => asset(path), hidden);
+};

@@ -1,0 +1,75 @@
+import { Effect } from "effect";
+import { Projector } from "./Projector.ts";
+import { EventStore, type RecordedEvent } from "./ports/EventStore.ts";
+import { FibonacciComputer } from "./ports/FibonacciComputer.ts";
+import { Metrics, type RevocationScope, type TokenKind } from "./ports/Metrics.ts";
+import { TokenState } from "./ports/TokenState.ts";
+import { domainEvent } from "./projection.ts";
+
+type Count =
+  | { readonly metric: "issued"; readonly kind: TokenKind }
+  | { readonly metric: "revoked"; readonly scope: RevocationScope };
+
+const countOf = (record: RecordedEvent): Count | null => {
+  const event = domainEvent(record);
+  switch (event?.type) {
+    case "SessionStarted":
+    case "RefreshTokenRotated":
+      return { metric: "issued", kind: "refresh" };
+    case "TokenRevoked":
+      return { metric: "revoked", scope: "token" };
+    case "SessionRevoked":
+      return { metric: "revoked", scope: "session" };
+    // Each moves the user's epoch, which kills every token the user holds.
+    case "AllSessionsRevoked":
+    case "PasswordChanged":
+    case "RoleChanged":
+      return { metric: "revoked", scope: "user" };
+    default:
+      return null;
+  }
+};
+
+/** Counts the refresh tokens and revocations that events a use case just appended stand for. */
+export const countAppended = (records: readonly RecordedEvent[]) =>
+  Effect.gen(function* () {
+    const metrics = yield* Metrics;
+    for (const record of records) {
+      const count = countOf(record);
+      if (count?.metric === "issued") yield* metrics.tokenIssued(count.kind);
+      if (count?.metric === "revoked") yield* metrics.tokensRevoked(count.scope);
+    }
+  });
+
+/** Beyond this many unapplied events the lag reads as this many: a scrape stays cheap. */
+export const projectionLagCap = 10_000;
+
+export type Gauges = {
+  /** Events after the projection's checkpoint (capped); null when it cannot be read. */
+  readonly projectionLag: number | null;
+  readonly projectionReady: boolean;
+  readonly heavyTaskQueued: number;
+  readonly heavyTaskRunning: number;
+  readonly heavyTaskRejected: number;
+};
+
+const lag = Effect.gen(function* () {
+  const store = yield* EventStore;
+  const checkpoint = yield* (yield* TokenState).checkpoint;
+  if (checkpoint === null) return Math.min(yield* store.size, projectionLagCap);
+  return (yield* store.readAll(checkpoint, projectionLagCap)).events.length;
+});
+
+/** What a metrics scrape reports about state, read at scrape time. */
+export const gauges = Effect.gen(function* () {
+  const projectionLag = yield* lag.pipe(Effect.orElseSucceed(() => null));
+  const status = yield* (yield* Projector).status;
+  const pool = yield* (yield* FibonacciComputer).stats;
+  return {
+    projectionLag,
+    projectionReady: status.ready,
+    heavyTaskQueued: pool.queued,
+    heavyTaskRunning: pool.running,
+    heavyTaskRejected: pool.rejected,
+  } satisfies Gauges;
+});

@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { startServer } from "../support/server.ts";
+
+const executablePath = "/usr/bin/chromium";
+const installed = existsSync(executablePath);
+const screenshot = `${import.meta.dir}/../../docs/swagger-ui.png`;
+
+// CI installs Debian's chromium (.ci/run); there a missing browser is a failure, not a skip.
+if (!installed && process.env.CI === "true") {
+  test("Chromium is installed for the documentation tests", () => {
+    throw new Error(`${executablePath} is missing: apt-get install chromium`);
+  });
+}
+
+describe.skipIf(!installed)("API documentation in a real browser, offline", () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  let browser: Browser;
+  let context: BrowserContext;
+  /** Requests the pages tried to send anywhere but this machine. */
+  const blocked: string[] = [];
+  /** Uncaught page errors and Content-Security-Policy violations. */
+  const pageErrors: string[] = [];
+
+  const open = async (path: string): Promise<Page> => {
+    const page = await context.newPage();
+    page.on("pageerror", (error) => pageErrors.push(`${path}: ${error.message}`));
+    page.on("console", (message) => {
+      if (message.text().includes("Content Security Policy")) {
+        pageErrors.push(`${path}: ${message.text()}`);
+      }
+    });
+    await page.goto(`${server.base}${path}`);
+    return page;
+  };
+
+  beforeAll(async () => {
+    server = await startServer("docs_browser");
+    browser = await chromium.launch({
+      executablePath,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.route("**/*", (route) => {
+      const { hostname } = new URL(route.request().url());
+      if (hostname === "127.0.0.1" || hostname === "localhost") return route.continue();
+      blocked.push(route.request().url());
+      return route.abort("internetdisconnected");
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test("Swagger UI: Authorize with a token, then GET /auth/me answers 200 with the user", async () => {
+    const username = `docs_${crypto.randomUUID().slice(0, 8)}`;
+    const password = "correct horse battery";
+    const json = { "content-type": "application/json" };
+    const body = JSON.stringify({ username, password });
+    const registered = await fetch(`${server.base}/auth/register`, {
+      method: "POST",
+      headers: json,
+      body,
+    });
+    expect(registered.status).toBe(201);
+    const login = await fetch(`${server.base}/auth/login`, { method: "POST", headers: json, body });
+    expect(login.status).toBe(200);
+    const { access_token: token } = (await login.json()) as { access_token: string };
+
+    const page = await open("/docs");
+    await page.locator(".swagger-ui .info .title", { hasText: "authlog" }).waitFor();
+
+    await page.locator("button.authorize").first().click();
+    const bearerForm = page.locator(".auth-container", { hasText: "bearer" }).filter({
+      has: page.locator("input"),
+    });
+    await bearerForm.locator("input").first().fill(token);
+    await bearerForm.locator("button.authorize").click();
+    await page.locator("button.btn-done").first().click();
+
+    const me = page.locator("#operations-auth-getAuthMe");
+    await me.locator(".opblock-summary").click();
+    await me.locator("button.try-out__btn").click();
+    await me.locator("button.execute").click();
+
+    const live = me.locator(".live-responses-table .response").first();
+    await live.locator(".response-col_status", { hasText: "200" }).waitFor();
+    const answer = await live.locator(".response-col_description pre").first().textContent();
+    expect(JSON.parse(answer ?? "{}")).toMatchObject({ username, role: "user" });
+
+    if (process.env.UPDATE_SCREENSHOT === "1") {
+      await page.screenshot({ path: screenshot, fullPage: true });
+    }
+    await page.close();
+  });
+
+  test("the second viewer (/redoc) renders the document", async () => {
+    const page = await open("/redoc");
+    await page.getByText("The caller's account").first().waitFor();
+    await page.getByText("authlog", { exact: true }).first().waitFor();
+    await page.close();
+  });
+
+  test("the pages asked for nothing beyond this server and broke no security policy", () => {
+    expect(blocked).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,209 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { compileErrors, validate } from "@readme/openapi-parser";
+import { client, startApp } from "../support/app.ts";
+
+type Schema = {
+  type?: string;
+  required?: string[];
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  minimum?: number;
+  maximum?: number;
+};
+type Response = {
+  description: string;
+  headers?: Record<string, unknown>;
+  content?: Record<string, { schema: Schema & { $ref?: string } }>;
+};
+type Operation = {
+  summary?: string;
+  security?: Record<string, string[]>[];
+  parameters?: { name: string; in: string; schema: Schema }[];
+  requestBody?: { content: Record<string, unknown> };
+  responses: Record<string, Response>;
+};
+type Document = {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, Schema>; securitySchemes: Record<string, unknown> };
+};
+
+const maxN = 4321;
+
+/** The routes the spec says need an access token. */
+const bearerRoutes = [
+  "POST /auth/logout-all",
+  "GET /auth/me",
+  "GET /secure/data",
+  "GET /secure/heavy-task",
+  "POST /auth/change-password",
+  "POST /auth/change-role",
+  "GET /admin/users/{id}/events",
+];
+
+describe("OpenAPI document", () => {
+  let ctx: Awaited<ReturnType<typeof startApp>>;
+  let doc: Document;
+
+  const operation = (route: string): Operation => {
+    const [method = "", path = ""] = route.split(" ");
+    const found = doc.paths[path]?.[method.toLowerCase()];
+    if (!found) throw new Error(`${route} is not in the document`);
+    return found;
+  };
+
+  const operations = () =>
+    Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, op]) => ({
+        route: `${method.toUpperCase()} ${path}`,
+        op,
+      })),
+    );
+
+  const isProblem = (response: Response | undefined) =>
+    response?.content?.["application/problem+json"]?.schema.$ref === "#/components/schemas/Problem";
+
+  beforeAll(async () => {
+    ctx = await startApp("openapi", "embedded", { HEAVY_TASK_MAX_N: String(maxN) });
+    const reply = await client(ctx.app).call("GET", "/docs/json");
+    expect(reply.status).toBe(200);
+    doc = reply.body as unknown as Document;
+  });
+  afterAll(() => ctx.close());
+
+  test("is a valid OpenAPI 3.1 document", async () => {
+    expect(doc.openapi).toStartWith("3.1.");
+    const result = await validate(structuredClone(doc) as never);
+    if (!result.valid) throw new Error(compileErrors(result));
+    expect(result.valid).toBe(true);
+  });
+
+  test("has every route of the app, each with a summary and a success response", () => {
+    const routes = ctx.app.routes.filter(
+      (route) => !(route.hooks.detail as { hide?: boolean } | undefined)?.hide,
+    );
+    expect(routes.length).toBeGreaterThanOrEqual(15);
+    for (const route of routes) {
+      const op = operation(`${route.method} ${route.path.replace(/:([^/]+)/g, "{$1}")}`);
+      expect(op.summary, route.path).toBeString();
+      expect(
+        Object.keys(op.responses).some((status) => /^2\d\d$/.test(status)),
+        route.path,
+      ).toBe(true);
+    }
+    expect(operations().length).toBe(routes.length);
+  });
+
+  test("the docs pages and their assets are not in it", () => {
+    for (const path of Object.keys(doc.paths)) expect(path).not.toMatch(/^\/(docs|redoc)/);
+  });
+
+  test("protected routes require the bearer scheme and document the 401 problem", () => {
+    expect(doc.components.securitySchemes.bearer).toMatchObject({
+      type: "http",
+      scheme: "bearer",
+    });
+    for (const route of bearerRoutes) {
+      const op = operation(route);
+      expect(op.security, route).toContainEqual({ bearer: [] });
+      expect(isProblem(op.responses["401"]), route).toBe(true);
+      expect(op.responses["401"]?.headers, route).toHaveProperty("WWW-Authenticate");
+    }
+    for (const route of ["POST /auth/register", "POST /auth/login", "GET /health/ready"]) {
+      expect(operation(route).security, route).toBeUndefined();
+    }
+  });
+
+  test("refresh and logout take the refresh_token cookie, documented as an apiKey in a cookie", () => {
+    expect(doc.components.securitySchemes.refresh_token).toEqual({
+      type: "apiKey",
+      in: "cookie",
+      name: "refresh_token",
+      description: expect.any(String),
+    });
+    expect(operation("POST /auth/refresh").security).toEqual([{ refresh_token: [] }]);
+    expect(operation("POST /auth/logout").security).toEqual([
+      { bearer: [] },
+      { refresh_token: [] },
+    ]);
+  });
+
+  test("every error answer is a problem+json Problem, but the readiness report", () => {
+    const problem = doc.components.schemas.Problem;
+    expect(problem?.required).toEqual(["type", "title", "status", "detail"]);
+    expect(problem?.properties?.errors?.items?.required).toEqual(["field", "message"]);
+    let count = 0;
+    for (const { route, op } of operations()) {
+      for (const [status, response] of Object.entries(op.responses)) {
+        if (Number(status) < 400 || route === "GET /health/ready") continue;
+        expect(isProblem(response), `${route} ${status}`).toBe(true);
+        expect(Object.keys(response.content ?? {}), `${route} ${status}`).toEqual([
+          "application/problem+json",
+        ]);
+        count++;
+      }
+    }
+    expect(count).toBeGreaterThan(40);
+    expect(Object.keys(operation("POST /auth/register").responses)).toEqual(
+      expect.arrayContaining(["201", "409", "422"]),
+    );
+    expect(Object.keys(operation("POST /auth/login").responses)).toEqual(
+      expect.arrayContaining(["200", "401", "422", "429"]),
+    );
+    expect(Object.keys(operation("POST /auth/change-role").responses)).toEqual(
+      expect.arrayContaining(["200", "403", "404", "409"]),
+    );
+  });
+
+  test("bodies and success answers carry their schemas", () => {
+    const register = operation("POST /auth/register");
+    expect(Object.keys(register.requestBody?.content ?? {}).sort()).toEqual([
+      "application/json",
+      "application/x-www-form-urlencoded",
+    ]);
+    const user = register.responses["201"]?.content?.["application/json"]?.schema;
+    expect(user?.required).toEqual(["id", "username", "role", "created_at"]);
+    const token = operation("POST /auth/login").responses["200"];
+    expect(token?.content?.["application/json"]?.schema.properties?.token_type).toMatchObject({
+      const: "bearer",
+    });
+    expect(token?.headers).toHaveProperty("Set-Cookie");
+  });
+
+  test("the heavy task states HEAVY_TASK_MAX_N as the maximum of n", () => {
+    const n = operation("GET /secure/heavy-task").parameters?.find((p) => p.name === "n");
+    expect(n).toMatchObject({
+      in: "query",
+      schema: { type: "integer", minimum: 0, maximum: maxN },
+    });
+  });
+});
+
+describe("documentation pages", () => {
+  let ctx: Awaited<ReturnType<typeof startApp>>;
+  beforeAll(async () => {
+    ctx = await startApp("docs-pages", "embedded");
+  });
+  afterAll(() => ctx.close());
+
+  test.each([
+    ["/docs", "swagger-ui"],
+    ["/redoc", "app"],
+  ])("%s loads every script and stylesheet from this server", async (path, mount) => {
+    const api = client(ctx.app);
+    const page = await api.call("GET", path);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toStartWith("text/html");
+    expect(page.headers.get("content-security-policy")).toContain("default-src 'self'");
+    expect(page.text).toContain(`id="${mount}"`);
+    expect(page.text).not.toMatch(/(?:src|href)="(?:https?:)?\/\//);
+    const assets = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] ?? "");
+    expect(assets.length).toBeGreaterThanOrEqual(2);
+    for (const asset of assets) {
+      const reply = await api.call("GET", asset);
+      expect(reply.status, asset).toBe(200);
+      expect(reply.headers.get("content-type"), asset).toMatch(/^text\/(css|javascript)/);
+      expect(reply.text.length, asset).toBeGreaterThan(100);
+    }
+  });
+});
