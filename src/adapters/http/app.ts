@@ -138,6 +138,20 @@ export const createApp = (
     return claims;
   };
 
+  // `/auth/token` is the name OAuth2 password-flow clients use; both answer alike.
+  const logIn = async ({
+    body,
+    metadata,
+    cookie,
+  }: {
+    body: Credentials;
+    metadata: Metadata;
+    cookie: CookieJar;
+  }) => {
+    const result = await run(login(body, metadata));
+    return result instanceof Response ? result : tokenResponse(result, cookie);
+  };
+
   const loginRoute = {
     body: credentials,
     response: {
@@ -268,22 +282,8 @@ export const createApp = (
           },
         },
       )
-      .post(
-        "/auth/login",
-        async ({ body, metadata, cookie }) => {
-          const result = await run(login(body as Credentials, metadata));
-          return result instanceof Response ? result : tokenResponse(result, cookie);
-        },
-        loginRoute,
-      )
-      .post(
-        "/auth/token",
-        async ({ body, metadata, cookie }) => {
-          const result = await run(login(body as Credentials, metadata));
-          return result instanceof Response ? result : tokenResponse(result, cookie);
-        },
-        loginRoute,
-      )
+      .post("/auth/login", logIn, loginRoute)
+      .post("/auth/token", logIn, loginRoute)
       .post(
         "/auth/refresh",
         async ({ cookie, metadata }) => {
