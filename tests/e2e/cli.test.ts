@@ -3,9 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openEmbeddedEventStore } from "../../src/adapters/embedded/EmbeddedEventStore.ts";
+import { runScript } from "../support/run.ts";
 import { spawnApi, storageFor } from "../support/server.ts";
-
-const root = `${import.meta.dir}/../..`;
 
 describe("the admin CLI (PostgreSQL + Redis)", () => {
   const storage = storageFor("cli");
@@ -15,19 +14,10 @@ describe("the admin CLI (PostgreSQL + Redis)", () => {
     args: string[],
     options: { stdin?: string; env?: Record<string, string> } = {},
   ) => {
-    const proc = Bun.spawn([process.execPath, "src/adapters/cli/cli.ts", ...args], {
-      cwd: root,
+    return runScript("src/adapters/cli/cli.ts", args, {
       env: { ...process.env, ...storage.env, LOG_LEVEL: "warn", ...options.env },
-      stdin: options.stdin === undefined ? "ignore" : new TextEncoder().encode(options.stdin),
-      stdout: "pipe",
-      stderr: "pipe",
+      ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
     });
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    return { code, stdout, stderr };
   };
 
   test("creates an admin and a user, changes roles, lists events; refusals exit non-zero", async () => {
@@ -108,18 +98,9 @@ describe("the admin CLI (embedded)", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const cli = async (args: string[], env: Record<string, string> = {}) => {
-    const proc = Bun.spawn([process.execPath, "src/adapters/cli/cli.ts", ...args], {
-      cwd: root,
+    return runScript("src/adapters/cli/cli.ts", args, {
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", DATA_DIR: dir, ...env },
-      stdout: "pipe",
-      stderr: "pipe",
     });
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    return { code, stdout, stderr };
   };
 
   test("works on the data directory, and exits 3 while another process holds it", async () => {

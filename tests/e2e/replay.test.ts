@@ -1,22 +1,18 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createRedis } from "../../src/adapters/redis/client.ts";
+import { runScript } from "../support/run.ts";
 import { redisUrl, spawnApi, storageFor } from "../support/server.ts";
 
 const password = "correct horse battery";
-const root = `${import.meta.dir}/../..`;
 
 const replay = async (env: Record<string, string>, ...args: string[]) => {
-  const proc = Bun.spawn([process.execPath, "src/adapters/cli/replay.ts", ...args], {
-    cwd: root,
+  const {
+    stdout: out,
+    stderr: err,
+    code,
+  } = await runScript("src/adapters/cli/replay.ts", args, {
     env: { ...process.env, NODE_ENV: "production", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
   return { out, err, code };
 };
 
