@@ -1,26 +1,22 @@
 import { Clock, Effect } from "effect";
+import { reject } from "../domain/Decision.ts";
 import type { Role } from "../domain/Role.ts";
 import { decideSession, type StartedSession } from "../domain/session/Session.ts";
+import { SessionNotFound } from "../domain/session/SessionErrors.ts";
 import { sessionStream } from "../domain/session/SessionEvents.ts";
 import { isValidPassword, passwordRule } from "../domain/user/Password.ts";
 import { type ActiveUser, decideUser } from "../domain/user/User.ts";
 import { userStream } from "../domain/user/UserEvents.ts";
 import { isValidUsername, usernameKey, usernameRule } from "../domain/user/Username.ts";
-import {
-  InvalidCredentials,
-  Unauthorized,
-  Unavailable,
-  UsernameTaken,
-  ValidationFailed,
-} from "./errors.ts";
+import { InvalidCredentials, Unauthorized, UsernameTaken, ValidationFailed } from "./errors.ts";
 import { appendAndProject, decideAndAppend, loadSession, loadUser } from "./events.ts";
 import { AuthSettings } from "./ports/AuthSettings.ts";
-import { EventStore, type Metadata } from "./ports/EventStore.ts";
+import type { Metadata } from "./ports/EventStore.ts";
 import { Ids } from "./ports/Ids.ts";
 import { Metrics } from "./ports/Metrics.ts";
 import { PasswordHasher } from "./ports/PasswordHasher.ts";
 import { type AccessClaims, Tokens } from "./ports/Tokens.ts";
-import { appendRegistration } from "./roles.ts";
+import { appendRegistration, findUserId } from "./roles.ts";
 import { limitPasswordChecks, limitRegistrations } from "./throttle.ts";
 
 export type Credentials = { readonly username: string; readonly password: string };
@@ -40,7 +36,6 @@ export type TokenPair = {
   readonly refreshExpiresAt: number;
 };
 
-const storeDown = () => new Unavailable({ dependency: "event-store" });
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
 const validate = ({ username, password }: Credentials) => {
@@ -95,14 +90,10 @@ export const register = (input: Credentials & { readonly role?: Role }, metadata
 /** The active user a username names, or null; never says which part was wrong. */
 const findUser = (username: string) =>
   Effect.gen(function* () {
-    if (!isValidUsername(username)) return null;
-    const store = yield* EventStore;
-    const owner = yield* store.findClaim(usernameKey(username)).pipe(Effect.mapError(storeDown));
-    if (owner === null) return null;
-    const { state, records } = yield* loadUser(owner.slice("user-".length));
-    return state.status === "active"
-      ? { user: state, createdAt: records[0]?.recordedAt ?? new Date(0) }
-      : null;
+    const userId = yield* findUserId(username);
+    if (userId === null) return null;
+    const { state } = yield* loadUser(userId);
+    return state.status === "active" ? state : null;
   });
 
 type IssuedSession = {
@@ -152,15 +143,15 @@ const checkCredentials = (input: Credentials) =>
     const hasher = yield* PasswordHasher;
     // Refused before any hashing: a 1 MB password never reaches argon2.
     if (!isValidPassword(input.password)) return yield* Effect.fail(new InvalidCredentials());
-    const found = yield* findUser(input.username);
-    if (found === null) {
+    const user = yield* findUser(input.username);
+    if (user === null) {
       yield* hasher.verifyDummy(input.password);
       return yield* Effect.fail(new InvalidCredentials());
     }
-    if (!(yield* hasher.verify(input.password, found.user.passwordHash))) {
+    if (!(yield* hasher.verify(input.password, user.passwordHash))) {
       return yield* Effect.fail(new InvalidCredentials());
     }
-    return found.user;
+    return user;
   });
 
 export const login = (input: Credentials, metadata: Metadata) =>
@@ -227,8 +218,9 @@ export const refresh = (refreshToken: string, metadata: Metadata) =>
       loadSession(claims.sid),
       sessionStream(claims.sid),
       (session) =>
+        // A token naming a session of another user names no session of this one.
         session.status !== "none" && session.userId !== claims.sub
-          ? ({ ok: false, error: { _tag: "SessionNotFound" } } as const)
+          ? reject(new SessionNotFound())
           : decideSession(
               {
                 type: "RotateRefreshToken",

@@ -2,7 +2,7 @@ import { Effect } from "effect";
 import { adminSetOnRegister, adminSetStream, decideRoleChange } from "../domain/admin/AdminSet.ts";
 import { isRole, type Role, roles } from "../domain/Role.ts";
 import { evolveUser } from "../domain/user/User.ts";
-import { type UserEvent, userStream } from "../domain/user/UserEvents.ts";
+import { type UserEvent, userIdOf, userStream } from "../domain/user/UserEvents.ts";
 import { isValidUsername, usernameKey, usernameRule } from "../domain/user/Username.ts";
 import type { UserView } from "./auth.ts";
 import { Conflict, Forbidden, NotFound, Unavailable, ValidationFailed } from "./errors.ts";
@@ -25,7 +25,7 @@ export const findUserId = (username: string) =>
     const owner = yield* (yield* EventStore)
       .findClaim(usernameKey(username))
       .pipe(Effect.mapError(() => new Unavailable({ dependency: "event-store" })));
-    return owner?.startsWith("user-") ? owner.slice("user-".length) : null;
+    return owner === null ? null : userIdOf(owner);
   });
 
 /**

@@ -91,15 +91,19 @@ export const createApp = (
   const run = <A>(effect: Effect.Effect<A, AppError, AppServices>) =>
     runtime.runPromiseExit(effect).then((exit) => settle(exit, options.log));
 
-  const tokenResponse = (pair: TokenPair, cookie: CookieJar) => {
+  /** The refresh cookie: HttpOnly, SameSite=Strict, sent to /auth only. */
+  const setRefreshCookie = (cookie: CookieJar, value: string, lifetime: Record<string, unknown>) =>
     cookie[cookieName]?.set({
-      value: pair.refreshToken,
+      value,
       httpOnly: true,
       sameSite: "strict",
       path: "/auth",
       secure: options.cookieSecure,
-      expires: new Date(pair.refreshExpiresAt),
+      ...lifetime,
     });
+
+  const tokenResponse = (pair: TokenPair, cookie: CookieJar) => {
+    setRefreshCookie(cookie, pair.refreshToken, { expires: new Date(pair.refreshExpiresAt) });
     return {
       access_token: pair.accessToken,
       token_type: "bearer" as const,
@@ -107,15 +111,7 @@ export const createApp = (
     };
   };
 
-  const clearCookie = (cookie: CookieJar) =>
-    cookie[cookieName]?.set({
-      value: "",
-      httpOnly: true,
-      sameSite: "strict",
-      path: "/auth",
-      secure: options.cookieSecure,
-      maxAge: 0,
-    });
+  const clearCookie = (cookie: CookieJar) => setRefreshCookie(cookie, "", { maxAge: 0 });
 
   // Resolved once, on first use, after the runtime has built its layers.
   let authenticate: Authenticator["Service"]["authenticate"] | undefined;
@@ -184,7 +180,6 @@ export const createApp = (
           hsts: options.cookieSecure,
         }),
       )
-      .state("log", options.log)
       .derive({ as: "global" }, ({ request, server, headers, requestId }) => {
         const clientIp = clientAddress(
           options.peerAddress?.(request) ?? server?.requestIP(request)?.address,
@@ -192,7 +187,7 @@ export const createApp = (
           trusted,
         );
         const metadata: Metadata = clientIp ? { requestId, clientIp } : { requestId };
-        return { metadata, requestId };
+        return { metadata };
       })
       .onRequest(({ request }) => {
         if (!bodyMethods.has(request.method)) return;
