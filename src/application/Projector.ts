@@ -1,6 +1,11 @@
 import { Clock, Context, Effect, Fiber, Layer, Schedule } from "effect";
-import { type Checkpoint, EventStore, startOfLog } from "./ports/EventStore.ts";
-import { TokenState } from "./ports/TokenState.ts";
+import {
+  type Checkpoint,
+  type EventData,
+  EventStore,
+  type ReadFilter,
+} from "./ports/EventStore.ts";
+import { TokenState, type TokenStateUnavailable } from "./ports/TokenState.ts";
 import { epochTypes, projectRecords, revocationTypes } from "./projection.ts";
 
 export type ProjectorStatus = {
@@ -16,7 +21,7 @@ export type ReplaySummary = {
   readonly checkpoint: Checkpoint;
 };
 
-const pageSize = 1_000;
+const pageSize = 5_000;
 
 /**
  * Follows the event log into the token projection. Inline projection, catch-up and rebuild
@@ -35,18 +40,18 @@ export class Projector extends Context.Service<
 
 /**
  * Reads the log from `from` to its end, applying what it projects, page by page with constant
- * memory; the next page is read while the current one is written. `types` limits the read to
- * those events. Returns where it stopped.
+ * memory; the next page is read while the current one is written. `filter` limits the read.
+ * Returns where it stopped.
  */
 export const follow = (
   from: Checkpoint,
-  types?: readonly string[],
+  filter?: ReadFilter,
   onPage?: (events: number, keys: number) => void,
 ) =>
   Effect.gen(function* () {
     const store = yield* EventStore;
     const state = yield* TokenState;
-    const read = (after: Checkpoint) => Effect.forkChild(store.readAll(after, pageSize, types));
+    const read = (after: Checkpoint) => Effect.forkChild(store.readData(after, pageSize, filter));
     let checkpoint = from;
     let events = 0;
     let keys = 0;
@@ -64,23 +69,55 @@ export const follow = (
     }
   });
 
+export type RebuildPhase = "revocations" | "epochs" | "since";
+
 /**
  * Rebuilds the projection from the first event without ever accepting a revoked token, even
  * while other instances serve traffic: every revocation goes in first, and only then the
- * epochs, whose presence is what makes a user's tokens checkable at all.
+ * epochs, whose presence is what makes a user's tokens checkable at all. Both passes scan the
+ * log in whatever order is fastest (the writes commute) and read only what can still matter:
+ * revocations of tokens not yet expired, and each user's newest epoch (epochs only rise).
  */
-export const rebuild = (onPage?: (events: number, keys: number) => void) =>
+export const rebuild = (onBatch?: (phase: RebuildPhase, events: number, keys: number) => void) =>
   Effect.gen(function* () {
-    const revocations = yield* follow(startOfLog, revocationTypes, onPage);
-    const epochs = yield* follow(startOfLog, epochTypes, onPage);
+    const store = yield* EventStore;
+    const state = yield* TokenState;
+    let events = 0;
+    let keys = 0;
+    // A batch is written while the next one is read and decoded; before the next write (and at
+    // the end of each pass) the previous one must have landed.
+    let writing: Fiber.Fiber<void, TokenStateUnavailable> | undefined;
+    const landed = Effect.suspend(() => (writing ? Fiber.join(writing) : Effect.void));
+    const apply = (phase: RebuildPhase) => (batch: readonly EventData[]) =>
+      Effect.gen(function* () {
+        const writes = projectRecords(batch);
+        const now = yield* Clock.currentTimeMillis;
+        yield* landed;
+        writing = yield* Effect.forkChild(
+          state.apply(writes, now).pipe(
+            Effect.map((written) => {
+              events += batch.length;
+              keys += written;
+              onBatch?.(phase, batch.length, written);
+            }),
+          ),
+        );
+      });
+    const liveAt = yield* Clock.currentTimeMillis;
+    const revoked = yield* store.scan({ types: revocationTypes, liveAt }, apply("revocations"));
+    yield* landed;
+    const epochs = yield* store.scan({ types: epochTypes, latestPerStream: true }, apply("epochs"));
+    yield* landed;
     // Whatever was appended since the first pass began is applied in full: a no-op when
     // nothing was, since every write is idempotent.
-    const rest = yield* follow(revocations.checkpoint, undefined, onPage);
-    const checkpoint = rest.events > 0 ? rest.checkpoint : epochs.checkpoint;
-    yield* (yield* TokenState).saveCheckpoint(checkpoint);
+    const rest = yield* follow(revoked, undefined, (read, written) =>
+      onBatch?.("since", read, written),
+    );
+    const checkpoint = rest.events > 0 ? rest.checkpoint : epochs;
+    yield* state.saveCheckpoint(checkpoint);
     return {
-      events: revocations.events + epochs.events,
-      keys: revocations.keys + epochs.keys + rest.keys,
+      events: events + rest.events,
+      keys: keys + rest.keys,
       checkpoint,
     } satisfies ReplaySummary;
   });

@@ -2,13 +2,13 @@ import type { SessionEvent } from "../domain/session/SessionEvents.ts";
 import { sessionEventTypes } from "../domain/session/SessionEvents.ts";
 import type { UserEvent } from "../domain/user/UserEvents.ts";
 import { userEventTypes } from "../domain/user/UserEvents.ts";
-import type { RecordedEvent } from "./ports/EventStore.ts";
+import type { EventData } from "./ports/EventStore.ts";
 import type { ProjectionWrite } from "./ports/TokenState.ts";
 
 export type DomainEvent = UserEvent | SessionEvent;
 
 /** The domain event a record holds, or null for a type this version does not know. */
-export const domainEvent = (record: RecordedEvent): DomainEvent | null =>
+export const domainEvent = (record: EventData): DomainEvent | null =>
   userEventTypes.has(record.type) || sessionEventTypes.has(record.type)
     ? ({ type: record.type, data: record.data } as DomainEvent)
     : null;
@@ -55,7 +55,7 @@ export const projectEvent = (event: DomainEvent): readonly ProjectionWrite[] => 
   }
 };
 
-export const projectRecords = (records: readonly RecordedEvent[]): ProjectionWrite[] =>
+export const projectRecords = (records: readonly EventData[]): ProjectionWrite[] =>
   records.flatMap((record) => {
     const event = domainEvent(record);
     return event ? projectEvent(event) : [];

@@ -35,7 +35,7 @@ export const verifyProjection = Effect.gen(function* () {
   const revoked: { userId: string; tokenId?: string; sessionId?: string }[] = [];
   let checkpoint = startOfLog;
   for (;;) {
-    const page = yield* store.readAll(checkpoint, pageSize);
+    const page = yield* store.readData(checkpoint, pageSize);
     if (page.events.length === 0) break;
     checkpoint = page.checkpoint;
     for (const write of projectRecords(page.events)) {

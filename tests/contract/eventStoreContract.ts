@@ -4,9 +4,11 @@ import {
   type AppendOptions,
   type Checkpoint,
   ClaimTaken,
+  type EventData,
   type EventStore,
   type NewEvent,
   type RecordedEvent,
+  type ScanFilter,
   startOfLog,
   VersionConflict,
 } from "../../src/application/ports/EventStore.ts";
@@ -63,6 +65,19 @@ const drain = async (store: Service, from: Checkpoint, limit = 100) => {
     events.push(...page.events);
     checkpoint = page.checkpoint;
   }
+};
+
+/** Everything a scan hands over, and the checkpoint it returns. */
+const collect = async (store: Service, filter: ScanFilter) => {
+  const events: EventData[] = [];
+  const checkpoint = await run(
+    store.scan(filter, (batch) =>
+      Effect.sync(() => {
+        events.push(...batch);
+      }),
+    ),
+  );
+  return { events, checkpoint };
 };
 
 /**
@@ -389,11 +404,75 @@ export const eventStoreContract = (
         for (const [i, type] of ["A", "B", "A", "C", "A"].entries()) {
           await run(store.append(`s-${i}`, [event(type)], { expectedVersion: 0 }));
         }
-        const first = await run(store.readAll(startOfLog, 2, ["A", "C"]));
+        const types = ["A", "C"];
+        const first = await run(store.readAll(startOfLog, 2, { types }));
         expect(first.events.map((e) => e.streamId)).toEqual(["s-0", "s-2"]);
-        const rest = await run(store.readAll(first.checkpoint, 10, ["A", "C"]));
+        const rest = await run(store.readAll(first.checkpoint, 10, { types }));
         expect(rest.events.map((e) => e.streamId)).toEqual(["s-3", "s-4"]);
-        expect((await run(store.readAll(rest.checkpoint, 10, ["A", "C"]))).events).toEqual([]);
+        expect((await run(store.readAll(rest.checkpoint, 10, { types }))).events).toEqual([]);
+      });
+
+      test("liveAt leaves out events whose numeric expiresAt is not after it, and no others", async () => {
+        const kept = [
+          { expiresAt: 2_000 },
+          { expiresAt: 1_000.5 },
+          { expiresAt: "500" },
+          { expiresAt: null },
+          { other: 1 },
+          { nested: { expiresAt: 10 } },
+          [1, 2],
+          "text",
+          7,
+          null,
+        ];
+        const dropped = [{ expiresAt: 1_000 }, { expiresAt: 999 }, { expiresAt: -1, userId: "u" }];
+        for (const [i, data] of [...kept, ...dropped].entries()) {
+          await run(store.append(`s-${i}`, [event(`T${i}`, data)], { expectedVersion: 0 }));
+        }
+        const all = await run(store.readAll(startOfLog, 100, { liveAt: 1_000 }));
+        expect(all.events.map((e) => e.data)).toEqual(kept);
+        const lean = await run(store.readData(startOfLog, 100, { liveAt: 1_000 }));
+        expect(lean).toEqual({
+          events: all.events.map(({ type, data }) => ({ type, data })),
+          checkpoint: all.checkpoint,
+        });
+        const typed = await run(
+          store.readAll(startOfLog, 100, { liveAt: 1_000, types: ["T0", "T11"] }),
+        );
+        expect(typed.events.map((e) => e.type)).toEqual(["T0"]);
+      });
+
+      test("readData reads what readAll reads, page for page, type and data only", async () => {
+        const odd = [
+          { s: 'quotes " and \\ backslashes, \n newlines, \t tabs', n: -1.5e-7, big: 2 ** 53 - 1 },
+          { unicode: "żółw 🐢 \u2028 ｆｕｌｌ", empty: "", list: [null, true, false, {}] },
+          [],
+          "just a string",
+          0,
+          null,
+        ];
+        for (const [i, data] of odd.entries()) {
+          await run(
+            store.append(`odd-${i % 2}`, [event(`Type ${i} ✓`, data)], { expectedVersion: "any" }),
+          );
+        }
+        let full = startOfLog;
+        let lean = startOfLog;
+        const seen: unknown[] = [];
+        for (;;) {
+          const page = await run(store.readAll(full, 4));
+          const dataPage = await run(store.readData(lean, 4));
+          expect(dataPage.events).toEqual(page.events.map(({ type, data }) => ({ type, data })));
+          expect(dataPage.checkpoint).toBe(page.checkpoint);
+          if (page.events.length === 0) break;
+          seen.push(...dataPage.events.map((e) => e.data));
+          full = page.checkpoint;
+          lean = dataPage.checkpoint;
+        }
+        expect(seen).toEqual(odd);
+        expect((await run(store.readData(startOfLog, 10, { types: ["Type 1 ✓"] }))).events).toEqual(
+          [{ type: "Type 1 ✓", data: odd[1] }],
+        );
       });
 
       test("size counts every event in the log", async () => {
@@ -401,6 +480,77 @@ export const eventStoreContract = (
         await run(store.append("a-1", [event("A"), event("B")], { expectedVersion: 0 }));
         await run(store.append("b-1", [event("C")], { expectedVersion: 0 }));
         expect(await run(store.size)).toBe(3);
+      });
+
+      test("scan hands over each event that passes the filter once, and readAll goes on from its checkpoint", async () => {
+        for (let i = 0; i < 12; i++) {
+          await run(
+            append(`s${i % 4}`, [event(i % 3 === 0 ? "A" : "B", { i })], {
+              expectedVersion: "any",
+            }),
+          );
+        }
+        const everything = await collect(store, {});
+        expect(
+          everything.events.map((e) => (e.data as { i: number }).i).sort((a, b) => a - b),
+        ).toEqual([...Array(12).keys()]);
+        const onlyA = await collect(store, { types: ["A"] });
+        expect(onlyA.events.map((e) => (e.data as { i: number }).i).sort((a, b) => a - b)).toEqual([
+          0, 3, 6, 9,
+        ]);
+        expect(onlyA.events.every((e) => e.type === "A")).toBe(true);
+        await run(append("s9", [event("C", { i: 12 })], { expectedVersion: 0 }));
+        const next = await readUntil(store, everything.checkpoint, 1, 3);
+        expect(next.events.map((e) => e.data)).toEqual([{ i: 12 }]);
+      });
+
+      test("scan keeps only each stream's newest event of the types when asked", async () => {
+        await run(
+          append(
+            "s1",
+            [event("A", "s1-1"), event("B", "s1-2"), event("A", "s1-3"), event("C", "s1-4")],
+            { expectedVersion: 0 },
+          ),
+        );
+        await run(append("s2", [event("B", "s2-1"), event("C", "s2-2")], { expectedVersion: 0 }));
+        await run(append("s3", [event("C", "s3-1")], { expectedVersion: 0 }));
+        const newest = await collect(store, { types: ["A", "B"], latestPerStream: true });
+        expect(newest.events.map((e) => e.data).sort()).toEqual(["s1-3", "s2-1"]);
+        const live = await collect(store, { types: ["C"], latestPerStream: true, liveAt: 0 });
+        expect(live.events.map((e) => e.data).sort()).toEqual(["s1-4", "s2-2", "s3-1"]);
+      });
+
+      test("scan leaves out events expired at liveAt", async () => {
+        const data = [{ expiresAt: 5 }, { expiresAt: 20 }, { other: 1 }, { expiresAt: 10 }];
+        for (const [i, each] of data.entries()) {
+          await run(append(`s${i}`, [event("R", each)], { expectedVersion: 0 }));
+        }
+        const live = await collect(store, { liveAt: 10 });
+        expect(live.events.map((e) => e.data)).toEqual(
+          expect.arrayContaining([{ expiresAt: 20 }, { other: 1 }]),
+        );
+        expect(live.events).toHaveLength(2);
+      });
+
+      test("a failing batch stops the scan with its error and the store reads on", async () => {
+        for (let i = 0; i < 6; i++) {
+          const events = Array.from({ length: 500 }, (_, j) => event("Bulk", { n: i * 500 + j }));
+          await run(append(`bulk-${i}`, events, { expectedVersion: 0 }));
+        }
+        class Refused extends Error {}
+        let batches = 0;
+        const outcome = await Effect.runPromise(
+          Effect.flip(
+            store.scan({}, () => {
+              batches++;
+              return Effect.fail(new Refused());
+            }),
+          ),
+        );
+        expect(outcome).toBeInstanceOf(Refused);
+        expect(batches).toBe(1);
+        expect((await collect(store, {})).events).toHaveLength(3000);
+        expect((await run(store.readAll(startOfLog, 5))).events).toHaveLength(5);
       });
 
       test("paging with a limit from each returned checkpoint sees every event exactly once", async () => {
@@ -463,6 +613,22 @@ export const eventStoreContract = (
             const types = [...before.events, ...after.events].map((e) => e.type);
             expect(types.sort()).toEqual(["Late", "OnTime"]);
             expect(after.events.map((e) => e.type)).toContain("Late");
+          } finally {
+            await late.close();
+          }
+        });
+
+        test("a scan leaves a transaction still open to the reads that follow its checkpoint", async () => {
+          const late = await required(harness.late, "late transactions").begin();
+          try {
+            await late.insert("late", "Late");
+            await run(append("on-time", [event("OnTime")], { expectedVersion: 0 }));
+            const scanned = await collect(store, {});
+            expect(scanned.events.map((e) => e.type)).not.toContain("Late");
+            await late.commit();
+            const after = await readUntil(store, scanned.checkpoint, 2 - scanned.events.length);
+            const types = [...scanned.events, ...after.events].map((e) => e.type);
+            expect(types.sort()).toEqual(["Late", "OnTime"]);
           } finally {
             await late.close();
           }

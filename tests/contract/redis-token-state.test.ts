@@ -8,3 +8,7 @@ afterAll(drop);
 
 let run = 0;
 tokenStateContract("Redis", async () => makeRedisTokenState(redis, `${prefix}${run++}:`, 1000));
+// What a Redis Cluster client does: one call per user, since users' keys live in different slots.
+tokenStateContract("Redis, one call per user", async () =>
+  makeRedisTokenState(redis, `${prefix}${run++}:`, 1000, false),
+);

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { Effect } from "effect";
-import type { TokenState } from "../../src/application/ports/TokenState.ts";
+import type { ProjectionWrite, TokenState } from "../../src/application/ports/TokenState.ts";
 
 type Service = TokenState["Service"];
 
@@ -90,6 +90,35 @@ export const tokenStateContract = (name: string, fresh: () => Promise<Service>) 
       expect((await run(state.lookup("u1", "j1", "s1"))).tokenRevoked).toBe(true);
       await Bun.sleep(soon - Date.now() + 50);
       expect((await run(state.lookup("u1", "j1", "s1"))).tokenRevoked).toBe(false);
+    });
+
+    test("thousands of writes for hundreds of users in one call all land", async () => {
+      const users = Array.from({ length: 300 }, (_, i) => `bulk-${i}`);
+      const writes: ProjectionWrite[] = users.flatMap((userId, u) => [
+        { kind: "epoch", userId, epoch: u % 5 },
+        ...Array.from(
+          { length: 8 },
+          (_, j): ProjectionWrite => ({
+            kind: "revokeToken",
+            userId,
+            tokenId: `t${j}`,
+            expiresAt: j === 7 ? now - 1 : later,
+          }),
+        ),
+        { kind: "revokeSession", userId, sessionId: "s", expiresAt: later },
+        { kind: "epoch", userId, epoch: (u % 5) + 1 },
+      ]);
+      await run(state.apply(writes, now));
+      const seen = await Promise.all(
+        users.map(async (userId, u) => ({
+          epoch: (await run(state.lookup(userId, "t0", "s"))).epoch === (u % 5) + 1,
+          revoked: (await run(state.lookup(userId, "t6", "s"))).tokenRevoked,
+          session: (await run(state.lookup(userId, "none", "s"))).sessionRevoked,
+          expired: (await run(state.lookup(userId, "t7", "x"))).tokenRevoked,
+        })),
+      );
+      expect(seen.filter((user) => user.epoch && user.revoked && user.session)).toHaveLength(300);
+      expect(seen.some((user) => user.expired)).toBe(false);
     });
 
     test("users do not see each other's entries", async () => {

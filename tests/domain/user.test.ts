@@ -176,3 +176,24 @@ describe("token revocation", () => {
     expect(foldUser([registered, ...decided])).toMatchObject({ epoch: 0 });
   });
 });
+
+describe("epochs", () => {
+  // The rebuild reads only the newest epoch event of each user, so this must hold.
+  test("each epoch event in a user's stream carries a higher epoch than the one before", () => {
+    const commands: UserCommand[] = [
+      register,
+      { type: "ChangeRole", role: "admin", by: "root" },
+      { type: "RevokeToken", tokenId: "t", kind: "access", expiresAt: 9, reason: "x", now: 1 },
+      { type: "ChangePassword", passwordHash: "$argon2id$g" },
+      { type: "RevokeAllSessions", reason: "logout-all" },
+      { type: "ChangeRole", role: "user", by: "root" },
+      { type: "RevokeAllSessions", reason: "logout-all" },
+    ];
+    const stream: UserEvent[] = [];
+    for (const command of commands) stream.push(...events(given(...stream).when(command)));
+    const epochs = stream.flatMap((event) =>
+      event.type === "UserRegistered" ? [0] : "epoch" in event.data ? [event.data.epoch] : [],
+    );
+    expect(epochs).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+});

@@ -90,7 +90,9 @@ describe("replay and verify", () => {
   test("replay restores it, reports its work, and a second run changes nothing", async () => {
     const first = await replay(storage.env);
     expect(first.code).toBe(0);
-    expect(first.out).toMatch(/replayed \d+ events, \d+ keys written, [\d.]+ s, \d+ events\/s/);
+    expect(first.out).toMatch(
+      /replayed \d+ events \(\d+ read\), \d+ keys written, [\d.]+ s, \d+ events\/s, peak RSS \d+ MB/,
+    );
     expect((await replay(storage.env, "--verify")).code).toBe(0);
     const before = await snapshot();
     expect((await replay(storage.env)).code).toBe(0);

@@ -1,31 +1,46 @@
+import type { RebuildPhase } from "../../application/Projector.ts";
+
+const phases: readonly RebuildPhase[] = ["revocations", "epochs", "since"];
+
 /**
- * A progress bar on a terminal; plain lines (one every 10 %) when the output is a pipe or file.
+ * The progress of a rebuild: a bar over its three passes with the events read in each, redrawn
+ * on a terminal; a plain line as each pass begins and at the end when the output is a pipe or
+ * file. A pass reads only what can still matter, so its size is not known ahead.
  */
-export const progress = (total: number, out: NodeJS.WriteStream = process.stdout) => {
+export const progress = (out: NodeJS.WriteStream = process.stdout) => {
   const started = performance.now();
-  let done = 0;
-  let lastTenth = -1;
+  const read: Record<RebuildPhase, number> = { revocations: 0, epochs: 0, since: 0 };
+  let keys = 0;
+  let current = -1;
   const line = () => {
-    const ratio = total === 0 ? 1 : Math.min(1, done / total);
+    const total = read.revocations + read.epochs + read.since;
     const seconds = (performance.now() - started) / 1000;
-    const rate = Math.round(done / Math.max(seconds, 1e-9));
-    return { ratio, text: `${Math.round(ratio * 100)}% ${done}/${total} events ${rate}/s` };
+    const counts = phases.map((phase) => `${phase} ${read[phase]}`).join(", ");
+    return `${counts} events read, ${keys} keys written, ${Math.round(total / Math.max(seconds, 1e-9))}/s`;
+  };
+  const draw = () => {
+    if (out.isTTY) {
+      const filled = Math.max(0, current) * 10;
+      out.write(`\r[${"#".repeat(filled)}${"-".repeat(30 - filled)}] ${line()}`);
+    }
   };
   return {
-    advance: (events: number) => {
-      done += events;
-      const { ratio, text } = line();
-      if (out.isTTY) {
-        const width = 30;
-        const filled = Math.round(ratio * width);
-        out.write(`\r[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${text}`);
-      } else if (Math.floor(ratio * 10) > lastTenth) {
-        lastTenth = Math.floor(ratio * 10);
-        out.write(`${text}\n`);
+    advance: (phase: RebuildPhase, events: number, written: number) => {
+      read[phase] += events;
+      keys += written;
+      const index = phases.indexOf(phase);
+      if (index > current) {
+        current = index;
+        if (!out.isTTY) out.write(`${phase}...\n`);
       }
+      draw();
     },
     done: () => {
-      if (out.isTTY) out.write("\n");
+      current = phases.length;
+      if (out.isTTY) {
+        draw();
+        out.write("\n");
+      } else out.write(`${line()}\n`);
     },
   };
 };

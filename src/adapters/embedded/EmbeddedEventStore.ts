@@ -4,9 +4,11 @@ import { join } from "node:path";
 import { Effect, Layer } from "effect";
 import {
   type AppendResult,
+  type Checkpoint,
   ClaimTaken,
   EventStore,
   type Metadata,
+  type ReadFilter,
   type RecordedEvent,
   StoreUnavailable,
   type StreamAppend,
@@ -118,11 +120,61 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
     "select * from events where stream_id = ? order by version",
   );
   const count = db.query<{ count: number }, []>("select count(*) as count from events");
-  const after = db.query<EventRow, [number, number]>(
-    "select * from events where position > ? order by position limit ?",
+  // ?2: the types as a JSON array, or null for all; ?3: ReadFilter.liveAt, or null.
+  const after = db.query<EventRow, [number, string | null, number | null, number]>(
+    `select * from events
+     where position > ?1
+       and (?2 is null or type in (select value from json_each(?2)))
+       and (?3 is null
+         or coalesce(json_type(data, '$.expiresAt'), '') not in ('integer', 'real')
+         or json_extract(data, '$.expiresAt') > ?3)
+     order by position limit ?4`,
   );
-  const afterOfTypes = db.query<EventRow, [number, string, number]>(
-    "select * from events where position > ? and type in (select value from json_each(?)) order by position limit ?",
+
+  const readPage = <A>(
+    checkpoint: Checkpoint,
+    limit: number,
+    filter: ReadFilter = {},
+    decode: (rows: EventRow[]) => readonly A[],
+  ) =>
+    Effect.gen(function* () {
+      const from = checkpoint === "" ? 0 : Number(checkpoint);
+      if (!Number.isSafeInteger(from)) {
+        return yield* Effect.die(
+          new Error(`not an embedded event store checkpoint: ${checkpoint}`),
+        );
+      }
+      return yield* Effect.try({
+        try: () => {
+          const types = filter.types ? JSON.stringify(filter.types) : null;
+          const rows = after.all(from, types, filter.liveAt ?? null, limit);
+          const last = rows[rows.length - 1];
+          return { events: decode(rows), checkpoint: last ? String(last.position) : checkpoint };
+        },
+        catch: unavailable,
+      });
+    });
+
+  const newest = db.query<{ position: number }, []>(
+    "select coalesce(max(position), 0) as position from events",
+  );
+  // ?2 and ?3 as in `after`; ?4: only the newest of each stream among the types; ?5: the end.
+  const scanPage = db.query<
+    Pick<EventRow, "position" | "type" | "data">,
+    [number, string | null, number | null, number, number, number]
+  >(
+    `select position, type, data from events
+     where position > ?1 and position <= ?5
+       and (?2 is null or type in (select value from json_each(?2)))
+       and (?3 is null
+         or coalesce(json_type(data, '$.expiresAt'), '') not in ('integer', 'real')
+         or json_extract(data, '$.expiresAt') > ?3)
+       and (?4 = 0 or not exists (
+         select 1 from events later
+         where later.stream_id = events.stream_id and later.version > events.version
+           and later.position <= ?5
+           and (?2 is null or later.type in (select value from json_each(?2)))))
+     order by position limit ?6`,
   );
 
   const listeners = new Set<() => void>();
@@ -245,27 +297,38 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
         try: () => byStream.all(streamId).map(toRecorded),
         catch: unavailable,
       }),
-    readAll: (checkpoint, limit, types) =>
+    readAll: (checkpoint, limit, filter) =>
+      readPage(checkpoint, limit, filter, (rows) => rows.map(toRecorded)),
+    readData: (checkpoint, limit, filter) =>
+      readPage(checkpoint, limit, filter, (rows) =>
+        rows.map((row) => ({ type: row.type, data: JSON.parse(row.data) })),
+      ),
+    scan: (filter, onBatch) =>
       Effect.gen(function* () {
-        const from = checkpoint === "" ? 0 : Number(checkpoint);
-        if (!Number.isSafeInteger(from)) {
-          return yield* Effect.die(
-            new Error(`not an embedded event store checkpoint: ${checkpoint}`),
-          );
-        }
-        return yield* Effect.try({
-          try: () => {
-            const rows = types
-              ? afterOfTypes.all(from, JSON.stringify(types), limit)
-              : after.all(from, limit);
-            const last = rows[rows.length - 1];
-            return {
-              events: rows.map(toRecorded),
-              checkpoint: last ? String(last.position) : checkpoint,
-            };
-          },
+        const end = yield* Effect.try({
+          try: () => newest.get()?.position ?? 0,
           catch: unavailable,
         });
+        const types = filter.types ? JSON.stringify(filter.types) : null;
+        let from = 0;
+        for (;;) {
+          const rows = yield* Effect.try({
+            try: () =>
+              scanPage.all(
+                from,
+                types,
+                filter.liveAt ?? null,
+                filter.latestPerStream ? 1 : 0,
+                end,
+                5_000,
+              ),
+            catch: unavailable,
+          });
+          const last = rows[rows.length - 1];
+          if (!last) return String(end);
+          from = last.position;
+          yield* onBatch(rows.map((row) => ({ type: row.type, data: JSON.parse(row.data) })));
+        }
       }),
     size: Effect.try({
       try: () => count.get()?.count ?? 0,

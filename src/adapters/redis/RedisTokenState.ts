@@ -23,23 +23,33 @@ export const tokenKeys = (prefix: string) => {
 };
 
 /**
- * Applies one user's writes in one call (all of a user's keys share a slot): raises the epoch
- * in KEYS[1] to ARGV[1] unless it is already higher (epochs only move up, so replaying an old
- * event never resurrects a revoked token; -1 leaves it alone), then sets each further key until
- * the time in the matching ARGV.
+ * Applies writes idempotently, KEYS[i] by ARGV[i]: "e<n>" raises an epoch to n unless it is
+ * already higher (epochs only move up, so replaying an old event never resurrects a revoked
+ * token); a number keeps a revocation until that epoch-millisecond time.
  */
-const applyScript = `local e = tonumber(ARGV[1])
-if e >= 0 then
-  local c = tonumber(redis.call('GET', KEYS[1]) or '-1')
-  if e > c then redis.call('SET', KEYS[1], ARGV[1]) end
+const applyScript = `for i = 1, #KEYS do
+  local v = ARGV[i]
+  if string.byte(v, 1) == 101 then
+    local e = string.sub(v, 2)
+    local c = redis.call('GET', KEYS[i])
+    if not c or tonumber(e) > tonumber(c) then redis.call('SET', KEYS[i], e) end
+  else
+    redis.call('SET', KEYS[i], '1', 'PXAT', v)
+  end
 end
-for i = 2, #KEYS do redis.call('SET', KEYS[i], '1', 'PXAT', ARGV[i]) end
 return #KEYS`;
+
+/** Keys per script call: a call blocks Redis, so one stays around a millisecond. */
+const applyBatch = 1_000;
 
 const applySha = createHash("sha1").update(applyScript).digest("hex");
 
 const unavailable = (cause: unknown) => new TokenStateUnavailable({ cause });
 
+/**
+ * `coalesce`: requests of many users may travel together, which a single Redis allows and a
+ * Redis Cluster does not (each user's keys are one slot, different users' keys are not).
+ */
 export const makeRedisTokenState = (
   redis: Redis | RedisCluster,
   prefix: string,
@@ -48,7 +58,7 @@ export const makeRedisTokenState = (
 ): TokenState["Service"] => {
   const keys = tokenKeys(prefix);
   const timed = deadlines(timeoutMs);
-  const applyForUser = async (keys: string[], args: string[]): Promise<void> => {
+  const applyScriptTo = async (keys: string[], args: string[]): Promise<void> => {
     const options = { keys, arguments: args };
     try {
       await redis.evalSha(applySha, options);
@@ -95,18 +105,19 @@ export const makeRedisTokenState = (
     else for (const lookup of batch) send([lookup]);
   };
 
-  /** The writes grouped by user: the highest epoch, and the revocations still in force. */
-  const byUser = (writes: readonly ProjectionWrite[], nowMs: number) => {
-    const users = new Map<string, { epoch: number; keys: string[]; until: string[] }>();
-    let count = 0;
+  /**
+   * The writes as script calls: the highest epoch of each user and the revocations still in
+   * force, one call per user on a cluster, batches of users otherwise.
+   */
+  const scriptCalls = (writes: readonly ProjectionWrite[], nowMs: number) => {
+    const users = new Map<string, { epoch: number; keys: string[]; args: string[] }>();
     for (const entry of writes) {
       if (entry.kind !== "epoch" && entry.expiresAt <= nowMs) continue;
       let user = users.get(entry.userId);
       if (!user) {
-        user = { epoch: -1, keys: [keys.epoch(entry.userId)], until: [] };
+        user = { epoch: -1, keys: [], args: [] };
         users.set(entry.userId, user);
       }
-      count++;
       if (entry.kind === "epoch") {
         user.epoch = Math.max(user.epoch, entry.epoch);
       } else {
@@ -115,10 +126,32 @@ export const makeRedisTokenState = (
             ? keys.token(entry.userId, entry.tokenId)
             : keys.session(entry.userId, entry.sessionId),
         );
-        user.until.push(String(entry.expiresAt));
+        user.args.push(String(entry.expiresAt));
       }
     }
-    return { users, count };
+    const calls: { keys: string[]; args: string[] }[] = [];
+    let call = { keys: [] as string[], args: [] as string[] };
+    let count = 0;
+    for (const [userId, user] of users) {
+      if (user.epoch >= 0) {
+        user.keys.push(keys.epoch(userId));
+        user.args.push(`e${user.epoch}`);
+      }
+      count += user.keys.length;
+      if (user.keys.length === 0) continue;
+      if (!coalesce) {
+        calls.push(user);
+        continue;
+      }
+      call.keys.push(...user.keys);
+      call.args.push(...user.args);
+      if (call.keys.length >= applyBatch) {
+        calls.push(call);
+        call = { keys: [], args: [] };
+      }
+    }
+    if (call.keys.length > 0) calls.push(call);
+    return { calls, count };
   };
 
   return {
@@ -133,15 +166,9 @@ export const makeRedisTokenState = (
     apply: (writes, nowMs) =>
       Effect.tryPromise({
         try: async () => {
-          const { users, count } = byUser(writes, nowMs);
+          const { calls, count } = scriptCalls(writes, nowMs);
           // Issued together, the calls travel in one pipeline.
-          await timed(
-            Promise.all(
-              [...users.values()].map((user) =>
-                applyForUser(user.keys, [String(user.epoch), ...user.until]),
-              ),
-            ),
-          );
+          await timed(Promise.all(calls.map((call) => applyScriptTo(call.keys, call.args))));
           return count;
         },
         catch: unavailable,

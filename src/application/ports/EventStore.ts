@@ -58,6 +58,26 @@ export type AppendResult = {
 
 export type Page = { readonly events: readonly RecordedEvent[]; readonly checkpoint: Checkpoint };
 
+/** What projections read of an event. */
+export type EventData = Pick<RecordedEvent, "type" | "data">;
+
+export type DataPage = { readonly events: readonly EventData[]; readonly checkpoint: Checkpoint };
+
+/** Which events a read of the log returns; every event when empty. */
+export type ReadFilter = {
+  readonly types?: readonly string[];
+  /**
+   * Leaves out events whose data holds a numeric `expiresAt` (epoch milliseconds) at or before
+   * this time: such an event stops mattering to projections when it expires.
+   */
+  readonly liveAt?: number;
+};
+
+export type ScanFilter = ReadFilter & {
+  /** Only the newest event of each stream among those of `types`. */
+  readonly latestPerStream?: boolean;
+};
+
 export class VersionConflict extends Data.TaggedError("VersionConflict")<{
   readonly streamId: string;
   readonly expectedVersion: ExpectedVersion;
@@ -100,15 +120,31 @@ export class EventStore extends Context.Service<
       streamId: string,
     ) => Effect.Effect<readonly RecordedEvent[], StoreUnavailable>;
     /**
-     * Up to `limit` events after `after`, in the log's total order, only of the given `types`
-     * when those are named. An event whose transaction commits late is never skipped: a reader
-     * that pages on from the returned checkpoint sees every committed event exactly once.
+     * Up to `limit` events after `after` that pass `filter`, in the log's total order. An event
+     * whose transaction commits late is never skipped: a reader that pages on from the returned
+     * checkpoint sees every committed event exactly once.
      */
     readonly readAll: (
       after: Checkpoint,
       limit: number,
-      types?: readonly string[],
+      filter?: ReadFilter,
     ) => Effect.Effect<Page, StoreUnavailable>;
+    /** `readAll` for projections: the same events and checkpoints, only type and data. */
+    readonly readData: (
+      after: Checkpoint,
+      limit: number,
+      filter?: ReadFilter,
+    ) => Effect.Effect<DataPage, StoreUnavailable>;
+    /**
+     * Every event committed so far that passes `filter`, in no particular order, handed to
+     * `onBatch` a batch at a time (constant memory; the next batch is read while one is being
+     * handled). Returns the checkpoint from which `readAll` goes on after them. The fast way to
+     * rebuild a projection whose writes do not depend on their order.
+     */
+    readonly scan: <E, R>(
+      filter: ScanFilter,
+      onBatch: (events: readonly EventData[]) => Effect.Effect<void, E, R>,
+    ) => Effect.Effect<Checkpoint, StoreUnavailable | E, R>;
     /** How many events the log holds; for progress reports, not for paging. */
     readonly size: Effect.Effect<number, StoreUnavailable>;
     /** The stream that owns a claim, or null. */
