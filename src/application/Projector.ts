@@ -95,11 +95,13 @@ export const rebuild = (onBatch?: (phase: RebuildPhase, events: number, keys: nu
         yield* landed;
         writing = yield* Effect.forkChild(
           state.apply(writes, now).pipe(
-            Effect.map((written) => {
-              events += batch.length;
-              keys += written;
-              onBatch?.(phase, batch.length, written);
-            }),
+            Effect.flatMap((written) =>
+              Effect.sync(() => {
+                events += batch.length;
+                keys += written;
+                onBatch?.(phase, batch.length, written);
+              }),
+            ),
           ),
         );
       });

@@ -11,7 +11,6 @@ import {
   type NewEvent,
   type ReadFilter,
   type RecordedEvent,
-  type ScanFilter,
   StoreUnavailable,
   type StreamAppend,
   VersionConflict,
