@@ -84,16 +84,20 @@ export const rebuild = (onBatch?: (phase: RebuildPhase, events: number, keys: nu
     const state = yield* TokenState;
     let events = 0;
     let keys = 0;
-    // A batch is written while the next one is read and decoded; before the next write (and at
-    // the end of each pass) the previous one must have landed.
-    let writing: Fiber.Fiber<void, TokenStateUnavailable> | undefined;
-    const landed = Effect.suspend(() => (writing ? Fiber.join(writing) : Effect.void));
+    // Batches are written while the next ones are read and decoded, two writes at most in
+    // flight; every write of a pass lands before the next pass begins.
+    const writing: Fiber.Fiber<void, TokenStateUnavailable>[] = [];
+    const landed = Effect.suspend(() => Fiber.joinAll(writing.splice(0))).pipe(Effect.asVoid);
+    const room = Effect.suspend(() => {
+      const oldest = writing.length >= 2 ? writing.shift() : undefined;
+      return oldest ? Fiber.join(oldest) : Effect.void;
+    });
     const apply = (phase: RebuildPhase) => (batch: readonly EventData[]) =>
       Effect.gen(function* () {
         const writes = projectRecords(batch);
         const now = yield* Clock.currentTimeMillis;
-        yield* landed;
-        writing = yield* Effect.forkChild(
+        yield* room;
+        const fiber = yield* Effect.forkChild(
           state.apply(writes, now).pipe(
             Effect.flatMap((written) =>
               Effect.sync(() => {
@@ -104,6 +108,7 @@ export const rebuild = (onBatch?: (phase: RebuildPhase, events: number, keys: nu
             ),
           ),
         );
+        writing.push(fiber);
       });
     const liveAt = yield* Clock.currentTimeMillis;
     const revoked = yield* store.scan({ types: revocationTypes, liveAt }, apply("revocations"));
