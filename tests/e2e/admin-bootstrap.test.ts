@@ -6,7 +6,7 @@ import { compose } from "../../src/main.ts";
 import { captureLog, client, secret } from "../support/app.ts";
 import { decodePayload } from "../support/jwt.ts";
 import { testSchema } from "../support/postgres.ts";
-import { redisUrl } from "../support/redis.ts";
+import { dropKeys, redisUrl } from "../support/redis.ts";
 import { databaseUrl, spawnApi, storageFor } from "../support/server.ts";
 
 const admin = { ADMIN_USERNAME: "boss", ADMIN_PASSWORD: "boss password 123" };
@@ -100,6 +100,7 @@ describe("admin bootstrap", () => {
     } finally {
       await second.runtime.dispose();
       await db.drop();
+      await dropKeys(env.REDIS_KEY_PREFIX);
     }
   });
 });

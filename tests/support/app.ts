@@ -3,7 +3,7 @@ import { type Env, loadConfig } from "../../src/adapters/config/Config.ts";
 import type { Logger } from "../../src/adapters/http/errors.ts";
 import { compose } from "../../src/main.ts";
 import { testSchema } from "./postgres.ts";
-import { redisUrl } from "./redis.ts";
+import { dropKeys, redisUrl } from "./redis.ts";
 
 export type Mode = "servers" | "embedded";
 
@@ -27,7 +27,7 @@ export const startApp = async (name: string, mode: Mode, env: Env = {}) => {
   let storageEnv: Env;
   if (mode === "servers") {
     const db = await testSchema(name);
-    cleanups.push(db.drop);
+    cleanups.push(db.drop, () => dropKeys(`test:${db.schema}:`));
     storageEnv = {
       DATABASE_URL: db.url,
       DATABASE_SCHEMA: db.schema,
