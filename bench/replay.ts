@@ -31,7 +31,7 @@ const history = (user: number, now: number): NewEvent[] => {
   ];
   for (let i = 0; i < perUser - events.length + i && events.length < perUser; i++) {
     // Half already expired (skipped by replay), half still in force.
-    const expiresAt = i % 2 === 0 ? now - 60_000 : now + 3_600_000;
+    const expiresAt = i % 2 === 0 ? now - 3_600_000 : now + 3_600_000;
     events.push({
       type: "TokenRevoked",
       data: { userId, tokenId: `t-${user}-${i}`, kind: "access", expiresAt, reason: "logout" },

@@ -6,7 +6,7 @@ import {
   type ReadFilter,
 } from "./ports/EventStore.ts";
 import { TokenState, type TokenStateUnavailable } from "./ports/TokenState.ts";
-import { epochTypes, projectRecords, revocationTypes } from "./projection.ts";
+import { epochTypes, projectRecords, revocationGraceMs, revocationTypes } from "./projection.ts";
 
 export type ProjectorStatus = {
   /** True once the projection has followed the log at least once since start or loss. */
@@ -110,7 +110,7 @@ export const rebuild = (onBatch?: (phase: RebuildPhase, events: number, keys: nu
         );
         writing.push(fiber);
       });
-    const liveAt = yield* Clock.currentTimeMillis;
+    const liveAt = (yield* Clock.currentTimeMillis) - revocationGraceMs;
     const revoked = yield* store.scan({ types: revocationTypes, liveAt }, apply("revocations"));
     yield* landed;
     const epochs = yield* store.scan({ types: epochTypes, latestPerStream: true }, apply("epochs"));

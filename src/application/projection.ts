@@ -22,6 +22,13 @@ export const epochTypes: readonly DomainEvent["type"][] = [
   "AllSessionsRevoked",
 ];
 
+/**
+ * How long a revocation outlives its token. Each instance checks `exp` by its own clock, Redis
+ * drops the entry by its own: an instance running behind would otherwise accept a revoked token
+ * between the two.
+ */
+export const revocationGraceMs = 30_000;
+
 /** What one event changes in the token projection. Pure: inline, catch-up and replay share it. */
 export const projectEvent = (event: DomainEvent): readonly ProjectionWrite[] => {
   switch (event.type) {
@@ -37,7 +44,7 @@ export const projectEvent = (event: DomainEvent): readonly ProjectionWrite[] => 
           kind: "revokeToken",
           userId: event.data.userId,
           tokenId: event.data.tokenId,
-          expiresAt: event.data.expiresAt,
+          expiresAt: event.data.expiresAt + revocationGraceMs,
         },
       ];
     case "SessionRevoked":
@@ -46,7 +53,7 @@ export const projectEvent = (event: DomainEvent): readonly ProjectionWrite[] => 
           kind: "revokeSession",
           userId: event.data.userId,
           sessionId: event.data.sessionId,
-          expiresAt: event.data.expiresAt,
+          expiresAt: event.data.expiresAt + revocationGraceMs,
         },
       ];
     case "SessionStarted":

@@ -3,6 +3,7 @@ import {
   type DomainEvent,
   epochTypes,
   projectEvent,
+  revocationGraceMs,
   revocationTypes,
 } from "../../src/application/projection.ts";
 
@@ -45,12 +46,14 @@ describe("the token projection", () => {
     ]);
   });
 
-  test("revocations carry their expiry and the user whose keys they join", () => {
+  test("revocations are kept a grace past their token's expiry, under the user whose keys they join", () => {
+    const until = 9 + revocationGraceMs;
+    expect(revocationGraceMs).toBeGreaterThanOrEqual(5_000);
     expect(projectEvent(samples[4] as DomainEvent)).toEqual([
-      { kind: "revokeToken", userId: "u", tokenId: "j", expiresAt: 9 },
+      { kind: "revokeToken", userId: "u", tokenId: "j", expiresAt: until },
     ]);
     expect(projectEvent(samples[7] as DomainEvent)).toEqual([
-      { kind: "revokeSession", userId: "u", sessionId: "s", expiresAt: 9 },
+      { kind: "revokeSession", userId: "u", sessionId: "s", expiresAt: until },
     ]);
   });
 
