@@ -44,7 +44,7 @@ const exit = await runtime.runPromiseExit(
     const summary = yield* rebuild((phase, events, keys) => {
       bar.advance(phase, events, keys);
       // A collection now and then keeps the footprint flat; the engine would let it grow.
-      if (++batches % 20 === 0) Bun.gc(false);
+      if (++batches % 10 === 0) Bun.gc(false);
     });
     bar.done();
     const seconds = (performance.now() - started) / 1000;
