@@ -1,15 +1,14 @@
-import { createHash } from "node:crypto";
 import { Effect, Layer } from "effect";
 import {
   RateLimiter,
   RateLimiterUnavailable,
   type Take,
 } from "../../application/ports/RateLimiter.ts";
-import { deadlines, type Redis, type RedisCluster } from "./client.ts";
+import { deadlines, luaScript, type Redis, type RedisCluster } from "./client.ts";
 
 // Each script touches one key, so every counter is atomic on its own slot, Redis Cluster too.
 // A full counter is left untouched: more attempts neither count nor move the window's end.
-const takeScript = `local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+const takeScript = luaScript(`local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 if n >= tonumber(ARGV[1]) then
   local ttl = redis.call('PTTL', KEYS[1])
   if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) ttl = tonumber(ARGV[2]) end
@@ -17,16 +16,12 @@ if n >= tonumber(ARGV[1]) then
 end
 n = redis.call('INCR', KEYS[1])
 if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return {1, n}`;
+return {1, n}`);
 
-const giveScript = `if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
+const giveScript = luaScript(`if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
   redis.call('DECR', KEYS[1])
 end
-return 0`;
-
-const sha = (script: string) => createHash("sha1").update(script).digest("hex");
-const takeSha = sha(takeScript);
-const giveSha = sha(giveScript);
+return 0`);
 
 const unavailable = (cause: unknown) => new RateLimiterUnavailable({ cause });
 
@@ -38,21 +33,10 @@ export const makeRedisRateLimiter = (
   const timed = deadlines(timeoutMs);
   const key = (name: string) => `${prefix}{rl:${name}}`;
 
-  const run = async (script: string, hash: string, name: string, args: readonly string[]) => {
-    const options = { keys: [key(name)], arguments: [...args] };
-    try {
-      return await redis.evalSha(hash, options);
-    } catch (error) {
-      // The first call on each node loads the script.
-      if (!String(error).includes("NOSCRIPT")) throw error;
-      return await redis.eval(script, options);
-    }
-  };
-
   return {
     take: (name, max, windowMs) =>
       Effect.tryPromise({
-        try: () => timed(run(takeScript, takeSha, name, [String(max), String(windowMs)])),
+        try: () => timed(takeScript(redis, [key(name)], [String(max), String(windowMs)])),
         catch: unavailable,
       }).pipe(
         Effect.map((reply): Take => {
@@ -64,7 +48,7 @@ export const makeRedisRateLimiter = (
       ),
     give: (name) =>
       Effect.tryPromise({
-        try: () => timed(run(giveScript, giveSha, name, [])),
+        try: () => timed(giveScript(redis, [key(name)], [])),
         catch: unavailable,
       }).pipe(Effect.asVoid),
     hold: (name, ms) =>

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { Effect, Layer } from "effect";
 import {
   type ProjectionWrite,
@@ -6,7 +5,7 @@ import {
   TokenStateUnavailable,
   type TokenStatus,
 } from "../../application/ports/TokenState.ts";
-import { deadlines, type Redis, type RedisCluster } from "./client.ts";
+import { deadlines, luaScript, type Redis, type RedisCluster } from "./client.ts";
 
 /**
  * Every key of one user shares the hash tag `{u:<id>}`, so the hot-path lookup is one MGET on
@@ -27,7 +26,7 @@ export const tokenKeys = (prefix: string) => {
  * already higher (epochs only move up, so replaying an old event never resurrects a revoked
  * token); a number keeps a revocation until that epoch-millisecond time.
  */
-const applyScript = `for i = 1, #KEYS do
+const applyScript = luaScript(`for i = 1, #KEYS do
   local v = ARGV[i]
   if string.byte(v, 1) == 101 then
     local e = string.sub(v, 2)
@@ -37,12 +36,10 @@ const applyScript = `for i = 1, #KEYS do
     redis.call('SET', KEYS[i], '1', 'PXAT', v)
   end
 end
-return #KEYS`;
+return #KEYS`);
 
 /** Keys per script call: a call blocks Redis, so one stays around a millisecond. */
 const applyBatch = 1_000;
-
-const applySha = createHash("sha1").update(applyScript).digest("hex");
 
 const unavailable = (cause: unknown) => new TokenStateUnavailable({ cause });
 
@@ -58,16 +55,6 @@ export const makeRedisTokenState = (
 ): TokenState["Service"] => {
   const keys = tokenKeys(prefix);
   const timed = deadlines(timeoutMs);
-  const applyScriptTo = async (keys: string[], args: string[]): Promise<void> => {
-    const options = { keys, arguments: args };
-    try {
-      await redis.evalSha(applySha, options);
-    } catch (error) {
-      // The first call on each node loads the script.
-      if (!String(error).includes("NOSCRIPT")) throw error;
-      await redis.eval(applyScript, options);
-    }
-  };
 
   type Lookup = {
     readonly keys: readonly [string, string, string];
@@ -168,7 +155,7 @@ export const makeRedisTokenState = (
         try: async () => {
           const { calls, count } = scriptCalls(writes, nowMs);
           // Issued together, the calls travel in one pipeline.
-          await timed(Promise.all(calls.map((call) => applyScriptTo(call.keys, call.args))));
+          await timed(Promise.all(calls.map((call) => applyScript(redis, call.keys, call.args))));
           return count;
         },
         catch: unavailable,

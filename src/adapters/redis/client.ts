@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { tracingChannel } from "node:diagnostics_channel";
 import { createClient, createCluster } from "redis";
 
@@ -35,6 +36,27 @@ if (!Object.hasOwn(tracing, "hasSubscribers")) {
     },
   });
 }
+
+/**
+ * A Lua script run by its SHA1, loaded by the first call on each node that does not know it yet.
+ * All its keys must share one slot on a Redis Cluster.
+ */
+export const luaScript = (source: string) => {
+  const sha = createHash("sha1").update(source).digest("hex");
+  return async (
+    redis: Redis | RedisCluster,
+    keys: readonly string[],
+    args: readonly string[],
+  ): Promise<unknown> => {
+    const options = { keys: [...keys], arguments: [...args] };
+    try {
+      return await redis.evalSha(sha, options);
+    } catch (error) {
+      if (!String(error).includes("NOSCRIPT")) throw error;
+      return await redis.eval(source, options);
+    }
+  };
+};
 
 export class RedisTimeout extends Error {
   constructor(ms: number) {
