@@ -1,10 +1,5 @@
 import { Clock, Context, Effect, Fiber, Layer, Schedule } from "effect";
-import {
-  type Checkpoint,
-  type EventData,
-  EventStore,
-  type ReadFilter,
-} from "./ports/EventStore.ts";
+import { type Checkpoint, type EventData, EventStore } from "./ports/EventStore.ts";
 import { TokenState, type TokenStateUnavailable } from "./ports/TokenState.ts";
 import { epochTypes, projectRecords, revocationGraceMs, revocationTypes } from "./projection.ts";
 
@@ -40,18 +35,13 @@ export class Projector extends Context.Service<
 
 /**
  * Reads the log from `from` to its end, applying what it projects, page by page with constant
- * memory; the next page is read while the current one is written. `filter` limits the read.
- * Returns where it stopped.
+ * memory; the next page is read while the current one is written. Returns where it stopped.
  */
-export const follow = (
-  from: Checkpoint,
-  filter?: ReadFilter,
-  onPage?: (events: number, keys: number) => void,
-) =>
+export const follow = (from: Checkpoint, onPage?: (events: number, keys: number) => void) =>
   Effect.gen(function* () {
     const store = yield* EventStore;
     const state = yield* TokenState;
-    const read = (after: Checkpoint) => Effect.forkChild(store.readData(after, pageSize, filter));
+    const read = (after: Checkpoint) => Effect.forkChild(store.readData(after, pageSize));
     let checkpoint = from;
     let events = 0;
     let keys = 0;
@@ -117,9 +107,7 @@ export const rebuild = (onBatch?: (phase: RebuildPhase, events: number, keys: nu
     yield* landed;
     // Whatever was appended since the first pass began is applied in full: a no-op when
     // nothing was, since every write is idempotent.
-    const rest = yield* follow(revoked, undefined, (read, written) =>
-      onBatch?.("since", read, written),
-    );
+    const rest = yield* follow(revoked, (read, written) => onBatch?.("since", read, written));
     const checkpoint = rest.events > 0 ? rest.checkpoint : epochs;
     yield* state.saveCheckpoint(checkpoint);
     return {

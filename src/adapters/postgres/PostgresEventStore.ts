@@ -72,25 +72,27 @@ const nextCheckpoint = (
 ) => (last ? `${last.transaction_id}:${last.position}` : after);
 
 const nul = Buffer.from([0]);
+const empty = Buffer.alloc(0);
 const comma = Buffer.from(",");
 const open = Buffer.from("[");
 const close = Buffer.from("]");
+const jsonNull = Buffer.from("null");
+
+type RawRow = readonly Uint8Array[];
 
 /**
  * One column of a page of raw rows, decoded in one step rather than a value at a time (which
  * costs more than the rest of a replay): text joined on NUL, which text never holds, JSON as
  * one array.
  */
-type RawRow = readonly Uint8Array[];
-
 const texts = (rows: readonly RawRow[], column: number): string[] =>
-  Buffer.concat(rows.flatMap((row) => [row[column] ?? nul, nul]))
+  Buffer.concat(rows.flatMap((row) => [row[column] ?? empty, nul]))
     .toString()
     .split("\0", rows.length);
 
 const jsons = (rows: readonly RawRow[], column: number): unknown[] => {
   const parts: Uint8Array[] = [open];
-  for (const row of rows) parts.push(row[column] ?? open, comma);
+  for (const row of rows) parts.push(row[column] ?? jsonNull, comma);
   parts[parts.length - 1] = close;
   return rows.length === 0 ? [] : (JSON.parse(Buffer.concat(parts).toString()) as unknown[]);
 };
