@@ -393,11 +393,12 @@ export const eventStoreContract = (
         expect(end).toEqual({ events: [], checkpoint: all.checkpoint });
       });
 
-      test("an empty log reads as empty and keeps the checkpoint", async () => {
-        expect(await run(store.readAll(startOfLog, 10))).toEqual({
-          events: [],
-          checkpoint: startOfLog,
-        });
+      test("an empty log reads as empty, and its checkpoint still leads to what comes next", async () => {
+        const empty = await run(store.readAll(startOfLog, 10));
+        expect(empty.events).toEqual([]);
+        await run(append("a", [event("First")], { expectedVersion: 0 }));
+        const next = await run(store.readAll(empty.checkpoint, 10));
+        expect(next.events.map((e) => e.type)).toEqual(["First"]);
       });
 
       test("readAll can be limited to some event types, paging on from its checkpoints", async () => {
@@ -648,6 +649,51 @@ export const eventStoreContract = (
             expect(types.sort()).toEqual(["Late", "OnTime"]);
           } finally {
             await late.close();
+          }
+        });
+
+        test("a transaction left open does not hide events committed after it began", async () => {
+          const open = await required(harness.late, "late transactions").begin();
+          try {
+            await open.takeId();
+            await run(append("early", [event("Early")], { expectedVersion: 0 }));
+            const first = await drain(store, startOfLog);
+            expect(first.events.map((e) => e.type)).toEqual(["Early"]);
+            await run(append("later", [event("Later")], { expectedVersion: 0 }));
+            const next = await drain(store, first.checkpoint);
+            expect(next.events.map((e) => e.type)).toEqual(["Later"]);
+            const scanned = await collect(store, {});
+            expect(scanned.events.map((e) => e.type).sort()).toEqual(["Early", "Later"]);
+            expect((await drain(store, scanned.checkpoint)).events).toEqual([]);
+            await open.insert("late", "Late");
+            await open.commit();
+            const late = await drain(store, next.checkpoint);
+            expect(late.events.map((e) => e.type)).toEqual(["Late"]);
+            const afterScan = await drain(store, scanned.checkpoint);
+            expect(afterScan.events.map((e) => e.type)).toEqual(["Late"]);
+          } finally {
+            await open.close();
+          }
+        });
+
+        test("paging through the events of a transaction left open sees each exactly once", async () => {
+          const open = await required(harness.late, "late transactions").begin();
+          try {
+            await open.takeId();
+            for (let i = 0; i < 7; i++) {
+              await run(append(`s${i}`, [event(`E${i}`), event(`F${i}`)], { expectedVersion: 0 }));
+            }
+            const paged = await drain(store, startOfLog, 3);
+            expect(paged.events.map((e) => e.type).sort()).toEqual(
+              Array.from({ length: 7 }, (_, i) => [`E${i}`, `F${i}`]).flat().sort(),
+            );
+            await open.insert("late", "Late");
+            await open.commit();
+            expect((await drain(store, paged.checkpoint, 3)).events.map((e) => e.type)).toEqual([
+              "Late",
+            ]);
+          } finally {
+            await open.close();
           }
         });
 

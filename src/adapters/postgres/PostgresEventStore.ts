@@ -55,21 +55,45 @@ const toRecorded = (row: EventRow): RecordedEvent => ({
   recordedAt: row.recorded_at,
 });
 
-/** A checkpoint is the (transaction id, position) pair of the last event read: "<xid>:<position>". */
-const parseCheckpoint = (checkpoint: Checkpoint): Effect.Effect<readonly [string, string]> => {
-  if (checkpoint === "") return Effect.succeed(["0", "0"]);
-  const match = /^(\d+):(\d+)$/.exec(checkpoint);
-  if (!match?.[1] || !match[2]) {
-    return Effect.die(new Error(`not a PostgreSQL event store checkpoint: ${checkpoint}`));
-  }
-  return Effect.succeed([match[1], match[2]]);
+/**
+ * A snapshot (`xmin:xmax:xip,...`, PostgreSQL's text form) whose every visible event has been
+ * read; or, within a read, `base|target|xid:position`: everything visible in `base`, plus the
+ * events visible in `target` but not in `base` up to that row in (transaction id, position)
+ * order. A snapshot, not an xid horizon: a transaction left open anywhere in the cluster holds
+ * `pg_snapshot_xmin` back, and a reader below it would stop seeing new commits meanwhile.
+ */
+type Cursor = {
+  readonly base: string;
+  readonly target: string | null;
+  readonly after: readonly [bigint, bigint];
 };
 
-/** The checkpoint of the last row read, or `after` when there was none. */
-const nextCheckpoint = (
-  last: { readonly transaction_id: string; readonly position: string } | undefined,
-  after: Checkpoint,
-) => (last ? `${last.transaction_id}:${last.position}` : after);
+const startSnapshot = "1:1:";
+const snapshotPattern = /^(\d+):(\d+):([\d,]*)$/;
+
+const parseCheckpoint = (checkpoint: Checkpoint): Effect.Effect<Cursor> => {
+  const [base = "", target, row] = (checkpoint === "" ? startSnapshot : checkpoint).split("|");
+  const at = row === undefined ? null : /^(\d+):(\d+)$/.exec(row);
+  const valid =
+    snapshotPattern.test(base) &&
+    (target === undefined || (snapshotPattern.test(target) && at?.[1] && at[2]));
+  if (!valid) {
+    return Effect.die(new Error(`not a PostgreSQL event store checkpoint: ${checkpoint}`));
+  }
+  return Effect.succeed({
+    base,
+    target: target ?? null,
+    after: at?.[1] && at[2] ? [BigInt(at[1]), BigInt(at[2])] : [0n, 0n],
+  });
+};
+
+const snapshotParts = (snapshot: string) => {
+  const [xmin = "1", xmax = "1", xip = ""] = snapshot.split(":");
+  return { xmin: BigInt(xmin), xmax: BigInt(xmax), xip: xip === "" ? [] : xip.split(",") };
+};
+
+const laterRow = (a: readonly [bigint, bigint], b: readonly [bigint, bigint]) =>
+  a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]) ? a : b;
 
 const nul = Buffer.from([0]);
 const empty = Buffer.alloc(0);
@@ -105,7 +129,6 @@ const eventData = (rows: readonly RawRow[], from: number): EventData[] => {
 };
 
 const scanBatch = 1_000;
-const maxPosition = "9223372036854775807";
 
 const claimTakenKey = (error: postgres.PostgresError): string | undefined =>
   /^Key \(key\)=\((.*)\) already exists\.$/s.exec(error.detail ?? "")?.[1];
@@ -371,20 +394,62 @@ export const makePostgresEventStore = (
               else true end`
       }`;
 
-    // Rows of transactions older than the oldest one still running are final, so paging by
-    // (transaction_id, position) below that horizon never skips an event that commits late.
-    const logAfter = (
-      [transactionId, position]: readonly [string, string],
+    const currentSnapshot = Effect.tryPromise({
+      try: () => sql<{ snapshot: string }[]>`select pg_current_snapshot()::text as snapshot`,
+      catch: unavailable,
+    }).pipe(Effect.map((rows) => rows[0]?.snapshot ?? startSnapshot));
+
+    // The events visible in `target` but not in `base`, in (transaction id, position) order:
+    // those of the transactions `base` saw running, merged with those of every later one. Both
+    // branches are ordered index scans, so a long transaction costs nothing to read past.
+    const delta = (
+      cursor: Cursor,
+      target: string,
+      columns: postgres.PendingQuery<postgres.Row[]>,
       limit: number,
       filter: ReadFilter = {},
-    ) => sql`
-      from events
-      where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        and (transaction_id, position) > (${transactionId}::xid8, ${position}::bigint)
-        ${filtered(filter)}
-      -- Qualified: a bare name would sort by the selected text, where "10" < "9".
-      order by events.transaction_id, events.position
-      limit ${limit}`;
+    ) => {
+      const base = snapshotParts(cursor.base);
+      const visible = sql`pg_visible_in_snapshot(transaction_id, ${target}::pg_snapshot)`;
+      const branch = (where: postgres.PendingQuery<postgres.Row[]>, after: readonly [bigint, bigint]) => sql`
+        select transaction_id as xid, position as pos, stream_id, version, type, data, metadata, recorded_at
+        from events
+        where ${where} and (transaction_id, position) > (${String(after[0])}::xid8, ${String(after[1])}::bigint)
+          and ${visible} ${filtered(filter)}`;
+      const running =
+        base.xip.length === 0
+          ? sql``
+          : sql`${branch(sql`transaction_id = any(${sql.array(base.xip)}::xid8[])`, cursor.after)} union all`;
+      return sql`
+        select xid::text as transaction_id, pos as position, ${columns}
+        from (${running} ${branch(sql`true`, laterRow(cursor.after, [base.xmax, 0n]))}) page
+        order by xid, pos
+        limit ${limit}`;
+    };
+
+    const readPage = <Row, A>(
+      after: Checkpoint,
+      limit: number,
+      filter: ReadFilter | undefined,
+      query: (cursor: Cursor, target: string) => Promise<readonly Row[]>,
+      last: (row: Row) => readonly [string, string],
+      decode: (rows: readonly Row[]) => readonly A[],
+    ) =>
+      Effect.gen(function* () {
+        const cursor = yield* parseCheckpoint(after);
+        const target = cursor.target ?? (yield* currentSnapshot);
+        const rows = yield* Effect.tryPromise({
+          try: () => query(cursor, target),
+          catch: unavailable,
+        });
+        const tail = rows[rows.length - 1];
+        // A short page read everything `target` shows: it becomes the checkpoint.
+        const checkpoint =
+          rows.length < limit || tail === undefined
+            ? target
+            : `${cursor.base}|${target}|${last(tail).join(":")}`;
+        return { events: decode(rows), checkpoint };
+      });
 
     return EventStore.of({
       append,
@@ -397,56 +462,46 @@ export const makePostgresEventStore = (
           catch: unavailable,
         }).pipe(Effect.map((rows) => rows.map(toRecorded))),
       readAll: (after, limit, filter) =>
-        Effect.gen(function* () {
-          const from = yield* parseCheckpoint(after);
-          const rows = yield* Effect.tryPromise({
-            try: () => sql<EventRow[]>`
-              select transaction_id::text, position, stream_id, version, type, data, metadata, recorded_at
-              ${logAfter(from, limit, filter)}`,
-            catch: unavailable,
-          });
-          return {
-            events: rows.map(toRecorded),
-            checkpoint: nextCheckpoint(rows[rows.length - 1], after),
-          };
-        }),
+        readPage(
+          after,
+          limit,
+          filter,
+          (cursor, target) =>
+            delta(
+              cursor,
+              target,
+              sql`stream_id, version, type, data, metadata, recorded_at`,
+              limit,
+              filter,
+            ) as unknown as Promise<EventRow[]>,
+          (row: EventRow) => [row.transaction_id, row.position],
+          (rows) => rows.map(toRecorded),
+        ),
       readData: (after, limit, filter) =>
-        Effect.gen(function* () {
-          const from = yield* parseCheckpoint(after);
-          const rows = yield* Effect.tryPromise({
-            try: () =>
-              sql`select transaction_id, position, type, data ${logAfter(from, limit, filter)}`.raw(),
-            catch: unavailable,
-          });
-          const last = rows[rows.length - 1];
-          return {
-            events: eventData(rows, 2),
-            checkpoint: nextCheckpoint(
-              last && { transaction_id: String(last[0]), position: String(last[1]) },
-              after,
-            ),
-          };
-        }),
-      // One statement over everything below the horizon, in whatever order the plan finds
-      // fastest; the checkpoint is the horizon itself, where ordered reading takes over.
+        readPage(
+          after,
+          limit,
+          filter,
+          (cursor, target) => delta(cursor, target, sql`type, data`, limit, filter).raw(),
+          (row: RawRow) => [String(row[0]), String(row[1])],
+          (rows) => eventData(rows, 2),
+        ),
+      // One statement over everything a snapshot shows, in whatever order the plan finds
+      // fastest; the snapshot is the checkpoint, where ordered reading takes over.
       scan: (filter, onBatch) =>
         Effect.gen(function* () {
-          const [row] = yield* Effect.tryPromise({
-            try: () =>
-              sql<{ horizon: string }[]>`
-                select pg_snapshot_xmin(pg_current_snapshot())::text as horizon`,
-            catch: unavailable,
-          });
-          const horizon = row?.horizon ?? "1";
+          const snapshot = yield* currentSnapshot;
+          const visible = (alias: string) =>
+            sql`pg_visible_in_snapshot(${sql(alias)}.transaction_id, ${snapshot}::pg_snapshot)`;
           const batches = sql`
             select type, data from events
-            where transaction_id < ${horizon}::xid8 ${filtered(filter)}
+            where ${visible("events")} ${filtered(filter)}
             ${
               filter.latestPerStream
                 ? sql`and not exists (
                     select from events later
                     where later.stream_id = events.stream_id and later.version > events.version
-                      and later.transaction_id < ${horizon}::xid8
+                      and ${visible("later")}
                       ${filter.types ? sql`and later.type = any(${sql.array([...filter.types])})` : sql``})`
                 : sql``
             }`
@@ -469,7 +524,7 @@ export const makePostgresEventStore = (
               }).pipe(Effect.ignore),
             ),
           );
-          return `${BigInt(horizon) - 1n}:${maxPosition}`;
+          return snapshot;
         }),
       size: Effect.tryPromise({
         try: () => sql<{ count: string }[]>`select count(*) as count from events`,
