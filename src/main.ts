@@ -82,6 +82,10 @@ export const infrastructure = (config: Config, log: Logger): Infrastructure => {
   return Layer.merge(store, redis);
 };
 
+/** What `replay` runs on: the infrastructure, and ids for a new generation of the projection. */
+export const replayServices = (config: Config, log: Logger) =>
+  Layer.merge(infrastructure(config, log), UuidIdsLayer);
+
 // Loaded only in embedded mode: bun:sqlite is Bun's, and Deno imports this module too.
 const embeddedEventStore = (dataDir: string) =>
   Layer.unwrap(

@@ -1,6 +1,8 @@
 import { Clock, Context, Effect, Layer } from "effect";
 import { Unauthorized, Unavailable } from "./errors.ts";
+import { userStream } from "../domain/user/UserEvents.ts";
 import { Projector } from "./Projector.ts";
+import { EventStore } from "./ports/EventStore.ts";
 import { TokenState, type TokenStatus } from "./ports/TokenState.ts";
 import { type AccessClaims, Tokens } from "./ports/Tokens.ts";
 
@@ -28,18 +30,29 @@ export const AuthenticatorLive = Layer.effect(
     const state = yield* TokenState;
     const projector = yield* Projector;
     const clock = yield* Clock.Clock;
+    const store = yield* EventStore;
+
+    /**
+     * Every user has an epoch from registration on, so a missing one means lost data, unless
+     * the log has no such user. Only a genuine token gets here, and only while it is refused.
+     */
+    const missingEpoch = (claims: AccessClaims) =>
+      Effect.gen(function* () {
+        const unavailable = new Unavailable({ dependency: "projection" });
+        if (!(yield* projector.status).ready) return yield* unavailable;
+        const events = yield* store
+          .readStream(userStream(claims.sub))
+          .pipe(Effect.mapError(() => new Unavailable({ dependency: "event-store" })));
+        if (events.length === 0) return yield* new Unauthorized({ reason: "unknown user" });
+        yield* projector.reportMissing(claims.sub);
+        return yield* unavailable;
+      });
 
     const decide = (
       claims: AccessClaims,
       status: TokenStatus,
     ): Effect.Effect<AccessClaims, Unauthorized | Unavailable> => {
-      if (status.epoch === null) {
-        // Every user has an epoch from registration on: a missing one means lost data.
-        return Effect.andThen(
-          projector.reportLoss,
-          Effect.fail(new Unavailable({ dependency: "projection" })),
-        );
-      }
+      if (status.epoch === null) return missingEpoch(claims);
       if (status.epoch !== claims.epoch) {
         return Effect.fail(new Unauthorized({ reason: "stale epoch" }));
       }

@@ -1,10 +1,11 @@
 import { Clock, Context, Effect, Fiber, Layer, Schedule } from "effect";
 import { type Checkpoint, type EventData, EventStore } from "./ports/EventStore.ts";
-import { TokenState, type TokenStateUnavailable } from "./ports/TokenState.ts";
+import { Ids } from "./ports/Ids.ts";
+import { type ProjectionLost, TokenState, type TokenStateUnavailable } from "./ports/TokenState.ts";
 import { epochTypes, projectRecords, revocationGraceMs, revocationTypes } from "./projection.ts";
 
 export type ProjectorStatus = {
-  /** True once the projection has followed the log at least once since start or loss. */
+  /** True while this instance has followed a complete generation of the projection. */
   readonly ready: boolean;
   readonly rebuilding: boolean;
   readonly lastError: string | null;
@@ -17,6 +18,7 @@ export type ReplaySummary = {
 };
 
 const pageSize = 5_000;
+const none = "\u0000none";
 
 /**
  * Follows the event log into the token projection. Inline projection, catch-up and rebuild
@@ -28,16 +30,24 @@ export class Projector extends Context.Service<
     readonly status: Effect.Effect<ProjectorStatus>;
     /** Asks for a catch-up soon; cheap, coalesced. */
     readonly wake: Effect.Effect<void>;
-    /** Asks for a full rebuild: a user's epoch is missing, so the projection lost data. */
-    readonly reportLoss: Effect.Effect<void>;
+    /**
+     * A genuine token's user, known to the log, has no epoch in the projection. After the next
+     * catch-up, a user still without one means the projection lost data: it is rebuilt, once,
+     * however many requests report it.
+     */
+    readonly reportMissing: (userId: string) => Effect.Effect<void>;
   }
 >()("app/Projector") {}
 
 /**
- * Reads the log from `from` to its end, applying what it projects, page by page with constant
- * memory; the next page is read while the current one is written. Returns where it stopped.
+ * Reads the log from `from` to its end, applying what it projects to `generation`, page by
+ * page with constant memory; the next page is read while the current one is written.
  */
-export const follow = (from: Checkpoint, onPage?: (events: number, keys: number) => void) =>
+export const follow = (
+  generation: string,
+  from: Checkpoint,
+  onPage?: (events: number, keys: number) => void,
+) =>
   Effect.gen(function* () {
     const store = yield* EventStore;
     const state = yield* TokenState;
@@ -52,7 +62,7 @@ export const follow = (from: Checkpoint, onPage?: (events: number, keys: number)
       checkpoint = page.checkpoint;
       next = yield* read(checkpoint);
       const now = yield* Clock.currentTimeMillis;
-      const written = yield* state.apply(projectRecords(page.events), now);
+      const written = yield* state.applyIn(generation, projectRecords(page.events), now);
       events += page.events.length;
       keys += written;
       onPage?.(page.events.length, written);
@@ -62,13 +72,18 @@ export const follow = (from: Checkpoint, onPage?: (events: number, keys: number)
 export type RebuildPhase = "revocations" | "epochs" | "since";
 
 /**
- * Rebuilds the projection from the first event without ever accepting a revoked token, even
+ * Rebuilds `generation` from the first event without ever accepting a revoked token, even
  * while other instances serve traffic: every revocation goes in first, and only then the
- * epochs, whose presence is what makes a user's tokens checkable at all. Both passes scan the
- * log in whatever order is fastest (the writes commute) and read only what can still matter:
- * revocations of tokens not yet expired, and each user's newest epoch (epochs only rise).
+ * epochs, whose presence is what makes a user's tokens checkable at all. Each write lands only
+ * while the projection is still `generation`, so a Redis emptied halfway through gets no epoch
+ * without its revocations: the rebuild fails with ProjectionLost instead, to start over. Both
+ * passes scan the log in whatever order is fastest (the writes commute) and read only what can
+ * still matter: revocations of tokens not yet expired, and each user's newest epoch.
  */
-export const rebuild = (onBatch?: (phase: RebuildPhase, events: number, keys: number) => void) =>
+export const rebuild = (
+  generation: string,
+  onBatch?: (phase: RebuildPhase, events: number, keys: number) => void,
+) =>
   Effect.gen(function* () {
     const store = yield* EventStore;
     const state = yield* TokenState;
@@ -76,7 +91,7 @@ export const rebuild = (onBatch?: (phase: RebuildPhase, events: number, keys: nu
     let keys = 0;
     // Batches are written while the next ones are read and decoded, two writes at most in
     // flight; every write of a pass lands before the next pass begins.
-    const writing: Fiber.Fiber<void, TokenStateUnavailable>[] = [];
+    const writing: Fiber.Fiber<void, TokenStateUnavailable | ProjectionLost>[] = [];
     const landed = Effect.suspend(() => Fiber.joinAll(writing.splice(0))).pipe(Effect.asVoid);
     const room = Effect.suspend(() => {
       const oldest = writing.length >= 2 ? writing.shift() : undefined;
@@ -88,7 +103,7 @@ export const rebuild = (onBatch?: (phase: RebuildPhase, events: number, keys: nu
         const now = yield* Clock.currentTimeMillis;
         yield* room;
         const fiber = yield* Effect.forkChild(
-          state.apply(writes, now).pipe(
+          state.applyIn(generation, writes, now).pipe(
             Effect.flatMap((written) =>
               Effect.sync(() => {
                 events += batch.length;
@@ -107,9 +122,11 @@ export const rebuild = (onBatch?: (phase: RebuildPhase, events: number, keys: nu
     yield* landed;
     // Whatever was appended since the first pass began is applied in full: a no-op when
     // nothing was, since every write is idempotent.
-    const rest = yield* follow(revoked, (read, written) => onBatch?.("since", read, written));
+    const rest = yield* follow(generation, revoked, (read, written) =>
+      onBatch?.("since", read, written),
+    );
     const checkpoint = rest.events > 0 ? rest.checkpoint : epochs;
-    yield* state.saveCheckpoint(checkpoint);
+    yield* state.saveCheckpoint(generation, checkpoint);
     return {
       events: events + rest.events,
       keys: keys + rest.keys,
@@ -117,41 +134,99 @@ export const rebuild = (onBatch?: (phase: RebuildPhase, events: number, keys: nu
     } satisfies ReplaySummary;
   });
 
+/** Times a rebuild starts over because the projection was emptied while it ran. */
+const rebuildAttempts = 5;
+
+/**
+ * `replay`: rebuilds the projection in the generation it holds, or a new one when it holds
+ * none, starting over when it is emptied meanwhile. A complete generation stays complete
+ * throughout, so instances serving traffic stay ready.
+ */
+export const replay = (onBatch?: (phase: RebuildPhase, events: number, keys: number) => void) =>
+  Effect.gen(function* () {
+    const state = yield* TokenState;
+    const marker = yield* state.open(yield* (yield* Ids).next);
+    return yield* rebuild(marker.generation, onBatch);
+  }).pipe(
+    Effect.retry({
+      times: rebuildAttempts - 1,
+      while: (error) => error._tag === "ProjectionLost",
+    }),
+  );
+
 export const ProjectorLive = (options: { readonly pollMs: number }) =>
   Layer.effect(
     Projector,
     Effect.gen(function* () {
       const store = yield* EventStore;
       const state = yield* TokenState;
+      const ids = yield* Ids;
       let status: ProjectorStatus = { ready: false, rebuilding: false, lastError: null };
-      let lossReported = false;
+      const suspects = new Set<string>();
+      let lossConfirmed = false;
       let wakeUp: (() => void) | null = null;
+      let wakeAgain = false;
       const signal = () => {
         wakeUp?.();
         wakeUp = null;
       };
+      /** Runs the next tick at once, even when asked during a tick. */
+      const again = () => {
+        wakeAgain = true;
+        signal();
+      };
+
+      const catchUp = (generation: string, checkpoint: Checkpoint) =>
+        Effect.gen(function* () {
+          const caught = yield* follow(generation, checkpoint);
+          if (caught.events > 0) yield* state.saveCheckpoint(generation, caught.checkpoint);
+          if (suspects.size === 0) return;
+          const users = [...suspects];
+          suspects.clear();
+          const found = yield* Effect.forEach(users, (userId) => state.lookup(userId, none, none), {
+            concurrency: 16,
+          });
+          if (found.some((entry) => entry.epoch === null)) {
+            lossConfirmed = true;
+            again();
+          }
+        });
 
       const tick = Effect.gen(function* () {
-        const checkpoint = yield* state.checkpoint;
-        if (checkpoint === null || lossReported) {
-          lossReported = false;
+        const marker = yield* state.open(yield* ids.next);
+        if (marker.checkpoint === null || lossConfirmed) {
+          lossConfirmed = false;
+          suspects.clear();
           status = { ...status, ready: false, rebuilding: true };
-          yield* rebuild();
+          yield* rebuild(marker.generation);
         } else {
-          const caught = yield* follow(checkpoint);
-          if (caught.events > 0) yield* state.saveCheckpoint(caught.checkpoint);
+          yield* catchUp(marker.generation, marker.checkpoint);
         }
-        status = { ready: true, rebuilding: false, lastError: null };
+        if (!lossConfirmed) status = { ready: true, rebuilding: false, lastError: null };
       }).pipe(
         Effect.catch((error) =>
           Effect.sync(() => {
-            status = { ...status, lastError: error._tag };
+            if (error._tag === "ProjectionLost") {
+              // Emptied under our feet: not ready, and at it again at once.
+              status = { ready: false, rebuilding: true, lastError: error._tag };
+              again();
+            } else {
+              status = { ...status, lastError: error._tag };
+            }
           }),
         ),
       );
 
       const sleep = Effect.callback<void>((resume) => {
-        const timer = setTimeout(() => resume(Effect.void), options.pollMs);
+        if (wakeAgain) {
+          wakeAgain = false;
+          resume(Effect.void);
+          return;
+        }
+        const timer = setTimeout(() => {
+          wakeUp = null;
+          resume(Effect.void);
+        }, options.pollMs);
         wakeUp = () => {
           clearTimeout(timer);
           resume(Effect.void);
@@ -168,10 +243,11 @@ export const ProjectorLive = (options: { readonly pollMs: number }) =>
       return {
         status: Effect.sync(() => status),
         wake: Effect.sync(signal),
-        reportLoss: Effect.sync(() => {
-          lossReported = true;
-          signal();
-        }),
+        reportMissing: (userId) =>
+          Effect.sync(() => {
+            if (suspects.size < 1_000) suspects.add(userId);
+            signal();
+          }),
       };
     }),
   );

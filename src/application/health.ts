@@ -10,27 +10,31 @@ export type Readiness = {
   readonly projection: "ready" | "rebuilding" | "starting";
 };
 
-/** Ready means: the log can be written, tokens can be checked, and the projection followed. */
+/**
+ * Ready means: the log can be written, tokens can be checked, and the projection holds a
+ * complete generation that this instance has followed.
+ */
 export const readiness = Effect.gen(function* () {
   const store = yield* EventStore;
   const state = yield* TokenState;
   const status = yield* (yield* Projector).status;
-  const [storeUp, stateUp] = yield* Effect.all(
+  const [storeUp, marker] = yield* Effect.all(
     [
       store.findClaim("health:probe").pipe(
         Effect.as(true),
         Effect.orElseSucceed(() => false),
       ),
-      state.checkpoint.pipe(
-        Effect.as(true),
-        Effect.orElseSucceed(() => false),
-      ),
+      state.marker.pipe(Effect.orElseSucceed(() => "down" as const)),
     ],
     { concurrency: 2 },
   );
-  const projection = status.ready ? "ready" : status.rebuilding ? "rebuilding" : "starting";
+  const stateUp = marker !== "down";
+  // Read here, not only by the projector's next tick: an emptied projection is never ready.
+  const complete = stateUp && marker?.checkpoint != null;
+  const projection =
+    status.ready && complete ? "ready" : status.rebuilding || stateUp ? "rebuilding" : "starting";
   return {
-    ready: storeUp && stateUp && status.ready,
+    ready: storeUp && complete && status.ready,
     eventStore: storeUp ? "up" : "down",
     tokenState: stateUp ? "up" : "down",
     projection,

@@ -55,7 +55,7 @@ export type Gauges = {
 
 const lag = Effect.gen(function* () {
   const store = yield* EventStore;
-  const checkpoint = yield* (yield* TokenState).checkpoint;
+  const checkpoint = (yield* (yield* TokenState).marker)?.checkpoint ?? null;
   if (checkpoint === null) return Math.min(yield* store.size, projectionLagCap);
   return (yield* store.readAll(checkpoint, projectionLagCap)).events.length;
 });

@@ -685,7 +685,9 @@ export const eventStoreContract = (
             }
             const paged = await drain(store, startOfLog, 3);
             expect(paged.events.map((e) => e.type).sort()).toEqual(
-              Array.from({ length: 7 }, (_, i) => [`E${i}`, `F${i}`]).flat().sort(),
+              Array.from({ length: 7 }, (_, i) => [`E${i}`, `F${i}`])
+                .flat()
+                .sort(),
             );
             await open.insert("late", "Late");
             await open.commit();

@@ -1,14 +1,23 @@
 import { afterAll } from "bun:test";
 import { makeRedisTokenState } from "../../src/adapters/redis/RedisTokenState.ts";
-import { testRedis } from "../support/redis.ts";
+import type { TokenState } from "../../src/application/ports/TokenState.ts";
+import { dropKeys, testRedis } from "../support/redis.ts";
 import { tokenStateContract } from "./tokenStateContract.ts";
 
 const { redis, prefix, drop } = await testRedis("token-state");
 afterAll(drop);
 
 let run = 0;
-tokenStateContract("Redis", async () => makeRedisTokenState(redis, `${prefix}${run++}:`, 1000));
+const prefixes = new WeakMap<TokenState["Service"], string>();
+const fresh = (coalesce: boolean) => async () => {
+  const own = `${prefix}${run++}:`;
+  const state = makeRedisTokenState(redis, own, 1000, coalesce);
+  prefixes.set(state, own);
+  return state;
+};
+// What FLUSHDB does to this projection: every key gone.
+const lose = async (state: TokenState["Service"]) => dropKeys(prefixes.get(state) ?? "none:");
+
+tokenStateContract("Redis", fresh(true), lose);
 // What a Redis Cluster client does: one call per user, since users' keys live in different slots.
-tokenStateContract("Redis, one call per user", async () =>
-  makeRedisTokenState(redis, `${prefix}${run++}:`, 1000, false),
-);
+tokenStateContract("Redis, one call per user", fresh(false), lose);

@@ -1,14 +1,24 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { Effect } from "effect";
-import type { ProjectionWrite, TokenState } from "../../src/application/ports/TokenState.ts";
+import {
+  ProjectionLost,
+  type ProjectionWrite,
+  type TokenState,
+} from "../../src/application/ports/TokenState.ts";
 
 type Service = TokenState["Service"];
 
 /** The behaviour every TokenState adapter must show; `fresh` yields an empty projection. */
-export const tokenStateContract = (name: string, fresh: () => Promise<Service>) =>
+export const tokenStateContract = (
+  name: string,
+  fresh: () => Promise<Service>,
+  /** Empties the store behind `state`, as a Redis restarted without persistence is. */
+  lose?: (state: Service) => Promise<void>,
+) =>
   describe(`TokenState contract: ${name}`, () => {
     let state: Service;
     const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect);
+    const failure = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(Effect.flip(effect));
     const now = Date.now();
     const later = now + 60_000;
 
@@ -138,11 +148,57 @@ export const tokenStateContract = (name: string, fresh: () => Promise<Service>) 
       });
     });
 
-    test("the checkpoint is null until saved, then round-trips", async () => {
-      expect(await run(state.checkpoint)).toBeNull();
-      await run(state.saveCheckpoint(""));
-      expect(await run(state.checkpoint)).toBe("");
-      await run(state.saveCheckpoint("42:7"));
-      expect(await run(state.checkpoint)).toBe("42:7");
+    test("an empty projection has no marker; open makes one generation, the first asker's", async () => {
+      expect(await run(state.marker)).toBeNull();
+      expect(await run(state.open("g1"))).toEqual({ generation: "g1", checkpoint: null });
+      expect(await run(state.open("g2"))).toEqual({ generation: "g1", checkpoint: null });
+      expect(await run(state.marker)).toEqual({ generation: "g1", checkpoint: null });
     });
+
+    test("instances opening at once all get the same generation", async () => {
+      const opened = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => run(state.open(`g${i}`))),
+      );
+      expect(new Set(opened.map((marker) => marker.generation)).size).toBe(1);
+    });
+
+    test("the checkpoint of the current generation round-trips; another's is refused", async () => {
+      await run(state.open("g1"));
+      await run(state.saveCheckpoint("g1", "42:7"));
+      expect(await run(state.marker)).toEqual({ generation: "g1", checkpoint: "42:7" });
+      expect(await failure(state.saveCheckpoint("g0", "99:9"))).toBeInstanceOf(ProjectionLost);
+      expect((await run(state.marker))?.checkpoint).toBe("42:7");
+    });
+
+    test("writes of the current generation land, writes of another change nothing", async () => {
+      await run(state.open("g1"));
+      const write: ProjectionWrite = { kind: "epoch", userId: "u1", epoch: 1 };
+      expect(await run(state.applyIn("g1", [write], now))).toBe(1);
+      expect((await run(state.lookup("u1", "j", "s"))).epoch).toBe(1);
+      const stale = await failure(state.applyIn("g0", [{ ...write, epoch: 2 }], now));
+      expect(stale).toBeInstanceOf(ProjectionLost);
+      expect((await run(state.lookup("u1", "j", "s"))).epoch).toBe(1);
+    });
+
+    if (lose)
+      test("after the projection is lost, its generation writes nothing and a new one starts", async () => {
+        await run(state.open("g1"));
+        await run(state.saveCheckpoint("g1", "1:1:"));
+        await lose(state);
+        expect(await run(state.marker)).toBeNull();
+        const revoke: ProjectionWrite = {
+          kind: "revokeToken",
+          userId: "u1",
+          tokenId: "j1",
+          expiresAt: later,
+        };
+        expect(await failure(state.applyIn("g1", [revoke], now))).toBeInstanceOf(ProjectionLost);
+        expect(await failure(state.saveCheckpoint("g1", "2:2:"))).toBeInstanceOf(ProjectionLost);
+        expect(await run(state.lookup("u1", "j1", "s"))).toEqual({
+          epoch: null,
+          tokenRevoked: false,
+          sessionRevoked: false,
+        });
+        expect(await run(state.open("g2"))).toEqual({ generation: "g2", checkpoint: null });
+      });
   });

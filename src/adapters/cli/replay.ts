@@ -1,8 +1,8 @@
 import { Effect, ManagedRuntime } from "effect";
-import { rebuild } from "../../application/Projector.ts";
+import { replay } from "../../application/Projector.ts";
 import { EventStore } from "../../application/ports/EventStore.ts";
 import { verifyProjection } from "../../application/verify.ts";
-import { infrastructure, jsonLogger } from "../../main.ts";
+import { jsonLogger, replayServices } from "../../main.ts";
 import { formatConfigErrors, loadConfig } from "../config/Config.ts";
 import { progress } from "./progress.ts";
 
@@ -25,7 +25,7 @@ const verify = process.argv.includes("--verify");
 const log = jsonLogger("error");
 // A bulk write of thousands of keys is one deadline: give it the time a batch needs.
 const bulk = { ...config, storage: { ...config.storage, redisCommandTimeoutMs: 30_000 } };
-const runtime = ManagedRuntime.make(infrastructure(bulk, log));
+const runtime = ManagedRuntime.make(replayServices(bulk, log));
 
 const exit = await runtime.runPromiseExit(
   Effect.gen(function* () {
@@ -41,7 +41,7 @@ const exit = await runtime.runPromiseExit(
     const log = yield* (yield* EventStore).size;
     const bar = progress();
     let batches = 0;
-    const summary = yield* rebuild((phase, events, keys) => {
+    const summary = yield* replay((phase, events, keys) => {
       bar.advance(phase, events, keys);
       // A collection now and then keeps the footprint flat; the engine would let it grow.
       if (++batches % 10 === 0) Bun.gc(false);

@@ -1,16 +1,24 @@
 import { Effect, Layer } from "effect";
 import type { Checkpoint } from "../../application/ports/EventStore.ts";
-import { TokenState } from "../../application/ports/TokenState.ts";
+import {
+  ProjectionLost,
+  type ProjectionWrite,
+  TokenState,
+} from "../../application/ports/TokenState.ts";
 
 /**
  * The token projection in process memory, for the embedded mode: rebuilt from the event log at
  * start, so losing it on exit loses nothing.
  */
-export const makeMemoryTokenState = (): TokenState["Service"] => {
+export const makeMemoryTokenState = (): TokenState["Service"] & {
+  /** Forgets everything, as a restarted server without persistence would. */
+  readonly clear: () => void;
+} => {
   const epochs = new Map<string, number>();
   /** Revoked token and session ids, each with the time it may be forgotten. */
   const revoked = new Map<string, number>();
   let checkpoint: Checkpoint | null = null;
+  let generation: string | null = null;
 
   const isRevoked = (key: string, nowMs: number) => {
     const until = revoked.get(key);
@@ -25,44 +33,64 @@ export const makeMemoryTokenState = (): TokenState["Service"] => {
   };
   let writesSinceSweep = 0;
 
+  const lookup: TokenState["Service"]["lookup"] = (userId, tokenId, sessionId) =>
+    Effect.sync(() => {
+      const now = Date.now();
+      return {
+        epoch: epochs.get(userId) ?? null,
+        tokenRevoked: isRevoked(`jti:${tokenId}`, now),
+        sessionRevoked: isRevoked(`sid:${sessionId}`, now),
+      };
+    });
+  const apply = (writes: readonly ProjectionWrite[], nowMs: number) => {
+    let written = 0;
+    for (const entry of writes) {
+      if (entry.kind === "epoch") {
+        if ((epochs.get(entry.userId) ?? -1) < entry.epoch) epochs.set(entry.userId, entry.epoch);
+        written++;
+        continue;
+      }
+      if (entry.expiresAt <= nowMs) continue;
+      const key = entry.kind === "revokeToken" ? `jti:${entry.tokenId}` : `sid:${entry.sessionId}`;
+      revoked.set(key, Math.max(revoked.get(key) ?? 0, entry.expiresAt));
+      written++;
+    }
+    writesSinceSweep += written;
+    if (writesSinceSweep > 10_000) {
+      writesSinceSweep = 0;
+      sweep(nowMs);
+    }
+    return written;
+  };
+
   return {
-    lookup: (userId, tokenId, sessionId) =>
+    lookup,
+    apply: (writes, nowMs) => Effect.sync(() => apply(writes, nowMs)),
+    applyIn: (expected, writes, nowMs) =>
+      expected === generation
+        ? Effect.sync(() => apply(writes, nowMs))
+        : Effect.fail(new ProjectionLost({ generation: expected })),
+    marker: Effect.sync(() => (generation === null ? null : { generation, checkpoint })),
+    open: (candidate) =>
       Effect.sync(() => {
-        const now = Date.now();
-        return {
-          epoch: epochs.get(userId) ?? null,
-          tokenRevoked: isRevoked(`jti:${tokenId}`, now),
-          sessionRevoked: isRevoked(`sid:${sessionId}`, now),
-        };
-      }),
-    apply: (writes, nowMs) =>
-      Effect.sync(() => {
-        let written = 0;
-        for (const entry of writes) {
-          if (entry.kind === "epoch") {
-            if ((epochs.get(entry.userId) ?? -1) < entry.epoch)
-              epochs.set(entry.userId, entry.epoch);
-            written++;
-            continue;
-          }
-          if (entry.expiresAt <= nowMs) continue;
-          const key =
-            entry.kind === "revokeToken" ? `jti:${entry.tokenId}` : `sid:${entry.sessionId}`;
-          revoked.set(key, Math.max(revoked.get(key) ?? 0, entry.expiresAt));
-          written++;
+        if (generation === null) {
+          generation = candidate;
+          checkpoint = null;
         }
-        writesSinceSweep += written;
-        if (writesSinceSweep > 10_000) {
-          writesSinceSweep = 0;
-          sweep(nowMs);
-        }
-        return written;
+        return { generation, checkpoint };
       }),
-    checkpoint: Effect.sync(() => checkpoint),
-    saveCheckpoint: (next) =>
-      Effect.sync(() => {
-        checkpoint = next;
-      }),
+    saveCheckpoint: (expected, next) =>
+      expected === generation
+        ? Effect.sync(() => {
+            checkpoint = next;
+          })
+        : Effect.fail(new ProjectionLost({ generation: expected })),
+    clear: () => {
+      epochs.clear();
+      revoked.clear();
+      checkpoint = null;
+      generation = null;
+    },
   };
 };
 

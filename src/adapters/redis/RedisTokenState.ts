@@ -1,5 +1,8 @@
 import { Effect, Layer } from "effect";
+import type { Checkpoint } from "../../application/ports/EventStore.ts";
 import {
+  type Marker,
+  ProjectionLost,
   type ProjectionWrite,
   TokenState,
   TokenStateUnavailable,
@@ -18,6 +21,7 @@ export const tokenKeys = (prefix: string) => {
     token: (userId: string, tokenId: string) => `${user(userId)}:jti:${tokenId}`,
     session: (userId: string, sessionId: string) => `${user(userId)}:sid:${sessionId}`,
     checkpoint: `${prefix}{meta}:checkpoint`,
+    generation: `${prefix}{meta}:generation`,
   };
 };
 
@@ -26,7 +30,7 @@ export const tokenKeys = (prefix: string) => {
  * already higher (epochs only move up, so replaying an old event never resurrects a revoked
  * token); a number keeps a revocation until that epoch-millisecond time.
  */
-const applyScript = luaScript(`for i = 1, #KEYS do
+const applyLoop = (from: number) => `for i = ${from}, #KEYS do
   local v = ARGV[i]
   if string.byte(v, 1) == 101 then
     local e = string.sub(v, 2)
@@ -36,7 +40,28 @@ const applyScript = luaScript(`for i = 1, #KEYS do
     redis.call('SET', KEYS[i], '1', 'PXAT', v)
   end
 end
-return #KEYS`);
+return #KEYS`;
+
+const applyScript = luaScript(applyLoop(1));
+
+/** The same, only while KEYS[1] still holds the generation ARGV[1]: -1 and no write otherwise. */
+const guardedApplyScript = luaScript(
+  `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end\n${applyLoop(2)}`,
+);
+
+/** KEYS: generation, checkpoint. Makes ARGV[1] the generation if there is none. */
+const openScript = luaScript(`local g = redis.call('GET', KEYS[1])
+if not g then
+  g = ARGV[1]
+  redis.call('SET', KEYS[1], g)
+  redis.call('DEL', KEYS[2])
+end
+return {g, redis.call('GET', KEYS[2]) or false}`);
+
+/** KEYS: generation, checkpoint. Saves ARGV[2] only while ARGV[1] is the generation. */
+const saveScript = luaScript(`if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+return 1`);
 
 /** Keys per script call: a call blocks Redis, so one stays around a millisecond. */
 const applyBatch = 1_000;
@@ -160,17 +185,70 @@ export const makeRedisTokenState = (
         },
         catch: unavailable,
       }),
-    checkpoint: Effect.tryPromise({
-      try: () => timed(redis.get(keys.checkpoint)),
-      catch: unavailable,
-    }).pipe(Effect.map((value) => (value == null ? null : String(value)))),
-    saveCheckpoint: (checkpoint) =>
+    applyIn: (generation, writes, nowMs) =>
       Effect.tryPromise({
-        try: () => timed(redis.set(keys.checkpoint, checkpoint)),
+        try: async () => {
+          const { calls, count } = scriptCalls(writes, nowMs);
+          if (!coalesce) {
+            // A cluster keeps the marker in another slot than the users' keys: checked before
+            // the writes, not with them.
+            if ((await timed(redis.get(keys.generation))) !== generation) return -1;
+            await timed(Promise.all(calls.map((call) => applyScript(redis, call.keys, call.args))));
+            return count;
+          }
+          const replies = await timed(
+            Promise.all(
+              calls.map((call) =>
+                guardedApplyScript(
+                  redis,
+                  [keys.generation, ...call.keys],
+                  [generation, ...call.args],
+                ),
+              ),
+            ),
+          );
+          return replies.some((reply) => Number(reply) < 0) ? -1 : count;
+        },
         catch: unavailable,
-      }).pipe(Effect.asVoid),
+      }).pipe(
+        Effect.flatMap((count) =>
+          count < 0 ? Effect.fail(new ProjectionLost({ generation })) : Effect.succeed(count),
+        ),
+      ),
+    marker: Effect.tryPromise({
+      try: () => timed(redis.mGet([keys.generation, keys.checkpoint])),
+      catch: unavailable,
+    }).pipe(Effect.map(([generation, checkpoint]) => toMarker(generation, checkpoint))),
+    open: (candidate) =>
+      Effect.tryPromise({
+        try: () => timed(openScript(redis, [keys.generation, keys.checkpoint], [candidate])),
+        catch: unavailable,
+      }).pipe(
+        Effect.map((reply) => {
+          const [generation, checkpoint] = reply as [unknown, unknown];
+          return toMarker(generation, checkpoint) ?? { generation: candidate, checkpoint: null };
+        }),
+      ),
+    saveCheckpoint: (generation, checkpoint) =>
+      Effect.tryPromise({
+        try: () =>
+          timed(saveScript(redis, [keys.generation, keys.checkpoint], [generation, checkpoint])),
+        catch: unavailable,
+      }).pipe(
+        Effect.flatMap((saved) =>
+          Number(saved) === 1 ? Effect.void : Effect.fail(new ProjectionLost({ generation })),
+        ),
+      ),
   };
 };
+
+const toMarker = (generation: unknown, checkpoint: unknown): Marker | null =>
+  generation == null
+    ? null
+    : {
+        generation: String(generation),
+        checkpoint: checkpoint == null ? null : (String(checkpoint) as Checkpoint),
+      };
 
 export const RedisTokenStateLayer = (
   redis: Redis | RedisCluster,

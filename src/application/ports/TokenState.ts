@@ -25,6 +25,22 @@ export type TokenStatus = {
   readonly sessionRevoked: boolean;
 };
 
+/**
+ * What the projection says of itself. A generation is one build of it from nothing: it changes
+ * only when the projection is found empty, so a write that names an older one belongs to data
+ * that is gone.
+ */
+export type Marker = {
+  readonly generation: string;
+  /** How far the log is applied; null while the generation is still being built. */
+  readonly checkpoint: Checkpoint | null;
+};
+
+/** The generation a write named is no longer the projection's: it lost data meanwhile. */
+export class ProjectionLost extends Data.TaggedError("ProjectionLost")<{
+  readonly generation: string;
+}> {}
+
 /** The projection could not be read or written in time. Callers fail closed. */
 export class TokenStateUnavailable extends Data.TaggedError("TokenStateUnavailable")<{
   readonly cause: unknown;
@@ -48,8 +64,27 @@ export class TokenState extends Context.Service<
       writes: readonly ProjectionWrite[],
       nowMs: number,
     ) => Effect.Effect<number, TokenStateUnavailable>;
-    /** How far the projection has followed the log; null when it has no record (lost or new). */
-    readonly checkpoint: Effect.Effect<Checkpoint | null, TokenStateUnavailable>;
-    readonly saveCheckpoint: (checkpoint: Checkpoint) => Effect.Effect<void, TokenStateUnavailable>;
+    /**
+     * `apply`, but nothing is written unless the projection is still `generation`
+     * (ProjectionLost otherwise), checked atomically with the writes where the store can: what
+     * catch-up and rebuilds write, so that none of it lands in a projection emptied meanwhile.
+     */
+    readonly applyIn: (
+      generation: string,
+      writes: readonly ProjectionWrite[],
+      nowMs: number,
+    ) => Effect.Effect<number, TokenStateUnavailable | ProjectionLost>;
+    /** The marker; null when the projection holds none (new, or emptied). */
+    readonly marker: Effect.Effect<Marker | null, TokenStateUnavailable>;
+    /**
+     * The marker, after making `candidate` the generation if there was none (with no
+     * checkpoint: a build must follow). Atomic, so instances starting at once share one.
+     */
+    readonly open: (candidate: string) => Effect.Effect<Marker, TokenStateUnavailable>;
+    /** Records the checkpoint of `generation`; ProjectionLost when that is not the current one. */
+    readonly saveCheckpoint: (
+      generation: string,
+      checkpoint: Checkpoint,
+    ) => Effect.Effect<void, TokenStateUnavailable | ProjectionLost>;
   }
 >()("app/TokenState") {}
