@@ -2,7 +2,7 @@ import { Effect, Result } from "effect";
 import { usernameKey } from "../domain/user/Username.ts";
 import { InvalidCredentials, RateLimited, Unavailable } from "./errors.ts";
 import { Limits } from "./ports/Limits.ts";
-import { RateLimiter } from "./ports/RateLimiter.ts";
+import { RateLimiter, type Take } from "./ports/RateLimiter.ts";
 
 // Fail closed: counters that cannot be read would otherwise allow unlimited guessing during
 // exactly the outage an attacker can cause.
@@ -11,12 +11,14 @@ const limiterDown = () => new Unavailable({ dependency: "rate-limiter" });
 const retryAfter = (ms: number) =>
   new RateLimited({ retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) });
 
+const refusedFor = (take: Take) => (take.taken ? null : retryAfter(take.retryAfterMs));
+
 type Counter = { readonly key: string; readonly max: number };
 
 /**
- * Runs a password check under the brute-force limits: per username (known or not, so the
- * answer reveals nothing) and per client IP. A slot is taken from each counter before the
- * check, so parallel guesses can never pass a limit. A wrong password keeps its slots, and the
+ * Runs a password check under the brute-force limits: per client IP and per username (known or
+ * not, so the answer reveals nothing). A slot is taken from each counter before the check, so
+ * parallel guesses can never pass a limit. A wrong password keeps its slots, and the
  * one that took a counter's last slot starts the lockout, once; anything else gives them back.
  * While a counter is full every attempt is refused, the right password too.
  */
@@ -30,24 +32,26 @@ export const limitPasswordChecks = <A, E, R>(
     const limiter = yield* RateLimiter;
     const window = limits.loginLockoutMs;
     const counters: Counter[] = [
-      { key: `login:${usernameKey(username)}`, max: limits.loginMaxFailuresPerUser },
       ...(clientIp ? [{ key: `login:ip:${clientIp}`, max: limits.loginMaxFailuresPerIp }] : []),
+      { key: `login:${usernameKey(username)}`, max: limits.loginMaxFailuresPerUser },
     ];
-    const takes = yield* Effect.forEach(
-      counters,
-      (counter) => limiter.take(counter.key, counter.max, window),
-      { concurrency: "unbounded" },
-    ).pipe(Effect.mapError(limiterDown));
     const giveBack = (which: readonly Counter[]) =>
       Effect.forEach(which, (counter) => limiter.give(counter.key), {
         concurrency: "unbounded",
         discard: true,
       }).pipe(Effect.ignore);
 
-    const refused = takes.flatMap((take) => (take.taken ? [] : [take.retryAfterMs]));
-    if (refused.length > 0) {
-      yield* giveBack(counters.filter((_, i) => takes[i]?.taken));
-      return yield* Effect.fail(retryAfter(Math.max(...refused)));
+    // One at a time, the client's first: a locked client creates no state per username it
+    // tries, and an attempt refused or unavailable keeps no slot.
+    const takes: Take[] = [];
+    for (const counter of counters) {
+      const take = yield* Effect.result(limiter.take(counter.key, counter.max, window));
+      const refused = Result.isFailure(take) ? limiterDown() : refusedFor(take.success);
+      if (refused) {
+        yield* giveBack(counters.slice(0, takes.length));
+        return yield* Effect.fail(refused);
+      }
+      if (Result.isSuccess(take)) takes.push(take.success);
     }
 
     const outcome = yield* Effect.result(check);

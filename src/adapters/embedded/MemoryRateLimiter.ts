@@ -37,7 +37,9 @@ export const makeMemoryRateLimiter = (now: () => number = Date.now): RateLimiter
     give: (key) =>
       Effect.sync(() => {
         const counter = live(key);
-        if (counter && counter.count > 0) counter.count--;
+        if (counter === undefined) return;
+        if (counter.count > 1) counter.count--;
+        else counters.delete(key);
       }),
     hold: (key, ms) =>
       Effect.sync(() => {

@@ -4,7 +4,7 @@ import {
   RateLimiterUnavailable,
   type Take,
 } from "../../application/ports/RateLimiter.ts";
-import { deadlines, luaScript, type Redis, type RedisCluster } from "./client.ts";
+import { deadlines, luaScript, type Redis, RedisTimeout, type RedisCluster } from "./client.ts";
 
 // Each script touches one key, so every counter is atomic on its own slot, Redis Cluster too.
 // A full counter is left untouched: more attempts neither count nor move the window's end.
@@ -18,9 +18,9 @@ n = redis.call('INCR', KEYS[1])
 if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return {1, n}`);
 
-const giveScript = luaScript(`if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
-  redis.call('DECR', KEYS[1])
-end
+// A counter back at zero is deleted: failed logins under fresh usernames leave nothing behind.
+const giveScript = luaScript(`local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 1 then redis.call('DECR', KEYS[1]) elseif n == 1 then redis.call('DEL', KEYS[1]) end
 return 0`);
 
 const unavailable = (cause: unknown) => new RateLimiterUnavailable({ cause });
@@ -36,7 +36,24 @@ export const makeRedisRateLimiter = (
   return {
     take: (name, max, windowMs) =>
       Effect.tryPromise({
-        try: () => timed(takeScript(redis, [key(name)], [String(max), String(windowMs)])),
+        try: () => {
+          const sent = takeScript(redis, [key(name)], [String(max), String(windowMs)]);
+          return timed(sent).catch((error) => {
+            // A take answered after its deadline still counted, though its attempt was refused
+            // as unavailable: the slot goes back as soon as Redis answers.
+            if (error instanceof RedisTimeout) {
+              sent.then(
+                (reply) => {
+                  if (Number((reply as unknown[])[0]) === 1) {
+                    giveScript(redis, [key(name)], []).catch(() => {});
+                  }
+                },
+                () => {},
+              );
+            }
+            throw error;
+          });
+        },
         catch: unavailable,
       }).pipe(
         Effect.map((reply): Take => {
