@@ -1,6 +1,6 @@
 import { Clock, Context, Effect, Layer } from "effect";
-import { Unauthorized, Unavailable } from "./errors.ts";
 import { userStream } from "../domain/user/UserEvents.ts";
+import { Unauthorized, Unavailable } from "./errors.ts";
 import { Projector } from "./Projector.ts";
 import { EventStore } from "./ports/EventStore.ts";
 import { TokenState, type TokenStatus } from "./ports/TokenState.ts";

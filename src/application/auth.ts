@@ -298,7 +298,11 @@ export const logoutAll = (principal: AccessClaims, metadata: Metadata) =>
   decideAndAppend(
     loadUser(principal.sub),
     userStream(principal.sub),
-    (user) => decideUser({ type: "RevokeAllSessions", reason: "logout-all" }, user),
+    // Once the epoch has moved past the caller's token, a racing request already did this.
+    (user) =>
+      user.status === "active" && user.epoch > principal.epoch
+        ? ({ ok: true, events: [] } as const)
+        : decideUser({ type: "RevokeAllSessions", reason: "logout-all" }, user),
     { metadata: { ...metadata, actor: principal.sub } },
   ).pipe(
     Effect.catchTag("ClaimTaken", (e) => Effect.die(e)),

@@ -20,6 +20,9 @@ export class NotFound extends Data.TaggedError("NotFound")<{ readonly what: stri
 /** The request conflicted with the current state (e.g. the last admin's role). */
 export class Conflict extends Data.TaggedError("Conflict")<{ readonly detail: string }> {}
 
+/** So many concurrent changes hit the same account that this one kept losing the race. */
+export class Contended extends Data.TaggedError("Contended") {}
+
 /** Too many attempts; retry after `retryAfterSeconds`. */
 export class RateLimited extends Data.TaggedError("RateLimited")<{
   readonly retryAfterSeconds: number;

@@ -1,4 +1,4 @@
-import { Clock, Effect } from "effect";
+import { Clock, Effect, Schedule } from "effect";
 import {
   type AdminSet,
   type AdminSetEvent,
@@ -10,7 +10,7 @@ import { foldSession, type Session } from "../domain/session/Session.ts";
 import { type SessionEvent, sessionStream } from "../domain/session/SessionEvents.ts";
 import { foldUser, type User } from "../domain/user/User.ts";
 import { type UserEvent, userStream } from "../domain/user/UserEvents.ts";
-import { Unavailable } from "./errors.ts";
+import { Contended, Unavailable } from "./errors.ts";
 import { countAppended } from "./operations.ts";
 import { Projector } from "./Projector.ts";
 import {
@@ -21,6 +21,7 @@ import {
   type NewEvent,
   type RecordedEvent,
   type StreamAppend,
+  VersionConflict,
 } from "./ports/EventStore.ts";
 import { TokenState } from "./ports/TokenState.ts";
 import { projectRecords } from "./projection.ts";
@@ -100,6 +101,24 @@ export const appendManyAndProject = (appends: readonly StreamAppend[], metadata:
   });
 
 /**
+ * Runs `attempt` again while it loses a race for a stream version, after short, growing,
+ * jittered pauses so that racing writers spread out; past the bound it fails as Contended.
+ */
+export const retryOnConflict = <A, E, R>(attempt: Effect.Effect<A, E, R>) =>
+  attempt.pipe(
+    Effect.retry({
+      schedule: Schedule.jittered(Schedule.exponential("2 millis", 1.5)),
+      times: 16,
+      while: (error) => isConflict(error),
+    }),
+    Effect.mapError((error): Exclude<E, VersionConflict> | Contended =>
+      isConflict(error) ? new Contended() : (error as Exclude<E, VersionConflict>),
+    ),
+  );
+
+const isConflict = (error: unknown): error is VersionConflict => error instanceof VersionConflict;
+
+/**
  * Runs load -> decide -> append under optimistic concurrency, deciding again on the fresh
  * state when another writer got there first.
  */
@@ -109,20 +128,16 @@ export const decideAndAppend = <S, Ev extends NewEvent, X, R, E>(
   decide: (state: S) => Decision<Ev, X>,
   options: Omit<AppendOptions, "expectedVersion"> = {},
 ) =>
-  Effect.gen(function* () {
-    for (let attempt = 0; ; attempt++) {
+  retryOnConflict(
+    Effect.gen(function* () {
       const loaded = yield* loadState;
       const decision = decide(loaded.state);
-      if (!decision.ok) return { decision, loaded };
-      const appended = yield* appendAndProject(streamId, decision.events, {
-        ...options,
-        expectedVersion: loaded.version,
-      }).pipe(
-        Effect.map(() => true),
-        Effect.catchTag("VersionConflict", (conflict) =>
-          attempt < 20 ? Effect.succeed(false) : Effect.die(conflict),
-        ),
-      );
-      if (appended) return { decision, loaded };
-    }
-  });
+      if (decision.ok) {
+        yield* appendAndProject(streamId, decision.events, {
+          ...options,
+          expectedVersion: loaded.version,
+        });
+      }
+      return { decision, loaded };
+    }),
+  );

@@ -3,7 +3,7 @@ import { isValidPassword, passwordRule } from "../domain/user/Password.ts";
 import { decideUser, evolveUser } from "../domain/user/User.ts";
 import { userStream } from "../domain/user/UserEvents.ts";
 import { startSession } from "./auth.ts";
-import { InvalidCredentials, Unauthorized, ValidationFailed } from "./errors.ts";
+import { Conflict, InvalidCredentials, Unauthorized, ValidationFailed } from "./errors.ts";
 import { decideAndAppend, loadUser } from "./events.ts";
 import type { Metadata } from "./ports/EventStore.ts";
 import { PasswordHasher } from "./ports/PasswordHasher.ts";
@@ -33,17 +33,26 @@ export const changePassword = (
     }
     const hasher = yield* PasswordHasher;
     const passwordHash = yield* hasher.hash(input.newPassword);
-    // The current password is checked against the state each attempt decides on, so a
-    // concurrent change is never overwritten by someone who knew only the older password.
+    // The current password is checked once, against the first state loaded. An attempt that
+    // finds the hash changed since lost a race to a concurrent change: a conflict, never a
+    // wrong guess, and never an overwrite by someone who knew only the older password.
+    let verified: string | null = null;
     const checked = Effect.gen(function* () {
       const loaded = yield* loadUser(principal.sub);
       if (loaded.state.status !== "active") {
         return yield* Effect.fail(new Unauthorized({ reason: "unknown user" }));
       }
+      if (verified !== null) {
+        if (verified === loaded.state.passwordHash) return loaded;
+        return yield* Effect.fail(
+          new Conflict({ detail: "The password was changed meanwhile by another request." }),
+        );
+      }
       const matches =
         isValidPassword(input.currentPassword) &&
         (yield* hasher.verify(input.currentPassword, loaded.state.passwordHash));
       if (!matches) return yield* Effect.fail(new InvalidCredentials());
+      verified = loaded.state.passwordHash;
       return loaded;
     });
     const { decision, loaded } = yield* limitPasswordChecks(

@@ -6,7 +6,13 @@ import { type UserEvent, userIdOf, userStream } from "../domain/user/UserEvents.
 import { isValidUsername, usernameKey, usernameRule } from "../domain/user/Username.ts";
 import type { UserView } from "./auth.ts";
 import { Conflict, Forbidden, NotFound, Unavailable, ValidationFailed } from "./errors.ts";
-import { appendAndProject, appendManyAndProject, loadAdminSet, loadUser } from "./events.ts";
+import {
+  appendAndProject,
+  appendManyAndProject,
+  loadAdminSet,
+  loadUser,
+  retryOnConflict,
+} from "./events.ts";
 import { EventStore, type Metadata, type RecordedEvent } from "./ports/EventStore.ts";
 
 /**
@@ -14,9 +20,6 @@ import { EventStore, type Metadata, type RecordedEvent } from "./ports/EventStor
  * decided, or an operator at the console.
  */
 export type Caller = { readonly admin: string } | { readonly operator: string };
-
-/** Enough tries for any realistic burst of admin actions; past it, something is wrong. */
-const maxAttempts = 20;
 
 /** The id of the user a username names, or null. */
 export const findUserId = (username: string) =>
@@ -47,28 +50,23 @@ export const appendRegistration = (
       }).pipe(Effect.catchTag("VersionConflict", (e) => Effect.die(e)));
       return result?.events ?? [];
     }
-    for (let attempt = 1; ; attempt++) {
-      const admins = yield* loadAdminSet;
-      const appended: readonly RecordedEvent[] | null = yield* appendManyAndProject(
-        [
-          { ...user, expectedVersion: 0 },
-          {
-            streamId: adminSetStream,
-            events: adminSetOnRegister(userId, role),
-            expectedVersion: admins.version,
-          },
-        ],
-        options.metadata,
-      ).pipe(
-        Effect.map((results) => results[0]?.events ?? []),
-        Effect.catchTag("VersionConflict", (conflict) =>
-          conflict.streamId === adminSetStream && attempt < maxAttempts
-            ? Effect.succeed(null)
-            : Effect.die(conflict),
-        ),
-      );
-      if (appended !== null) return appended;
-    }
+    return yield* retryOnConflict(
+      Effect.gen(function* () {
+        const admins = yield* loadAdminSet;
+        const results = yield* appendManyAndProject(
+          [
+            { ...user, expectedVersion: 0 },
+            {
+              streamId: adminSetStream,
+              events: adminSetOnRegister(userId, role),
+              expectedVersion: admins.version,
+            },
+          ],
+          options.metadata,
+        );
+        return results[0]?.events ?? [];
+      }),
+    );
   });
 
 const validate = (request: { readonly username: string; readonly role: string }) => {
@@ -99,44 +97,41 @@ export const changeRole = (
     const by = "admin" in caller ? caller.admin : caller.operator;
     const command = { role, caller: "admin" in caller ? caller.admin : null, by };
 
-    for (let attempt = 1; ; attempt++) {
-      const [target, admins] = yield* Effect.all([loadUser(userId), loadAdminSet], {
-        concurrency: 2,
-      });
-      const decision = decideRoleChange(command, target.state, admins.state);
-      if (!decision.ok) {
-        switch (decision.error._tag) {
-          case "UserNotFound":
-            return yield* Effect.fail(new NotFound({ what: "user" }));
-          case "NotAnAdmin":
-            return yield* Effect.fail(new Forbidden());
-          case "LastAdmin":
-            return yield* Effect.fail(
-              new Conflict({ detail: "That would leave no admin: promote another user first." }),
-            );
+    return yield* retryOnConflict(
+      Effect.gen(function* () {
+        const [target, admins] = yield* Effect.all([loadUser(userId), loadAdminSet], {
+          concurrency: 2,
+        });
+        const decision = decideRoleChange(command, target.state, admins.state);
+        if (!decision.ok) {
+          switch (decision.error._tag) {
+            case "UserNotFound":
+              return yield* Effect.fail(new NotFound({ what: "user" }));
+            case "NotAnAdmin":
+              return yield* Effect.fail(new Forbidden());
+            case "LastAdmin":
+              return yield* Effect.fail(
+                new Conflict({ detail: "That would leave no admin: promote another user first." }),
+              );
+          }
         }
-      }
-      const appends = [
-        { streamId: userStream(userId), events: decision.user, expectedVersion: target.version },
-        { streamId: adminSetStream, events: decision.admins, expectedVersion: admins.version },
-      ].filter((entry) => entry.events.length > 0);
-      if (appends.length > 0) {
-        const landed = yield* appendManyAndProject(appends, { ...metadata, actor: by }).pipe(
-          Effect.as(true),
-          Effect.catchTag("VersionConflict", (conflict) =>
-            attempt < maxAttempts ? Effect.succeed(false) : Effect.die(conflict),
-          ),
-          Effect.catchTag("ClaimTaken", (e) => Effect.die(e)),
-        );
-        if (!landed) continue;
-      }
-      const user = decision.user.reduce(evolveUser, target.state);
-      if (user.status !== "active") return yield* Effect.die(new Error("user vanished"));
-      return {
-        id: user.id,
-        username: user.username,
-        role: user.role,
-        createdAt: target.records[0]?.recordedAt ?? new Date(0),
-      } satisfies UserView;
-    }
+        const appends = [
+          { streamId: userStream(userId), events: decision.user, expectedVersion: target.version },
+          { streamId: adminSetStream, events: decision.admins, expectedVersion: admins.version },
+        ].filter((entry) => entry.events.length > 0);
+        if (appends.length > 0) {
+          yield* appendManyAndProject(appends, { ...metadata, actor: by }).pipe(
+            Effect.catchTag("ClaimTaken", (e) => Effect.die(e)),
+          );
+        }
+        const user = decision.user.reduce(evolveUser, target.state);
+        if (user.status !== "active") return yield* Effect.die(new Error("user vanished"));
+        return {
+          id: user.id,
+          username: user.username,
+          role: user.role,
+          createdAt: target.records[0]?.recordedAt ?? new Date(0),
+        } satisfies UserView;
+      }),
+    );
   });

@@ -62,7 +62,8 @@ class Reply extends Error {
   }
 }
 
-const bearerPattern = /^Bearer ([A-Za-z0-9._-]+)$/;
+// RFC 6750 and 7235: the scheme is case-insensitive, and more than one space may follow it.
+const bearerPattern = /^bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 const bodyMethods = new Set(["POST", "PUT", "PATCH"]);
 
 const cookieName = "refresh_token";

@@ -1,6 +1,7 @@
 import { Cause, Exit } from "effect";
 import type {
   Conflict,
+  Contended,
   Forbidden,
   InvalidCredentials,
   NotFound,
@@ -20,6 +21,7 @@ export type AppError =
   | Forbidden
   | NotFound
   | Conflict
+  | Contended
   | RateLimited
   | Unavailable;
 
@@ -52,6 +54,10 @@ export const toResponse = (error: AppError): Response => {
       return problem(404, `No such ${error.what}.`);
     case "Conflict":
       return problem(409, error.detail);
+    case "Contended":
+      return problem(409, "Too many changes to this account at once; retry shortly.", {
+        headers: { "retry-after": "1" },
+      });
     case "RateLimited":
       return problem(429, "Too many attempts. Retry later.", {
         headers: { "retry-after": String(error.retryAfterSeconds) },

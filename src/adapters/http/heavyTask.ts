@@ -28,8 +28,7 @@ export const heavyTaskRoutes = (options: HeavyTaskOptions) => {
 
   return new Elysia().get(
     "/secure/heavy-task",
-    async ({ headers, query }) => {
-      await options.principal(headers.authorization);
+    async ({ query }) => {
       const exit = await options.runtime.runPromiseExit(
         heavyTask(query.n).pipe(
           Effect.catchTag("ComputerSaturated", (busy) =>
@@ -57,7 +56,11 @@ export const heavyTaskRoutes = (options: HeavyTaskOptions) => {
         rejected.add(request);
         (query as Record<string, unknown>).n = "0";
       },
-      beforeHandle: ({ request }) => (rejected.has(request) ? invalid() : undefined),
+      // The token first: without a valid one, nothing about the request is worth an answer.
+      beforeHandle: async ({ request, headers }) => {
+        await options.principal(headers.authorization);
+        return rejected.has(request) ? invalid() : undefined;
+      },
       response: {
         200: t.Object({
           n: t.Integer({ minimum: 0, maximum: options.maxN }),

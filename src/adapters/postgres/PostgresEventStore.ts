@@ -411,7 +411,10 @@ export const makePostgresEventStore = (
     ) => {
       const base = snapshotParts(cursor.base);
       const visible = sql`pg_visible_in_snapshot(transaction_id, ${target}::pg_snapshot)`;
-      const branch = (where: postgres.PendingQuery<postgres.Row[]>, after: readonly [bigint, bigint]) => sql`
+      const branch = (
+        where: postgres.PendingQuery<postgres.Row[]>,
+        after: readonly [bigint, bigint],
+      ) => sql`
         select transaction_id as xid, position as pos, stream_id, version, type, data, metadata, recorded_at
         from events
         where ${where} and (transaction_id, position) > (${String(after[0])}::xid8, ${String(after[1])}::bigint)

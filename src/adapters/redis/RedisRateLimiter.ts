@@ -4,7 +4,7 @@ import {
   RateLimiterUnavailable,
   type Take,
 } from "../../application/ports/RateLimiter.ts";
-import { deadlines, luaScript, type Redis, RedisTimeout, type RedisCluster } from "./client.ts";
+import { deadlines, luaScript, type Redis, type RedisCluster, RedisTimeout } from "./client.ts";
 
 // Each script touches one key, so every counter is atomic on its own slot, Redis Cluster too.
 // A full counter is left untouched: more attempts neither count nor move the window's end.
