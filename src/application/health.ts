@@ -10,6 +10,17 @@ export type Readiness = {
   readonly projection: "ready" | "rebuilding" | "starting";
 };
 
+/** A probe that has not answered in time has answered no: readiness itself never hangs. */
+export const within =
+  <B>(fallback: B) =>
+  <A, E, R>(probe: Effect.Effect<A, E, R>) =>
+    Effect.timeoutOrElse(probe, {
+      duration: probeTimeoutMs,
+      orElse: () => Effect.succeed(fallback),
+    });
+
+const probeTimeoutMs = 1_000;
+
 /**
  * Ready means: the log can be written, tokens can be checked, and the projection holds a
  * complete generation that this instance has followed.
@@ -23,8 +34,12 @@ export const readiness = Effect.gen(function* () {
       store.findClaim("health:probe").pipe(
         Effect.as(true),
         Effect.orElseSucceed(() => false),
+        within(false),
       ),
-      state.marker.pipe(Effect.orElseSucceed(() => "down" as const)),
+      state.marker.pipe(
+        Effect.orElseSucceed(() => "down" as const),
+        within("down" as const),
+      ),
     ],
     { concurrency: 2 },
   );

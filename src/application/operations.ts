@@ -1,4 +1,5 @@
 import { Effect } from "effect";
+import { within } from "./health.ts";
 import { Projector } from "./Projector.ts";
 import { EventStore, type RecordedEvent } from "./ports/EventStore.ts";
 import { FibonacciComputer } from "./ports/FibonacciComputer.ts";
@@ -62,7 +63,10 @@ const lag = Effect.gen(function* () {
 
 /** What a metrics scrape reports about state, read at scrape time. */
 export const gauges = Effect.gen(function* () {
-  const projectionLag = yield* lag.pipe(Effect.orElseSucceed(() => null));
+  const projectionLag = yield* lag.pipe(
+    Effect.orElseSucceed(() => null),
+    within(null),
+  );
   const status = yield* (yield* Projector).status;
   const pool = yield* (yield* FibonacciComputer).stats;
   return {

@@ -60,4 +60,39 @@ describe("PostgreSQL outages", () => {
     expect((await api.call("POST", "/auth/logout", { token: live.token })).status).toBe(204);
     expect((await api.call("GET", "/secure/data", { token: live.token })).status).toBe(401);
   });
+
+  const timed = async (method: string, path: string, token?: string) => {
+    const started = performance.now();
+    const reply = await api.call(method, path, token ? { token } : {});
+    return { status: reply.status, ms: performance.now() - started };
+  };
+
+  test("frozen: every request answers within the query bound, checks keep working; thawed: at once again", async () => {
+    await api.register("frozen_pg_user");
+    const live = await api.login("frozen_pg_user");
+    pg.freeze();
+    try {
+      const answers = await Promise.all([
+        timed("GET", "/health/ready"),
+        timed("GET", "/metrics"),
+        timed("GET", "/secure/data", live.token),
+        timed("GET", "/auth/me", live.token),
+        timed("POST", "/auth/logout-all", live.token),
+      ]);
+      const [ready, metrics, data, me, logoutAll] = answers;
+      expect(ready).toMatchObject({ status: 503 });
+      expect(ready?.ms).toBeLessThan(2_000);
+      expect(metrics).toMatchObject({ status: 200 });
+      expect(metrics?.ms).toBeLessThan(2_000);
+      expect(data).toMatchObject({ status: 200 });
+      expect(me).toMatchObject({ status: 503 });
+      expect(logoutAll).toMatchObject({ status: 503 });
+      for (const answer of answers) expect(answer.ms).toBeLessThan(4_000);
+    } finally {
+      pg.thaw();
+    }
+    const after = await timed("GET", "/auth/me", live.token);
+    expect(after.status).toBe(200);
+    expect(after.ms).toBeLessThan(2_000);
+  });
 });

@@ -414,6 +414,76 @@ export const lifecycleSuite = (mode: Mode, env: Record<string, string> = {}) =>
         const again = await api.login(name);
         expect((await api.call("GET", "/auth/me", { token: again.token })).status).toBe(200);
       });
+
+      test("60 concurrent logout-all with one token: every answer is 204, the token is dead", async () => {
+        const name = fresh();
+        await api.register(name);
+        const { token } = await api.login(name);
+        const replies = await Promise.all(
+          Array.from({ length: 60 }, () => api.call("POST", "/auth/logout-all", { token })),
+        );
+        const statuses = replies.map((reply) => reply.status);
+        // A token already dead when its request ran is 401; none may fail on the server.
+        expect(statuses.filter((status) => status !== 204 && status !== 401)).toEqual([]);
+        expect(statuses).toContain(204);
+        expect((await api.call("GET", "/auth/me", { token })).status).toBe(401);
+      });
+    });
+
+    describe("contention", () => {
+      test("three concurrent password changes with the right password: one wins, none counts as a wrong guess", async () => {
+        const name = fresh();
+        await api.register(name);
+        const { token } = await api.login(name);
+        const change = (next: string) =>
+          api.call("POST", "/auth/change-password", {
+            token,
+            body: { current_password: password, new_password: next },
+          });
+        const replies = await Promise.all([
+          change("first new password"),
+          change("second new password"),
+          change("third new password"),
+        ]);
+        const statuses = replies.map((reply) => reply.status);
+        expect(statuses.filter((status) => status === 200)).toHaveLength(1);
+        expect(statuses.filter((status) => status === 401)).toEqual([]);
+        expect(statuses.filter((status) => status !== 200 && status !== 409)).toEqual([]);
+        const winner = ["first", "second", "third"][statuses.indexOf(200)];
+        // No failure was counted: the limit of wrong guesses is untouched.
+        for (let i = 0; i < 3; i++) {
+          expect((await api.login(name, `${winner} new password`)).status).toBe(200);
+        }
+      });
+    });
+
+    describe("the bearer scheme", () => {
+      test("is case-insensitive and may be followed by several spaces", async () => {
+        const name = fresh();
+        await api.register(name);
+        const { token } = await api.login(name);
+        for (const scheme of ["Bearer ", "bearer ", "BEARER ", "Bearer   "]) {
+          const reply = await api.call("GET", "/auth/me", {
+            headers: { authorization: `${scheme}${token}` },
+          });
+          expect(reply.status).toBe(200);
+        }
+        for (const malformed of [`Bearer${token}`, `Basic ${token}`, `Bearer ${token} extra`]) {
+          const reply = await api.call("GET", "/auth/me", {
+            headers: { authorization: malformed },
+          });
+          expect(reply.status).toBe(401);
+        }
+      });
+
+      test("a protected route checks the token before the rest of the request", async () => {
+        expect((await api.call("GET", "/secure/heavy-task?n=abc")).status).toBe(401);
+        expect((await api.call("GET", "/secure/heavy-task?n=5")).status).toBe(401);
+        const name = fresh();
+        await api.register(name);
+        const { token } = await api.login(name);
+        expect((await api.call("GET", "/secure/heavy-task?n=abc", { token })).status).toBe(422);
+      });
     });
 
     describe("bad requests", () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./net.ts";
@@ -42,11 +42,20 @@ export const throwawayPostgres = async () => {
     await pgCtl("stop", "-w", "-m", "fast");
   };
 
+  /** Freezes the server and every backend: connections stay open, nothing is answered. */
+  const signalAll = (signal: "STOP" | "CONT") => {
+    const pid = readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0] ?? "";
+    Bun.spawnSync(["pkill", `-${signal}`, "-P", pid]);
+    Bun.spawnSync(["kill", `-${signal}`, pid]);
+  };
+  const freeze = () => signalAll("STOP");
+  const thaw = () => signalAll("CONT");
+
   const remove = async () => {
     await stop();
     rmSync(dir, { recursive: true, force: true });
   };
 
   await start();
-  return { url, port, start, stop, remove };
+  return { url, port, start, stop, freeze, thaw, remove };
 };

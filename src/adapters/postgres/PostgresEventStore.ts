@@ -129,6 +129,7 @@ const eventData = (rows: readonly RawRow[], from: number): EventData[] => {
 };
 
 const scanBatch = 1_000;
+const defaultQueryTimeoutMs = 3_000;
 
 const claimTakenKey = (error: postgres.PostgresError): string | undefined =>
   /^Key \(key\)=\((.*)\) already exists\.$/s.exec(error.detail ?? "")?.[1];
@@ -142,8 +143,19 @@ const anyVersionAttempts = 10;
  */
 export const makePostgresEventStore = (
   sql: Sql,
+  queryTimeoutMs = defaultQueryTimeoutMs,
 ): Effect.Effect<EventStore["Service"], StoreUnavailable> =>
   Effect.gen(function* () {
+    // A frozen server answers nothing and a stopped one may leave a connect hanging: every
+    // query gives up in time, so requests answer 503 instead of waiting with it.
+    const bounded = <A>(options: { try: () => PromiseLike<A>; catch: typeof unavailable }) =>
+      Effect.tryPromise({ try: () => Promise.resolve(options.try()), catch: options.catch }).pipe(
+        Effect.timeoutOrElse({
+          duration: queryTimeoutMs,
+          orElse: () =>
+            Effect.fail(unavailable(new Error(`no answer within ${queryTimeoutMs} ms`))),
+        }),
+      );
     yield* Effect.tryPromise({ try: () => migrate(sql), catch: unavailable });
     const [{ schema } = { schema: "public" }] = yield* Effect.tryPromise({
       try: () => sql<{ schema: string }[]>`select current_schema() as schema`,
@@ -281,7 +293,7 @@ export const makePostgresEventStore = (
           expectedVersion: options.expectedVersion,
         });
         if (events.length === 0) {
-          const version = yield* Effect.tryPromise({
+          const version = yield* bounded({
             try: () => currentVersion(streamId),
             catch: unavailable,
           });
@@ -293,7 +305,7 @@ export const makePostgresEventStore = (
         const claims = [...new Set(options.claims ?? [])];
         const attempts = options.expectedVersion === "any" ? anyVersionAttempts : 1;
         for (let i = 0; i < attempts; i++) {
-          const outcome = yield* Effect.tryPromise({
+          const outcome = yield* bounded({
             try: () => attempt(streamId, events, options, claims),
             catch: unavailable,
           });
@@ -364,7 +376,7 @@ export const makePostgresEventStore = (
           : 1;
         let moved = appends[0]?.streamId ?? "";
         for (let i = 0; i < attempts; i++) {
-          const outcome = yield* Effect.tryPromise({
+          const outcome = yield* bounded({
             try: () => attemptMany(appends, metadata),
             catch: unavailable,
           });
@@ -394,7 +406,7 @@ export const makePostgresEventStore = (
               else true end`
       }`;
 
-    const currentSnapshot = Effect.tryPromise({
+    const currentSnapshot = bounded({
       try: () => sql<{ snapshot: string }[]>`select pg_current_snapshot()::text as snapshot`,
       catch: unavailable,
     }).pipe(Effect.map((rows) => rows[0]?.snapshot ?? startSnapshot));
@@ -441,7 +453,7 @@ export const makePostgresEventStore = (
       Effect.gen(function* () {
         const cursor = yield* parseCheckpoint(after);
         const target = cursor.target ?? (yield* currentSnapshot);
-        const rows = yield* Effect.tryPromise({
+        const rows = yield* bounded({
           try: () => query(cursor, target),
           catch: unavailable,
         });
@@ -458,7 +470,7 @@ export const makePostgresEventStore = (
       append,
       appendMany,
       readStream: (streamId) =>
-        Effect.tryPromise({
+        bounded({
           try: () => sql<EventRow[]>`
             select transaction_id::text, position, stream_id, version, type, data, metadata, recorded_at
             from events where stream_id = ${streamId} order by version`,
@@ -511,7 +523,7 @@ export const makePostgresEventStore = (
             .raw()
             .cursor(scanBatch)
             [Symbol.asyncIterator]();
-          const next = Effect.tryPromise({ try: () => batches.next(), catch: unavailable });
+          const next = bounded({ try: () => batches.next(), catch: unavailable });
           yield* Effect.gen(function* () {
             let pending = yield* Effect.forkChild(next);
             for (;;) {
@@ -529,18 +541,18 @@ export const makePostgresEventStore = (
           );
           return snapshot;
         }),
-      size: Effect.tryPromise({
+      size: bounded({
         try: () => sql<{ count: string }[]>`select count(*) as count from events`,
         catch: unavailable,
       }).pipe(Effect.map((rows) => Number(rows[0]?.count ?? 0))),
       findClaim: (key) =>
-        Effect.tryPromise({
+        bounded({
           try: () => sql<{ stream_id: string }[]>`select stream_id from claims where key = ${key}`,
           catch: unavailable,
         }).pipe(Effect.map((rows) => rows[0]?.stream_id ?? null)),
       subscribe: (onAppend) =>
         Effect.acquireRelease(
-          Effect.tryPromise({
+          bounded({
             try: () => sql.listen(channel, () => onAppend()),
             catch: unavailable,
           }),
