@@ -13,7 +13,7 @@ import {
   loadUser,
   retryOnConflict,
 } from "./events.ts";
-import { EventStore, type Metadata, type RecordedEvent } from "./ports/EventStore.ts";
+import { EventStore, type Metadata } from "./ports/EventStore.ts";
 
 /**
  * Who asks for a role change: an admin, checked against the admin set when the change is

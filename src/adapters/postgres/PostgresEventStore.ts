@@ -445,7 +445,6 @@ export const makePostgresEventStore = (
     const readPage = <Row, A>(
       after: Checkpoint,
       limit: number,
-      filter: ReadFilter | undefined,
       query: (cursor: Cursor, target: string) => Promise<readonly Row[]>,
       last: (row: Row) => readonly [string, string],
       decode: (rows: readonly Row[]) => readonly A[],
@@ -480,7 +479,6 @@ export const makePostgresEventStore = (
         readPage(
           after,
           limit,
-          filter,
           (cursor, target) =>
             delta(
               cursor,
@@ -496,7 +494,6 @@ export const makePostgresEventStore = (
         readPage(
           after,
           limit,
-          filter,
           (cursor, target) => delta(cursor, target, sql`type, data`, limit, filter).raw(),
           (row: RawRow) => [String(row[0]), String(row[1])],
           (rows) => eventData(rows, 2),
