@@ -2,7 +2,13 @@ import { Clock, Context, Effect, Fiber, Layer, Schedule } from "effect";
 import { type Checkpoint, type EventData, EventStore } from "./ports/EventStore.ts";
 import { Ids } from "./ports/Ids.ts";
 import { type ProjectionLost, TokenState, type TokenStateUnavailable } from "./ports/TokenState.ts";
-import { epochTypes, projectRecords, revocationGraceMs, revocationTypes } from "./projection.ts";
+import {
+  epochTypes,
+  noId,
+  projectRecords,
+  revocationGraceMs,
+  revocationTypes,
+} from "./projection.ts";
 
 export type ProjectorStatus = {
   /** True while this instance has followed a complete generation of the projection. */
@@ -18,7 +24,6 @@ export type ReplaySummary = {
 };
 
 const pageSize = 5_000;
-const none = "\u0000none";
 
 /**
  * Follows the event log into the token projection. Inline projection, catch-up and rebuild
@@ -183,7 +188,7 @@ export const ProjectorLive = (options: { readonly pollMs: number }) =>
           if (suspects.size === 0) return;
           const users = [...suspects];
           suspects.clear();
-          const found = yield* Effect.forEach(users, (userId) => state.lookup(userId, none, none), {
+          const found = yield* Effect.forEach(users, (userId) => state.lookup(userId, noId, noId), {
             concurrency: 16,
           });
           if (found.some((entry) => entry.epoch === null)) {

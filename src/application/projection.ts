@@ -13,6 +13,9 @@ export const domainEvent = (record: EventData): DomainEvent | null =>
     ? ({ type: record.type, data: record.data } as DomainEvent)
     : null;
 
+/** A token or session id no token carries: looks up a user's epoch alone. */
+export const noId = "\u0000none";
+
 /** Events that revoke tokens or sessions, and events that set a user's epoch. */
 export const revocationTypes: readonly DomainEvent["type"][] = ["TokenRevoked", "SessionRevoked"];
 export const epochTypes: readonly DomainEvent["type"][] = [

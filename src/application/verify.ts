@@ -1,7 +1,7 @@
 import { Clock, Effect } from "effect";
 import { EventStore, startOfLog } from "./ports/EventStore.ts";
 import { TokenState } from "./ports/TokenState.ts";
-import { projectRecords } from "./projection.ts";
+import { noId, projectRecords } from "./projection.ts";
 
 export type Difference =
   | {
@@ -20,7 +20,6 @@ export type Verification = {
 };
 
 const pageSize = 5_000;
-const none = "\u0000none";
 
 /**
  * Folds the whole log into the projection it implies and compares the live one with it: every
@@ -54,7 +53,7 @@ export const verifyProjection = Effect.gen(function* () {
     epochs,
     ([userId, expected]) =>
       state
-        .lookup(userId, none, none)
+        .lookup(userId, noId, noId)
         .pipe(
           Effect.map(({ epoch }): Difference | null =>
             epoch === expected ? null : { kind: "epoch", userId, expected, actual: epoch },
@@ -65,7 +64,7 @@ export const verifyProjection = Effect.gen(function* () {
   const revocationDifferences = yield* Effect.forEach(
     revoked,
     (entry) =>
-      state.lookup(entry.userId, entry.tokenId ?? none, entry.sessionId ?? none).pipe(
+      state.lookup(entry.userId, entry.tokenId ?? noId, entry.sessionId ?? noId).pipe(
         Effect.map((status): Difference | null => {
           if (entry.tokenId !== undefined && !status.tokenRevoked) {
             return { kind: "token", userId: entry.userId, tokenId: entry.tokenId };

@@ -166,6 +166,13 @@ export const makeRedisTokenState = (
     return { calls, count };
   };
 
+  const applyAll = async (writes: readonly ProjectionWrite[], nowMs: number) => {
+    const { calls, count } = scriptCalls(writes, nowMs);
+    // Issued together, the calls travel in one pipeline.
+    await timed(Promise.all(calls.map((call) => applyScript(redis, call.keys, call.args))));
+    return count;
+  };
+
   return {
     lookup: (userId, tokenId, sessionId) =>
       Effect.callback<TokenStatus, TokenStateUnavailable>((resume) => {
@@ -176,26 +183,17 @@ export const makeRedisTokenState = (
         if (lookups.length === 1) setImmediate(flush);
       }),
     apply: (writes, nowMs) =>
-      Effect.tryPromise({
-        try: async () => {
-          const { calls, count } = scriptCalls(writes, nowMs);
-          // Issued together, the calls travel in one pipeline.
-          await timed(Promise.all(calls.map((call) => applyScript(redis, call.keys, call.args))));
-          return count;
-        },
-        catch: unavailable,
-      }),
+      Effect.tryPromise({ try: () => applyAll(writes, nowMs), catch: unavailable }),
     applyIn: (generation, writes, nowMs) =>
       Effect.tryPromise({
         try: async () => {
-          const { calls, count } = scriptCalls(writes, nowMs);
           if (!coalesce) {
             // A cluster keeps the marker in another slot than the users' keys: checked before
             // the writes, not with them.
             if ((await timed(redis.get(keys.generation))) !== generation) return -1;
-            await timed(Promise.all(calls.map((call) => applyScript(redis, call.keys, call.args))));
-            return count;
+            return applyAll(writes, nowMs);
           }
+          const { calls, count } = scriptCalls(writes, nowMs);
           const replies = await timed(
             Promise.all(
               calls.map((call) =>
