@@ -33,21 +33,26 @@ export const changePassword = (
     }
     const hasher = yield* PasswordHasher;
     const passwordHash = yield* hasher.hash(input.newPassword);
-    // The current password is checked once, against the first state loaded. An attempt that
-    // finds the hash changed since lost a race to a concurrent change: a conflict, never a
-    // wrong guess, and never an overwrite by someone who knew only the older password.
+    // The current password is checked once, against the first state loaded. A request that
+    // lost a race to a concurrent change gets a conflict, never a wrong guess, and never
+    // overwrites it knowing only the older password.
     let verified: string | null = null;
     const checked = Effect.gen(function* () {
       const loaded = yield* loadUser(principal.sub);
       if (loaded.state.status !== "active") {
         return yield* Effect.fail(new Unauthorized({ reason: "unknown user" }));
       }
-      if (verified !== null) {
-        if (verified === loaded.state.passwordHash) return loaded;
+      // The epoch moved since the caller's token was issued, or the hash since it was checked:
+      // another request changed the account first.
+      const moved =
+        loaded.state.epoch !== principal.epoch ||
+        (verified !== null && verified !== loaded.state.passwordHash);
+      if (moved) {
         return yield* Effect.fail(
-          new Conflict({ detail: "The password was changed meanwhile by another request." }),
+          new Conflict({ detail: "The account was changed meanwhile by another request." }),
         );
       }
+      if (verified !== null) return loaded;
       const matches =
         isValidPassword(input.currentPassword) &&
         (yield* hasher.verify(input.currentPassword, loaded.state.passwordHash));
