@@ -1,9 +1,12 @@
 import { Effect } from "effect";
+import { sessionStarted } from "../domain/session/SessionEvents.ts";
 import { userStream } from "../domain/user/UserEvents.ts";
 import { NotFound, Unavailable } from "./errors.ts";
 import { EventStore } from "./ports/EventStore.ts";
 
 export type AuditEntry = {
+  /** The user's stream or one of their sessions'. */
+  readonly stream: string;
   readonly position: number;
   readonly version: number;
   readonly type: string;
@@ -27,15 +30,22 @@ const strip = (value: unknown): unknown => {
   );
 };
 
-/** A user's history, oldest first, with who did each change and from where. */
+/**
+ * A user's history and their sessions' (logins, rotations, revocations), oldest first, with who
+ * did each change and from where.
+ */
 export const userEvents = (userId: string) =>
   Effect.gen(function* () {
-    const records = yield* (yield* EventStore)
-      .readStream(userStream(userId))
-      .pipe(Effect.mapError(() => new Unavailable({ dependency: "event-store" })));
-    if (records.length === 0) return yield* Effect.fail(new NotFound({ what: "user" }));
+    const store = yield* EventStore;
+    const records = yield* Effect.gen(function* () {
+      const sessions = yield* store.streamsStartedWith(sessionStarted, "userId", userId);
+      return yield* store.readStreams([userStream(userId), ...sessions]);
+    }).pipe(Effect.mapError(() => new Unavailable({ dependency: "event-store" })));
+    if (!records.some((record) => record.streamId === userStream(userId)))
+      return yield* Effect.fail(new NotFound({ what: "user" }));
     return records.map(
       (record): AuditEntry => ({
+        stream: record.streamId,
         position: record.position,
         version: record.version,
         type: record.type,

@@ -377,6 +377,30 @@ export const eventStoreContract = (
         expect(await run(store.readStream("nobody"))).toEqual([]);
       });
 
+      test("readStreams merges several streams in log order and ignores unknown ones", async () => {
+        await run(append("a", [event("A1")], { expectedVersion: 0 }));
+        await run(append("b", [event("B1")], { expectedVersion: 0 }));
+        await run(append("c", [event("C1")], { expectedVersion: 0 }));
+        await run(append("a", [event("A2")], { expectedVersion: 1 }));
+        const merged = await run(store.readStreams(["a", "b", "nobody"]));
+        expect(merged.map((e) => `${e.streamId}@${e.version}`)).toEqual(["a@1", "b@1", "a@2"]);
+        expect(await run(store.readStreams([]))).toEqual([]);
+      });
+
+      test("streamsStartedWith finds the streams whose first event carries the value, in order", async () => {
+        const started = (userId: string) => ({ type: "Started", data: { userId, n: 1 } });
+        await run(append("s2", [started("u1")], { expectedVersion: 0 }));
+        await run(append("s1", [started("u2")], { expectedVersion: 0 }));
+        await run(append("s3", [started("u1")], { expectedVersion: 0 }));
+        await run(append("s4", [{ type: "Other", data: { userId: "u1" } }], { expectedVersion: 0 }));
+        await run(append("s1", [started("u1")], { expectedVersion: 1 }));
+        await run(append("s5", [{ type: "Started", data: { userId: "u1'); --" } }], { expectedVersion: 0 }));
+        expect(await run(store.streamsStartedWith("Started", "userId", "u1"))).toEqual(["s2", "s3"]);
+        expect(await run(store.streamsStartedWith("Started", "userId", "u1'); --"))).toEqual(["s5"]);
+        expect(await run(store.streamsStartedWith("Started", "n", "1"))).toEqual([]);
+        expect(await run(store.streamsStartedWith("Started", "userId", "nobody"))).toEqual([]);
+      });
+
       test("readAll from the start returns every event in append order", async () => {
         await run(append("a", [event("1"), event("2")], { expectedVersion: 0 }));
         await run(append("b", [event("3")], { expectedVersion: 0 }));

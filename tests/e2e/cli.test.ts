@@ -65,12 +65,18 @@ describe("the admin CLI (PostgreSQL + Redis)", () => {
     const events = await cli(["events", "bob"]);
     expect(events.code).toBe(0);
     const lines = events.stdout.trim().split("\n");
-    expect(lines.map((line) => line.split("\t")[2])).toEqual(["UserRegistered", "RoleChanged"]);
-    expect(lines[1]).toContain("actor=cli:");
+    // position, time, stream, type, who, data: bob's login is his session's stream.
+    expect(lines.map((line) => line.split("\t")[3])).toEqual([
+      "UserRegistered",
+      "SessionStarted",
+      "RoleChanged",
+    ]);
+    expect(lines[1]?.split("\t")[2]).toStartWith("session-");
+    expect(lines[2]).toContain("actor=cli:");
     expect(events.stdout).not.toMatch(/argon2|hash|bob password/i);
 
     const json = JSON.parse((await cli(["events", "bob", "--json"])).stdout) as { type: string }[];
-    expect(json.map((e) => e.type)).toEqual(["UserRegistered", "RoleChanged"]);
+    expect(json.map((e) => e.type)).toEqual(["UserRegistered", "SessionStarted", "RoleChanged"]);
 
     const unknown = await cli(["events", "nobody_at_all"]);
     expect(unknown.code).toBe(1);

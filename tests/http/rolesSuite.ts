@@ -55,6 +55,7 @@ export const rolesSuite = (mode: Mode) =>
       const reply = await api.call("GET", `/admin/users/${id}/events`, { token: root });
       expect(reply.status).toBe(200);
       return reply.body.events as {
+        stream: string;
         type: string;
         position: number;
         version: number;
@@ -298,7 +299,9 @@ export const rolesSuite = (mode: Mode) =>
         });
         const reply = await api.call("GET", `/admin/users/${user.id}/events`, { token: root });
         expect(reply.status).toBe(200);
-        const events = reply.body.events as Record<string, unknown>[];
+        const events = (reply.body.events as Record<string, unknown>[]).filter(
+          (e) => e.stream === `user-${user.id}`,
+        );
         expect(events.map((e) => e.type)).toEqual([
           "UserRegistered",
           "PasswordChanged",
@@ -318,6 +321,48 @@ export const rolesSuite = (mode: Mode) =>
         expect(reply.text).not.toMatch(/argon2|passwordHash|hash/i);
         expect(reply.text).not.toContain(password);
         expect(reply.text).not.toContain("another long secret");
+      });
+
+      test("includes the user's sessions: logins, rotations, logouts and a refresh reuse", async () => {
+        const user = await registered();
+        const other = await registered();
+        await api.login(other.name);
+        const first = await api.login(user.name, password, { "x-request-id": "login-1" });
+        const rotated = await api.call("POST", "/auth/refresh", { cookie: first.refresh });
+        const again = await api.call("POST", "/auth/refresh", {
+          cookie: rotated.refreshCookie as string,
+        });
+        expect(again.status).toBe(200);
+        expect((await api.call("POST", "/auth/refresh", { cookie: first.refresh })).status).toBe(
+          401,
+        );
+        const second = await api.login(user.name);
+        await api.call("POST", "/auth/logout", { token: second.token, cookie: second.refresh });
+
+        const events = await history(user.id);
+        const sessions = [...new Set(events.map((e) => e.stream))].filter((s) =>
+          s.startsWith("session-"),
+        );
+        expect(sessions).toHaveLength(2);
+        const of = (stream: string) => events.filter((e) => e.stream === stream);
+        expect(of(sessions[0] as string).map((e) => e.type)).toEqual([
+          "SessionStarted",
+          "RefreshTokenRotated",
+          "RefreshTokenRotated",
+          "SessionRevoked",
+        ]);
+        expect(of(sessions[0] as string)[0]).toMatchObject({ request_id: "login-1" });
+        expect(of(sessions[0] as string)[3]?.data.reason).toMatch(/reuse/i);
+        expect(of(sessions[1] as string).map((e) => e.type)).toEqual([
+          "SessionStarted",
+          "SessionRevoked",
+        ]);
+        expect(events[0]?.type).toBe("UserRegistered");
+        const positions = events.map((e) => e.position);
+        expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+        expect(events.every((e) => e.stream === `user-${user.id}` || e.data.userId !== other.id)).toBe(
+          true,
+        );
       });
 
       test("an unknown id is 404", async () => {

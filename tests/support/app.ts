@@ -122,8 +122,12 @@ export const client = (app: { handle: (request: Request) => Promise<Response> })
     call,
     register: (username: string, password = "correct horse battery") =>
       call("POST", "/auth/register", { body: { username, password } }),
-    login: async (username: string, password = "correct horse battery") => {
-      const reply = await call("POST", "/auth/login", { body: { username, password } });
+    login: async (
+      username: string,
+      password = "correct horse battery",
+      headers?: Record<string, string>,
+    ) => {
+      const reply = await call("POST", "/auth/login", { body: { username, password }, headers });
       return {
         ...reply,
         token: reply.body.access_token as string,

@@ -139,7 +139,7 @@ const program = Effect.gen(function* () {
         ].join(" ");
         const when = event.recordedAt.toISOString();
         const data = JSON.stringify(event.data);
-        console.log([event.version, when, event.type, who, data].join("\t"));
+        console.log([event.position, when, event.stream, event.type, who, data].join("\t"));
       }
     }
   }

@@ -119,6 +119,14 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
   const byStream = db.query<EventRow, [string]>(
     "select * from events where stream_id = ? order by version",
   );
+  const ofStreams = db.query<EventRow, [string]>(
+    "select * from events where stream_id in (select value from json_each(?)) order by position",
+  );
+  const startedWith = db.query<{ stream_id: string }, [string, string, string]>(
+    `select stream_id from events
+     where version = 1 and type = ?1 and json_extract(data, '$.' || json_quote(?2)) = ?3
+     order by position`,
+  );
   const count = db.query<{ count: number }, []>("select count(*) as count from events");
   // ?2: the types as a JSON array, or null for all; ?3: ReadFilter.liveAt, or null.
   const after = db.query<EventRow, [number, string | null, number | null, number]>(
@@ -295,6 +303,16 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
     readStream: (streamId) =>
       Effect.try({
         try: () => byStream.all(streamId).map(toRecorded),
+        catch: unavailable,
+      }),
+    readStreams: (streamIds) =>
+      Effect.try({
+        try: () => ofStreams.all(JSON.stringify(streamIds)).map(toRecorded),
+        catch: unavailable,
+      }),
+    streamsStartedWith: (type, field, value) =>
+      Effect.try({
+        try: () => startedWith.all(type, field, value).map((row) => row.stream_id),
         catch: unavailable,
       }),
     readAll: (checkpoint, limit, filter) =>

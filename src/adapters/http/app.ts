@@ -482,6 +482,7 @@ export const createApp = (
           return {
             user_id: params.id,
             events: result.map((entry) => ({
+              stream: entry.stream,
               position: entry.position,
               version: entry.version,
               type: entry.type,

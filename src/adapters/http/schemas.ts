@@ -98,9 +98,12 @@ export const UserEvents = t.Object({
   user_id: t.String(),
   events: t.Array(
     t.Object({
+      stream: t.String({ description: "`user-{id}`, or `session-{id}` for one of their sessions." }),
       position: t.Integer({ description: "Position in the whole log." }),
-      version: t.Integer({ description: "Version within the user's stream, from 1." }),
-      type: t.String({ description: "UserRegistered, PasswordChanged, RoleChanged, ..." }),
+      version: t.Integer({ description: "Version within its stream, from 1." }),
+      type: t.String({
+        description: "UserRegistered, RoleChanged, SessionStarted, SessionRevoked, ...",
+      }),
       recorded_at: t.String({ format: "date-time" }),
       actor: t.Union([t.String(), t.Null()], { description: "The user id who made the change." }),
       request_id: nullableString,

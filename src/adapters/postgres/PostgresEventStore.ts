@@ -475,6 +475,21 @@ export const makePostgresEventStore = (
             from events where stream_id = ${streamId} order by version`,
           catch: unavailable,
         }).pipe(Effect.map((rows) => rows.map(toRecorded))),
+      readStreams: (streamIds) =>
+        bounded({
+          try: () => sql<EventRow[]>`
+            select transaction_id::text, position, stream_id, version, type, data, metadata, recorded_at
+            from events where stream_id = any(${streamIds as string[]}) order by position`,
+          catch: unavailable,
+        }).pipe(Effect.map((rows) => rows.map(toRecorded))),
+      streamsStartedWith: (type, field, value) =>
+        bounded({
+          try: () => sql<{ stream_id: string }[]>`
+            select stream_id from events
+            where version = 1 and type = ${type} and data @> ${sql.json({ [field]: value })}
+            order by position`,
+          catch: unavailable,
+        }).pipe(Effect.map((rows) => rows.map((row) => row.stream_id))),
       readAll: (after, limit, filter) =>
         readPage(
           after,

@@ -29,6 +29,14 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "streams by their first event's data",
+    sql: `
+      create index events_first_data_idx on events using gin (data jsonb_path_ops)
+      where version = 1;
+    `,
+  },
 ];
 
 /**

@@ -119,6 +119,19 @@ export class EventStore extends Context.Service<
     readonly readStream: (
       streamId: string,
     ) => Effect.Effect<readonly RecordedEvent[], StoreUnavailable>;
+    /** The events of several streams merged in log order; unknown streams add nothing. */
+    readonly readStreams: (
+      streamIds: readonly string[],
+    ) => Effect.Effect<readonly RecordedEvent[], StoreUnavailable>;
+    /**
+     * The streams whose first event is of `type` with the string `value` at `data[field]`, in
+     * the order they began: e.g. the sessions a user started.
+     */
+    readonly streamsStartedWith: (
+      type: string,
+      field: string,
+      value: string,
+    ) => Effect.Effect<readonly string[], StoreUnavailable>;
     /**
      * Up to `limit` events after `after` that pass `filter`, in the log's total order. An event
      * whose transaction commits late is never skipped: a reader that pages on from the returned

@@ -40,4 +40,6 @@ export const sessionEventTypes: ReadonlySet<string> = new Set<SessionEvent["type
   "SessionRevoked",
 ]);
 
+export const sessionStarted: SessionStarted["type"] = "SessionStarted";
+
 export const sessionStream = (sessionId: string): string => `session-${sessionId}`;
