@@ -392,11 +392,20 @@ export const eventStoreContract = (
         await run(append("s2", [started("u1")], { expectedVersion: 0 }));
         await run(append("s1", [started("u2")], { expectedVersion: 0 }));
         await run(append("s3", [started("u1")], { expectedVersion: 0 }));
-        await run(append("s4", [{ type: "Other", data: { userId: "u1" } }], { expectedVersion: 0 }));
+        await run(
+          append("s4", [{ type: "Other", data: { userId: "u1" } }], { expectedVersion: 0 }),
+        );
         await run(append("s1", [started("u1")], { expectedVersion: 1 }));
-        await run(append("s5", [{ type: "Started", data: { userId: "u1'); --" } }], { expectedVersion: 0 }));
-        expect(await run(store.streamsStartedWith("Started", "userId", "u1"))).toEqual(["s2", "s3"]);
-        expect(await run(store.streamsStartedWith("Started", "userId", "u1'); --"))).toEqual(["s5"]);
+        await run(
+          append("s5", [{ type: "Started", data: { userId: "u1'); --" } }], { expectedVersion: 0 }),
+        );
+        expect(await run(store.streamsStartedWith("Started", "userId", "u1"))).toEqual([
+          "s2",
+          "s3",
+        ]);
+        expect(await run(store.streamsStartedWith("Started", "userId", "u1'); --"))).toEqual([
+          "s5",
+        ]);
         expect(await run(store.streamsStartedWith("Started", "n", "1"))).toEqual([]);
         expect(await run(store.streamsStartedWith("Started", "userId", "nobody"))).toEqual([]);
       });

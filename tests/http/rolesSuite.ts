@@ -360,9 +360,9 @@ export const rolesSuite = (mode: Mode) =>
         expect(events[0]?.type).toBe("UserRegistered");
         const positions = events.map((e) => e.position);
         expect([...positions].sort((a, b) => a - b)).toEqual(positions);
-        expect(events.every((e) => e.stream === `user-${user.id}` || e.data.userId !== other.id)).toBe(
-          true,
-        );
+        expect(
+          events.every((e) => e.stream === `user-${user.id}` || e.data.userId !== other.id),
+        ).toBe(true);
       });
 
       test("an unknown id is 404", async () => {

@@ -125,7 +125,7 @@ export const client = (app: { handle: (request: Request) => Promise<Response> })
     login: async (
       username: string,
       password = "correct horse battery",
-      headers?: Record<string, string>,
+      headers: Record<string, string> = {},
     ) => {
       const reply = await call("POST", "/auth/login", { body: { username, password }, headers });
       return {

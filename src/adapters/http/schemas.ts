@@ -98,7 +98,9 @@ export const UserEvents = t.Object({
   user_id: t.String(),
   events: t.Array(
     t.Object({
-      stream: t.String({ description: "`user-{id}`, or `session-{id}` for one of their sessions." }),
+      stream: t.String({
+        description: "`user-{id}`, or `session-{id}` for one of their sessions.",
+      }),
       position: t.Integer({ description: "Position in the whole log." }),
       version: t.Integer({ description: "Version within its stream, from 1." }),
       type: t.String({
