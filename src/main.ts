@@ -8,7 +8,7 @@ import { MemoryCacheLayer } from "./adapters/embedded/MemoryCache.ts";
 import { MemoryRateLimiterLayer } from "./adapters/embedded/MemoryRateLimiter.ts";
 import { MemoryTokenStateLayer } from "./adapters/embedded/MemoryTokenState.ts";
 import { type App, createApp } from "./adapters/http/app.ts";
-import type { Logger } from "./adapters/http/errors.ts";
+import { jsonLogger, type Logger } from "./adapters/logging/jsonLogger.ts";
 import { PostgresEventStoreFromUrl } from "./adapters/postgres/PostgresEventStore.ts";
 import { makePrometheusMetrics } from "./adapters/prometheus/PrometheusMetrics.ts";
 import { createRedis, createRedisCluster, isClusterUrl } from "./adapters/redis/client.ts";
@@ -187,15 +187,6 @@ const adminBootstrap = (config: Config, log: Logger) => {
     ),
   );
 };
-
-const levels = { debug: 10, info: 20, warn: 30, error: 40 } as const;
-
-export const jsonLogger =
-  (minimum: keyof typeof levels): Logger =>
-  (level, message, fields) => {
-    if (levels[level] < levels[minimum]) return;
-    console.log(JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }));
-  };
 
 const maxBodyBytes = 64 * 1024;
 

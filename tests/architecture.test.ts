@@ -75,6 +75,9 @@ const allowedAcrossAdapters: Readonly<Record<string, readonly string[]>> = {
   cli: ["config", "http"],
 };
 
+/** Folders every adapter may use: how the process logs is not a technology of its own. */
+const sharedAdapters: ReadonlySet<string> = new Set(["logging"]);
+
 const compositionRoot = "src/main.ts";
 
 /** Every break of the dependency rule in `files`, one entry per offending import. */
@@ -125,6 +128,7 @@ const checkDependencyRule = (files: readonly SourceFile[]): Violation[] => {
       if (
         technology !== undefined &&
         targetTechnology !== technology &&
+        !sharedAdapters.has(targetTechnology) &&
         !(allowedAcrossAdapters[technology] ?? []).includes(targetTechnology)
       ) {
         report(

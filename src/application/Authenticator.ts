@@ -1,9 +1,9 @@
 import { Clock, Context, Effect, Layer } from "effect";
 import { userStream } from "../domain/user/UserEvents.ts";
-import { Unauthorized, Unavailable } from "./errors.ts";
+import { ProjectionIncomplete, TokenRejected } from "./errors.ts";
 import { Projector } from "./Projector.ts";
-import { EventStore } from "./ports/EventStore.ts";
-import { TokenState, type TokenStatus } from "./ports/TokenState.ts";
+import { EventStore, type StoreUnavailable } from "./ports/EventStore.ts";
+import { TokenState, type TokenStateUnavailable, type TokenStatus } from "./ports/TokenState.ts";
 import { type AccessClaims, Tokens } from "./ports/Tokens.ts";
 
 /** The hot path: is this access token live right now? */
@@ -12,15 +12,17 @@ export class Authenticator extends Context.Service<
   {
     /**
      * The claims of a verified access token that the projection says is live, read in one
-     * round trip. Fails closed: Unavailable when the projection cannot say.
+     * round trip. Fails closed when the projection cannot say.
      */
-    readonly authenticate: (
-      accessToken: string,
-    ) => Effect.Effect<AccessClaims, Unauthorized | Unavailable>;
+    readonly authenticate: (accessToken: string) => Effect.Effect<AccessClaims, Refusal>;
   }
 >()("app/Authenticator") {}
 
-const stateDown = () => new Unavailable({ dependency: "token-state" });
+export type Refusal =
+  | TokenRejected
+  | ProjectionIncomplete
+  | TokenStateUnavailable
+  | StoreUnavailable;
 
 /** Services are resolved once here, so a request runs a short chain with no lookups. */
 export const AuthenticatorLive = Layer.effect(
@@ -38,26 +40,23 @@ export const AuthenticatorLive = Layer.effect(
      */
     const missingEpoch = (claims: AccessClaims) =>
       Effect.gen(function* () {
-        const unavailable = new Unavailable({ dependency: "projection" });
-        if (!(yield* projector.status).ready) return yield* unavailable;
-        const events = yield* store
-          .readStream(userStream(claims.sub))
-          .pipe(Effect.mapError(() => new Unavailable({ dependency: "event-store" })));
-        if (events.length === 0) return yield* new Unauthorized({ reason: "unknown user" });
+        if (!(yield* projector.status).ready) return yield* new ProjectionIncomplete();
+        const events = yield* store.readStream(userStream(claims.sub));
+        if (events.length === 0) return yield* new TokenRejected({ reason: "unknown user" });
         yield* projector.reportMissing(claims.sub);
-        return yield* unavailable;
+        return yield* new ProjectionIncomplete();
       });
 
     const decide = (
       claims: AccessClaims,
       status: TokenStatus,
-    ): Effect.Effect<AccessClaims, Unauthorized | Unavailable> => {
+    ): Effect.Effect<AccessClaims, Refusal> => {
       if (status.epoch === null) return missingEpoch(claims);
       if (status.epoch !== claims.epoch) {
-        return Effect.fail(new Unauthorized({ reason: "stale epoch" }));
+        return Effect.fail(new TokenRejected({ reason: "stale epoch" }));
       }
       if (status.tokenRevoked || status.sessionRevoked) {
-        return Effect.fail(new Unauthorized({ reason: "revoked" }));
+        return Effect.fail(new TokenRejected({ reason: "revoked" }));
       }
       return Effect.succeed(claims);
     };
@@ -65,12 +64,11 @@ export const AuthenticatorLive = Layer.effect(
     return {
       authenticate: (accessToken) =>
         tokens.verifyAccess(accessToken, clock.currentTimeMillisUnsafe()).pipe(
-          Effect.mapError((e) => new Unauthorized({ reason: e.reason })),
+          Effect.mapError((e) => new TokenRejected({ reason: e.reason })),
           Effect.flatMap((claims) =>
-            state.lookup(claims.sub, claims.jti, claims.sid).pipe(
-              Effect.mapError(stateDown),
-              Effect.flatMap((status) => decide(claims, status)),
-            ),
+            state
+              .lookup(claims.sub, claims.jti, claims.sid)
+              .pipe(Effect.flatMap((status) => decide(claims, status))),
           ),
         ),
     };

@@ -1,7 +1,6 @@
 import { Effect } from "effect";
-import { type Credentials, register } from "./auth.ts";
 import { loadUser } from "./events.ts";
-import { findUserId } from "./roles.ts";
+import { type Credentials, createUser, findUserId } from "./users.ts";
 
 /** `exists-not-admin`: the name belongs to an account that is not an admin; it was left alone. */
 export type BootstrapOutcome = "created" | "exists" | "exists-not-admin";
@@ -10,9 +9,9 @@ export const bootstrapActor = "system:bootstrap";
 
 /**
  * Creates the configured admin when the username is free. Idempotent and safe when several
- * instances start at once: the username claim lets exactly one registration land, and the
- * others find the name taken. An existing account of that name keeps its role and password:
- * promoting it would give admin to whoever registered the name first.
+ * instances start at once: the username claim lets exactly one creation land, and the others
+ * find the name taken. An existing account of that name keeps its role and password: promoting
+ * it would give admin to whoever registered the name first.
  */
 export const bootstrapAdmin = (admin: Credentials) => {
   const existing = Effect.gen(function* () {
@@ -25,7 +24,7 @@ export const bootstrapAdmin = (admin: Credentials) => {
   return Effect.gen(function* () {
     // Usually the admin exists: skip the password hash. The claim still settles any race.
     if ((yield* findUserId(admin.username)) !== null) return yield* existing;
-    return yield* register({ ...admin, role: "admin" }, { actor: bootstrapActor }).pipe(
+    return yield* createUser({ ...admin, role: "admin" }, { actor: bootstrapActor }).pipe(
       Effect.as<BootstrapOutcome>("created"),
       Effect.catchTag("UsernameTaken", () => existing),
     );

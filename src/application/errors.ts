@@ -1,4 +1,9 @@
 import { Data } from "effect";
+import type { Role } from "../domain/Role.ts";
+import type { StoreUnavailable } from "./ports/EventStore.ts";
+import type { ComputerSaturated } from "./ports/FibonacciComputer.ts";
+import type { RateLimiterUnavailable } from "./ports/RateLimiter.ts";
+import type { TokenStateUnavailable } from "./ports/TokenState.ts";
 
 /** A field of the input broke a rule; `fields` names each and the rule, never the value. */
 export class ValidationFailed extends Data.TaggedError("ValidationFailed")<{
@@ -10,15 +15,21 @@ export class UsernameTaken extends Data.TaggedError("UsernameTaken") {}
 /** Same answer for an unknown user and a wrong password. */
 export class InvalidCredentials extends Data.TaggedError("InvalidCredentials") {}
 
-/** The token is missing, malformed, expired or revoked; `reason` is for logs only. */
-export class Unauthorized extends Data.TaggedError("Unauthorized")<{ readonly reason: string }> {}
+/** The token is malformed, expired, revoked or outdated, or names no user; `reason` is for logs. */
+export class TokenRejected extends Data.TaggedError("TokenRejected")<{ readonly reason: string }> {}
 
-export class Forbidden extends Data.TaggedError("Forbidden") {}
+/** A refresh token already rotated came back: its whole session was revoked. */
+export class RefreshTokenReused extends Data.TaggedError("RefreshTokenReused") {}
 
-export class NotFound extends Data.TaggedError("NotFound")<{ readonly what: string }> {}
+export class RoleRequired extends Data.TaggedError("RoleRequired")<{ readonly role: Role }> {}
 
-/** The request conflicted with the current state (e.g. the last admin's role). */
-export class Conflict extends Data.TaggedError("Conflict")<{ readonly detail: string }> {}
+export class UserNotFound extends Data.TaggedError("UserNotFound") {}
+
+/** The change would leave no admin. */
+export class LastAdmin extends Data.TaggedError("LastAdmin") {}
+
+/** Another request changed the account (password, epoch) after this one's token was issued. */
+export class AccountChanged extends Data.TaggedError("AccountChanged") {}
 
 /** So many concurrent changes hit the same account that this one kept losing the race. */
 export class Contended extends Data.TaggedError("Contended") {}
@@ -28,12 +39,31 @@ export class RateLimited extends Data.TaggedError("RateLimited")<{
   readonly retryAfterSeconds: number;
 }> {}
 
+/** The token projection is being rebuilt, or misses what the log holds: it cannot answer yet. */
+export class ProjectionIncomplete extends Data.TaggedError("ProjectionIncomplete") {}
+
 /**
- * A dependency is down or behind (event store, token projection). The request changed nothing
- * the client can rely on, except where `committed` says the event is in the log and a
- * catch-up will finish the work.
+ * The change is in the log but could not be written to the token projection; the catch-up will
+ * apply it. The caller must not report success.
  */
-export class Unavailable extends Data.TaggedError("Unavailable")<{
-  readonly dependency: "event-store" | "token-state" | "projection" | "rate-limiter";
-  readonly committed?: boolean;
-}> {}
+export class ProjectionBehind extends Data.TaggedError("ProjectionBehind") {}
+
+/** Every error a use case may fail with; each edge (HTTP, CLI) maps each one once. */
+export type AppError =
+  | ValidationFailed
+  | UsernameTaken
+  | InvalidCredentials
+  | TokenRejected
+  | RefreshTokenReused
+  | RoleRequired
+  | UserNotFound
+  | LastAdmin
+  | AccountChanged
+  | Contended
+  | RateLimited
+  | ProjectionIncomplete
+  | ProjectionBehind
+  | StoreUnavailable
+  | TokenStateUnavailable
+  | RateLimiterUnavailable
+  | ComputerSaturated;

@@ -10,7 +10,7 @@ import { foldSession, type Session } from "../domain/session/Session.ts";
 import { type SessionEvent, sessionStream } from "../domain/session/SessionEvents.ts";
 import { foldUser, type User } from "../domain/user/User.ts";
 import { type UserEvent, userStream } from "../domain/user/UserEvents.ts";
-import { Contended, Unavailable } from "./errors.ts";
+import { Contended, ProjectionBehind } from "./errors.ts";
 import { countAppended } from "./operations.ts";
 import { Projector } from "./Projector.ts";
 import {
@@ -26,8 +26,6 @@ import {
 import { TokenState } from "./ports/TokenState.ts";
 import { projectRecords } from "./projection.ts";
 
-const storeDown = () => new Unavailable({ dependency: "event-store" });
-
 export type Loaded<S> = {
   readonly state: S;
   readonly version: number;
@@ -37,7 +35,7 @@ export type Loaded<S> = {
 const load = <S, E>(streamId: string, fold: (events: E[]) => S) =>
   Effect.gen(function* () {
     const store = yield* EventStore;
-    const records = yield* store.readStream(streamId).pipe(Effect.mapError(storeDown));
+    const records = yield* store.readStream(streamId);
     const state = fold(records.map((r) => ({ type: r.type, data: r.data }) as E));
     return { state, version: records.length, records } satisfies Loaded<S>;
   });
@@ -62,9 +60,7 @@ export const appendAndProject = (
   Effect.gen(function* () {
     if (events.length === 0) return null;
     const store = yield* EventStore;
-    const result: AppendResult = yield* store
-      .append(streamId, events, options)
-      .pipe(Effect.catchTag("StoreUnavailable", () => Effect.fail(storeDown())));
+    const result: AppendResult = yield* store.append(streamId, events, options);
     yield* project(result.events);
     return result;
   });
@@ -81,10 +77,7 @@ const project = (records: readonly RecordedEvent[]) =>
       .apply(writes, now)
       .pipe(
         Effect.catchTag("TokenStateUnavailable", () =>
-          Effect.andThen(
-            projector.wake,
-            Effect.fail(new Unavailable({ dependency: "token-state", committed: true })),
-          ),
+          Effect.andThen(projector.wake, Effect.fail(new ProjectionBehind())),
         ),
       );
   });
@@ -93,9 +86,7 @@ const project = (records: readonly RecordedEvent[]) =>
 export const appendManyAndProject = (appends: readonly StreamAppend[], metadata: Metadata) =>
   Effect.gen(function* () {
     const store = yield* EventStore;
-    const results = yield* store
-      .appendMany(appends, metadata)
-      .pipe(Effect.catchTag("StoreUnavailable", () => Effect.fail(storeDown())));
+    const results = yield* store.appendMany(appends, metadata);
     yield* project(results.flatMap((result) => result.events));
     return results;
   });

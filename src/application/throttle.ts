@@ -1,12 +1,8 @@
 import { Effect, Result } from "effect";
 import { usernameKey } from "../domain/user/Username.ts";
-import { InvalidCredentials, RateLimited, Unavailable } from "./errors.ts";
+import { InvalidCredentials, RateLimited } from "./errors.ts";
 import { Limits } from "./ports/Limits.ts";
 import { RateLimiter, type Take } from "./ports/RateLimiter.ts";
-
-// Fail closed: counters that cannot be read would otherwise allow unlimited guessing during
-// exactly the outage an attacker can cause.
-const limiterDown = () => new Unavailable({ dependency: "rate-limiter" });
 
 const retryAfter = (ms: number) =>
   new RateLimited({ retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) });
@@ -46,7 +42,9 @@ export const limitPasswordChecks = <A, E, R>(
     const takes: Take[] = [];
     for (const counter of counters) {
       const take = yield* Effect.result(limiter.take(counter.key, counter.max, window));
-      const refused = Result.isFailure(take) ? limiterDown() : refusedFor(take.success);
+      // Fail closed: counters that cannot be read would otherwise allow unlimited guessing
+      // during exactly the outage an attacker can cause.
+      const refused = Result.isFailure(take) ? take.failure : refusedFor(take.success);
       if (refused) {
         yield* giveBack(counters.slice(0, takes.length));
         return yield* Effect.fail(refused);
@@ -80,8 +78,10 @@ export const limitRegistrations = (clientIp: string | undefined) =>
   Effect.gen(function* () {
     const limits = yield* Limits;
     if (limits.registerPerIpPerHour === 0 || clientIp === undefined) return;
-    const take = yield* (yield* RateLimiter)
-      .take(`register:ip:${clientIp}`, limits.registerPerIpPerHour, hourMs)
-      .pipe(Effect.mapError(limiterDown));
+    const take = yield* (yield* RateLimiter).take(
+      `register:ip:${clientIp}`,
+      limits.registerPerIpPerHour,
+      hourMs,
+    );
     if (!take.taken) return yield* Effect.fail(retryAfter(take.retryAfterMs));
   });

@@ -1,6 +1,6 @@
 import { Effect } from "effect";
 import { type Env, loadConfig } from "../../src/adapters/config/Config.ts";
-import type { Logger } from "../../src/adapters/http/errors.ts";
+import type { Logger } from "../../src/adapters/logging/jsonLogger.ts";
 import { compose } from "../../src/main.ts";
 import { testSchema } from "./postgres.ts";
 import { dropKeys, redisUrl } from "./redis.ts";

@@ -1,14 +1,15 @@
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { Cause, Effect, Exit, type Layer, ManagedRuntime } from "effect";
-import { userEvents } from "../../application/audit.ts";
-import { register } from "../../application/auth.ts";
-import { changeRole, findUserId } from "../../application/roles.ts";
+import { changeRole } from "../../application/changeRole.ts";
+import type { AppError } from "../../application/errors.ts";
 import type { AppServices } from "../../application/services.ts";
+import { userEvents } from "../../application/userEvents.ts";
+import { createUser, findUserId } from "../../application/users.ts";
 import { isRole } from "../../domain/Role.ts";
 import { infrastructure, services } from "../../main.ts";
 import { formatConfigErrors, loadConfig } from "../config/Config.ts";
-import type { AppError, Logger } from "../http/errors.ts";
+import type { Logger } from "../logging/jsonLogger.ts";
 
 const usage = `Usage: bun run cli <command>
 
@@ -89,22 +90,42 @@ const runtime = ManagedRuntime.make(
 const operator = `cli:${userInfo().username}`;
 const metadata = { actor: operator, requestId: crypto.randomUUID() };
 
-const describe = (error: AppError): string => {
+const unavailable = "is unavailable; nothing was changed.";
+const reason = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause));
+
+/** The one table from an application error to what the operator reads and the exit code. */
+const describe = (error: AppError): readonly [string, number] => {
+  const refused = (text: string) => [text, exitCodes.refused] as const;
+  const down = (text: string) => [text, exitCodes.unavailable] as const;
   switch (error._tag) {
     case "ValidationFailed":
-      return `Invalid input: ${error.fields.map((f) => `${f.name} must be ${f.rule}`).join("; ")}`;
+      return refused(
+        `Invalid input: ${error.fields.map((f) => `${f.name} must be ${f.rule}`).join("; ")}`,
+      );
     case "UsernameTaken":
-      return "That username is taken.";
-    case "NotFound":
-      return `No such ${error.what}.`;
-    case "Conflict":
-      return error.detail;
-    case "Unavailable":
-      return error.committed
-        ? `The ${error.dependency} is unavailable; the change is recorded and applies shortly.`
-        : `The ${error.dependency} is unavailable; nothing was changed.`;
-    default:
-      return error._tag;
+      return refused("That username is taken.");
+    case "UserNotFound":
+      return refused("No such user.");
+    case "LastAdmin":
+      return refused("That would leave no admin: promote another user first.");
+    case "RoleRequired":
+    case "InvalidCredentials":
+    case "TokenRejected":
+    case "RefreshTokenReused":
+    case "AccountChanged":
+    case "RateLimited":
+      return refused(error._tag);
+    case "Contended":
+      return down("Too many changes to this account at once; retry.");
+    case "StoreUnavailable":
+      return down(`The event store is unavailable (${reason(error.cause)}); nothing was changed.`);
+    case "TokenStateUnavailable":
+    case "ProjectionIncomplete":
+    case "RateLimiterUnavailable":
+    case "ComputerSaturated":
+      return down(`Redis ${unavailable}`);
+    case "ProjectionBehind":
+      return down("Redis is unavailable; the change is recorded and applies shortly.");
   }
 };
 
@@ -112,7 +133,7 @@ const program = Effect.gen(function* () {
   const [first = "", second = ""] = rest;
   switch (command) {
     case "create-user": {
-      const user = yield* register(
+      const user = yield* createUser(
         { username: first, password, role: isRole(role) ? role : "user" },
         metadata,
       );
@@ -126,7 +147,7 @@ const program = Effect.gen(function* () {
     }
     case "events": {
       const id = (yield* findUserId(first)) ?? first;
-      const events = yield* userEvents(id);
+      const events = yield* userEvents(id, { operator });
       if (values.json) {
         console.log(JSON.stringify(events, null, 2));
         return;
@@ -153,16 +174,11 @@ if (failure === undefined) {
   console.error(`Failed: ${Cause.pretty(exit.cause)}`);
   process.exit(exitCodes.unavailable);
 }
-const refusals = new Set(["ValidationFailed", "UsernameTaken", "NotFound", "Conflict"]);
-// Failures outside the use cases' errors come from opening the stores (e.g. StoreUnavailable).
+// A tag outside the use cases' errors comes from opening the stores.
 const error = failure.error as AppError | { readonly _tag: string; readonly cause?: unknown };
-if (refusals.has(error._tag)) {
-  console.error(describe(error as AppError));
-  process.exit(exitCodes.refused);
-}
-console.error(
-  error._tag === "Unavailable"
-    ? describe(error as AppError)
-    : `Cannot open the event store or Redis: ${String("cause" in error ? error.cause : error._tag)}`,
-);
-process.exit(exitCodes.unavailable);
+const [text, code] = describe(error as AppError) ?? [
+  `Cannot open the event store or Redis: ${reason("cause" in error ? error.cause : error._tag)}`,
+  exitCodes.unavailable,
+];
+console.error(text);
+process.exit(code);

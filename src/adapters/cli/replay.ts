@@ -2,8 +2,9 @@ import { Effect, ManagedRuntime } from "effect";
 import { replay } from "../../application/Projector.ts";
 import { EventStore } from "../../application/ports/EventStore.ts";
 import { verifyProjection } from "../../application/verify.ts";
-import { jsonLogger, replayServices } from "../../main.ts";
+import { replayServices } from "../../main.ts";
 import { formatConfigErrors, loadConfig } from "../config/Config.ts";
+import { jsonLogger } from "../logging/jsonLogger.ts";
 import { progress } from "./progress.ts";
 
 /**

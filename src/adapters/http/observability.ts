@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import type { Logger } from "./errors.ts";
+import type { Logger } from "../logging/jsonLogger.ts";
 import { problem } from "./problem.ts";
 
 /** What the HTTP layer reports to a metrics backend, and how it exposes the result. */
@@ -48,6 +48,12 @@ const exposedHeaders = "X-Request-Id, Retry-After, WWW-Authenticate";
 
 type Trace = { readonly requestId: string; route: string | undefined };
 
+const traces = new WeakMap<Request, Trace>();
+
+/** The id this request is logged under: the client's X-Request-Id when well-formed. */
+export const requestIdOf = (request: Request): string =>
+  traces.get(request)?.requestId ?? crypto.randomUUID();
+
 /** Sets headers on a response, on a copy when its headers are immutable (e.g. a redirect). */
 const withHeaders = (response: Response, headers: Record<string, string>): Response => {
   const set = (target: Response) => {
@@ -67,7 +73,6 @@ const withHeaders = (response: Response, headers: Record<string, string>): Respo
  * route: 404s, early 413s and CORS preflights.
  */
 export const observability = (options: ObservabilityOptions) => {
-  const traces = new WeakMap<Request, Trace>();
   const origins = new Set(options.corsOrigins);
   const cors = origins.size > 0;
 
@@ -144,10 +149,9 @@ export const observability = (options: ObservabilityOptions) => {
 
   return new Elysia({ name: "observability" })
     .wrap(wrap as unknown as Parameters<Elysia["wrap"]>[0])
-    .derive({ as: "global" }, ({ request, route }) => {
+    .onTransform({ as: "global" }, ({ request, route }) => {
       const trace = traces.get(request);
       if (trace) trace.route = route;
-      return { requestId: trace?.requestId ?? crypto.randomUUID() };
     })
     .get(
       "/metrics",

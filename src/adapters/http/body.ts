@@ -1,0 +1,34 @@
+import { Elysia } from "elysia";
+import { Refused } from "./errors.ts";
+import { problem } from "./problem.ts";
+
+const tooLarge = () => new Refused(problem(413, "The body is too large."));
+
+/**
+ * The one body parser of the routes that take a body: bounded, JSON or form only, and a
+ * problem for anything else. Scoped to the controller that uses it.
+ */
+export const bodies = (maxBytes: number) =>
+  new Elysia({ name: "bodies", seed: maxBytes }).onParse(
+    { as: "scoped" },
+    async ({ request, contentType }) => {
+      if (Number(request.headers.get("content-length") ?? 0) > maxBytes) throw tooLarge();
+      const text = await request.text();
+      if (Buffer.byteLength(text) > maxBytes) throw tooLarge();
+      if (text === "") return {};
+      const type = contentType?.split(";")[0]?.trim().toLowerCase();
+      if (type === "application/x-www-form-urlencoded") {
+        return Object.fromEntries(new URLSearchParams(text));
+      }
+      if (type !== "application/json") {
+        throw new Refused(
+          problem(415, "Send application/json or application/x-www-form-urlencoded."),
+        );
+      }
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw new Refused(problem(400, "The body is not valid JSON."));
+      }
+    },
+  );

@@ -1,0 +1,74 @@
+import { Elysia, t } from "elysia";
+import { changePassword } from "../../../application/changePassword.ts";
+import { logoutAll } from "../../../application/logoutAll.ts";
+import { me } from "../../../application/me.ts";
+import { bearer, bodyProblems, problems, Token, tokenProblems, User } from "../schemas.ts";
+import type { Deps } from "./deps.ts";
+import { noContent, userBody } from "./views.ts";
+
+/** The caller's own account: who am I, log out everywhere, change my password. */
+export const accountController = ({ run, guard, bodies, context, cookies }: Deps) =>
+  new Elysia({ name: "account-controller" })
+    .use(guard)
+    .use(bodies)
+    .use(context)
+    .get("/auth/me", ({ principal }) => run(me(principal), userBody), {
+      role: "any",
+      response: { 200: User, ...problems(tokenProblems) },
+      detail: {
+        summary: "The caller's account",
+        security: bearer,
+        responses: { 200: { description: "The caller." } },
+      },
+    })
+    .post(
+      "/auth/logout-all",
+      ({ principal, metadata }) => run(logoutAll(principal, metadata), noContent),
+      {
+        role: "any",
+        response: problems(tokenProblems),
+        detail: {
+          summary: "End every login of the caller",
+          security: bearer,
+          responses: {
+            204: { description: "Every token of every session of the caller stopped working." },
+          },
+        },
+      },
+    )
+    .post(
+      "/auth/change-password",
+      ({ body, principal, metadata, cookie }) =>
+        run(
+          changePassword(
+            principal,
+            { currentPassword: body.current_password, newPassword: body.new_password },
+            metadata,
+          ),
+          cookies.tokens(cookie),
+        ),
+      {
+        role: "any",
+        body: t.Object({
+          current_password: t.String({ maxLength: 1024 }),
+          new_password: t.String({ maxLength: 1024 }),
+        }),
+        response: {
+          200: Token,
+          ...problems({
+            ...bodyProblems,
+            ...tokenProblems,
+            401: "No valid access token, or current_password is wrong.",
+            409: "Another request changed the account meanwhile.",
+            422: "new_password breaks the password rules (errors[] names it).",
+          }),
+        },
+        detail: {
+          summary: "Change the caller's password: every token dies, the caller gets a new pair",
+          security: bearer,
+          responses: {
+            200: { description: "A new access token and refresh cookie for this caller." },
+          },
+        },
+      },
+    );

@@ -1,0 +1,87 @@
+import { Elysia, t } from "elysia";
+import { changeRole } from "../../../application/changeRole.ts";
+import { type AuditEntry, userEvents } from "../../../application/userEvents.ts";
+import { bearer, bodyProblems, problems, tokenProblems, User, UserEvents } from "../schemas.ts";
+import type { Deps } from "./deps.ts";
+import { userBody } from "./views.ts";
+
+const eventBody = (entry: AuditEntry) => ({
+  stream: entry.stream,
+  position: entry.position,
+  version: entry.version,
+  type: entry.type,
+  recorded_at: entry.recordedAt.toISOString(),
+  actor: entry.actor,
+  request_id: entry.requestId,
+  client_ip: entry.clientIp,
+  data: entry.data,
+});
+
+/** What only admins may do: change roles, read a user's audit trail. */
+export const adminController = ({ run, guard, bodies, context }: Deps) =>
+  new Elysia({ name: "admin-controller" })
+    .use(guard)
+    .use(bodies)
+    .use(context)
+    .post(
+      "/auth/change-role",
+      ({ body, principal, metadata }) =>
+        run(
+          changeRole(
+            { username: body.username, role: body.role },
+            { admin: principal.sub },
+            metadata,
+          ),
+          userBody,
+        ),
+      {
+        role: "admin",
+        body: t.Object({
+          username: t.String({ maxLength: 256 }),
+          role: t.String({ maxLength: 32, description: "user or admin" }),
+        }),
+        response: {
+          200: User,
+          ...problems({
+            ...bodyProblems,
+            ...tokenProblems,
+            403: "The caller is not an admin.",
+            404: "No such user.",
+            409: "That would leave no admin.",
+            422: "role is neither user nor admin, or a field is missing.",
+          }),
+        },
+        detail: {
+          summary: "Admin: set a user's role; every token the user held stops working at once",
+          security: bearer,
+          responses: { 200: { description: "The user with the new role." } },
+        },
+      },
+    )
+    .get(
+      "/admin/users/:id/events",
+      ({ params, principal }) =>
+        run(userEvents(params.id, { principal }), (entries) => ({
+          user_id: params.id,
+          events: entries.map(eventBody),
+        })),
+      {
+        role: "admin",
+        params: t.Object({ id: t.String({ maxLength: 64 }) }),
+        response: {
+          200: UserEvents,
+          ...problems({
+            ...tokenProblems,
+            403: "The caller is not an admin.",
+            404: "No such user.",
+          }),
+        },
+        detail: {
+          summary: "Admin: a user's and their sessions' events, oldest first, hashes stripped",
+          security: bearer,
+          responses: {
+            200: { description: "The audit trail: who changed what, when, from where." },
+          },
+        },
+      },
+    );

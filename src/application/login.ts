@@ -1,0 +1,44 @@
+import { Effect } from "effect";
+import { isValidPassword } from "../domain/user/Password.ts";
+import { InvalidCredentials } from "./errors.ts";
+import type { Metadata } from "./ports/EventStore.ts";
+import { Metrics } from "./ports/Metrics.ts";
+import { PasswordHasher } from "./ports/PasswordHasher.ts";
+import { startSession } from "./sessions.ts";
+import { limitPasswordChecks } from "./throttle.ts";
+import { type Credentials, findUser } from "./users.ts";
+
+/** The user the credentials name; the same failure, in about the same time, whatever was wrong. */
+const checkCredentials = (input: Credentials) =>
+  Effect.gen(function* () {
+    const hasher = yield* PasswordHasher;
+    // Refused before any hashing: a 1 MB password never reaches argon2.
+    if (!isValidPassword(input.password)) return yield* Effect.fail(new InvalidCredentials());
+    const user = yield* findUser(input.username);
+    if (user === null) {
+      yield* hasher.verifyDummy(input.password);
+      return yield* Effect.fail(new InvalidCredentials());
+    }
+    if (!(yield* hasher.verify(input.password, user.passwordHash))) {
+      return yield* Effect.fail(new InvalidCredentials());
+    }
+    return user;
+  });
+
+export const login = Effect.fn("login")(function* (input: Credentials, metadata: Metadata) {
+  const user = yield* limitPasswordChecks(
+    input.username,
+    metadata.clientIp,
+    checkCredentials(input),
+  ).pipe(
+    Effect.tapError((error) =>
+      Effect.gen(function* () {
+        if (error._tag === "InvalidCredentials" || error._tag === "RateLimited") {
+          const reason = error._tag === "RateLimited" ? "rate_limited" : "invalid_credentials";
+          yield* (yield* Metrics).loginFailed(reason);
+        }
+      }),
+    ),
+  );
+  return yield* startSession(user, metadata);
+});

@@ -1,0 +1,67 @@
+import { Clock, Effect } from "effect";
+import { reject } from "../domain/Decision.ts";
+import { decideSession, type StartedSession } from "../domain/session/Session.ts";
+import { SessionNotFound } from "../domain/session/SessionErrors.ts";
+import { sessionStream } from "../domain/session/SessionEvents.ts";
+import { RefreshTokenReused, TokenRejected } from "./errors.ts";
+import { decideAndAppend, loadSession, loadUser } from "./events.ts";
+import { AuthSettings } from "./ports/AuthSettings.ts";
+import type { Metadata } from "./ports/EventStore.ts";
+import { Ids } from "./ports/Ids.ts";
+import { Tokens } from "./ports/Tokens.ts";
+import { issue } from "./sessions.ts";
+
+/**
+ * Rotates a session's refresh token and mints a new access token. The token just replaced is
+ * honoured again within the grace window (racing tabs); an older one is reuse and revokes the
+ * whole session.
+ */
+export const refresh = Effect.fn("refresh")(function* (refreshToken: string, metadata: Metadata) {
+  const tokens = yield* Tokens;
+  const settings = yield* AuthSettings;
+  const ids = yield* Ids;
+  const now = yield* Clock.currentTimeMillis;
+  const claims = yield* tokens
+    .verifyRefresh(refreshToken, now)
+    .pipe(Effect.mapError((e) => new TokenRejected({ reason: e.reason })));
+  const { state: user } = yield* loadUser(claims.sub);
+  if (user.status !== "active") return yield* new TokenRejected({ reason: "unknown user" });
+  if (user.epoch !== claims.epoch) return yield* new TokenRejected({ reason: "stale epoch" });
+  const next = yield* ids.next;
+  const expiresAt = now + settings.refreshTokenSeconds * 1000;
+  const { decision, loaded } = yield* decideAndAppend(
+    loadSession(claims.sid),
+    sessionStream(claims.sid),
+    (session) =>
+      // A token naming a session of another user names no session of this one.
+      session.status !== "none" && session.userId !== claims.sub
+        ? reject(new SessionNotFound())
+        : decideSession(
+            {
+              type: "RotateRefreshToken",
+              presented: claims.jti,
+              next,
+              now,
+              expiresAt,
+              graceMs: settings.refreshGraceMs,
+            },
+            session,
+          ),
+    { metadata: { ...metadata, actor: claims.sub } },
+  ).pipe(Effect.catchTag("ClaimTaken", (e) => Effect.die(e)));
+  if (!decision.ok) return yield* new TokenRejected({ reason: decision.error._tag });
+  const session = loaded.state as StartedSession;
+  const [event] = decision.events;
+  if (event?.type === "SessionRevoked") return yield* new RefreshTokenReused();
+  // Rotated: the new token. Within the grace window: the session's current token again.
+  const current =
+    event?.type === "RefreshTokenRotated"
+      ? { id: session.id, refreshTokenId: next, refreshIssuedAt: now, expiresAt }
+      : {
+          id: session.id,
+          refreshTokenId: session.current,
+          refreshIssuedAt: session.rotatedAt,
+          expiresAt: session.expiresAt,
+        };
+  return yield* issue(user, current, now);
+});
