@@ -67,7 +67,7 @@ const generate = async (from: number, to: number) => {
 };
 
 const replay = async () => {
-  const proc = Bun.spawn([process.execPath, "src/adapters/cli/replay.ts"], {
+  const proc = Bun.spawn([process.execPath, "src/adapters/cli/cli.ts", "replay"], {
     cwd: root,
     env: { ...process.env, NODE_ENV: "production", ...storage.env },
     stdout: "pipe",

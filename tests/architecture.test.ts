@@ -78,7 +78,14 @@ const allowedAcrossAdapters: Readonly<Record<string, readonly string[]>> = {
 /** Folders every adapter may use: how the process logs is not a technology of its own. */
 const sharedAdapters: ReadonlySet<string> = new Set(["logging"]);
 
-const compositionRoot = "src/main.ts";
+const compositionRoot = "src/composition.ts";
+
+/** What `bun <file>` starts: nothing may import them, they import the composition root. */
+const entryPoints: ReadonlySet<string> = new Set([
+  "src/main.ts",
+  "src/adapters/cli/cli.ts",
+  "src/adapters/deno/main.ts",
+]);
 
 /** Every break of the dependency rule in `files`, one entry per offending import. */
 const checkDependencyRule = (files: readonly SourceFile[]): Violation[] => {
@@ -93,6 +100,11 @@ const checkDependencyRule = (files: readonly SourceFile[]): Violation[] => {
 
     for (const specifier of importsOf(source)) {
       const target = isRelative(specifier) ? resolve(path, specifier) : undefined;
+
+      if (target !== undefined && entryPoints.has(target)) {
+        report(specifier, "nothing imports an entry point");
+        continue;
+      }
 
       if (target !== undefined && within(target, "src/adapters") && (inDomain || inApplication)) {
         report(specifier, "domain and application never import adapters");
@@ -118,7 +130,7 @@ const checkDependencyRule = (files: readonly SourceFile[]): Violation[] => {
       ) {
         report(
           specifier,
-          "only adapters and src/main.ts import frameworks, drivers and runtime APIs",
+          "only adapters and src/composition.ts import frameworks, drivers and runtime APIs",
         );
         continue;
       }
@@ -148,11 +160,34 @@ const checkDependencyRule = (files: readonly SourceFile[]): Violation[] => {
     ) {
       report(
         [...technologiesImported].join(", "),
-        "only src/main.ts wires more than one adapter technology",
+        "only src/composition.ts wires more than one adapter technology",
       );
     }
   }
   return violations;
+};
+
+/** Each cycle of relative imports once, as the files along it from the first one met. */
+const importCycles = (files: readonly SourceFile[]): string[][] => {
+  const edges = new Map(
+    files.map(({ path, source }) => [
+      path,
+      importsOf(source)
+        .filter(isRelative)
+        .map((specifier) => resolve(path, specifier)),
+    ]),
+  );
+  const cycles: string[][] = [];
+  const done = new Set<string>();
+  const visit = (file: string, trail: string[]) => {
+    const at = trail.indexOf(file);
+    if (at >= 0) return void cycles.push(trail.slice(at));
+    if (done.has(file) || !edges.has(file)) return;
+    for (const next of edges.get(file) ?? []) visit(next, [...trail, file]);
+    done.add(file);
+  };
+  for (const file of edges.keys()) visit(file, []);
+  return cycles;
 };
 
 const sourceExtensions = /\.(?:ts|tsx|mts|cts)$/;
@@ -179,6 +214,20 @@ describe("dependency rule", () => {
     const files = await readSources("src");
     expect(files.length).toBeGreaterThan(0);
     expect(checkDependencyRule(files)).toEqual([]);
+  });
+
+  test("no import cycles under src/", async () => {
+    expect(importCycles(await readSources("src"))).toEqual([]);
+  });
+
+  test("every entry point starts from the composition root", async () => {
+    const files = await readSources("src");
+    for (const entry of entryPoints) {
+      const file = files.find((f) => f.path === entry);
+      expect(file?.source).toBeDefined();
+    }
+    const main = files.find((f) => f.path === "src/main.ts");
+    expect(importsOf(main?.source ?? "")).toEqual(["./composition.ts"]);
   });
 });
 
@@ -232,7 +281,7 @@ describe("the checker itself", () => {
       ].join("\n"),
     },
     {
-      path: "src/main.ts",
+      path: "src/composition.ts",
       source: [
         "// import { nothing } from 'jose';",
         'import { Elysia } from "elysia";',
@@ -285,8 +334,32 @@ describe("the checker itself", () => {
     expect(of("src/adapters/cli/replay.ts")).toEqual(["../embedded/SqliteEventStore.ts"]);
   });
 
-  test("only src/main.ts wires several technologies", () => {
+  test("nothing imports an entry point", () => {
+    const violations = checkDependencyRule([
+      { path: "src/adapters/cli/replay.ts", source: 'import { main } from "../../main.ts";' },
+      { path: "src/composition.ts", source: 'import "./adapters/cli/cli.ts";' },
+    ]);
+    expect(violations.map((v) => v.rule)).toEqual([
+      "nothing imports an entry point",
+      "nothing imports an entry point",
+    ]);
+  });
+
+  test("finds import cycles, and none in a tree", () => {
+    const cyclic = [
+      { path: "src/application/a.ts", source: 'import { b } from "./b.ts";' },
+      { path: "src/application/b.ts", source: 'import type { c } from "./c.ts";' },
+      { path: "src/application/c.ts", source: 'import { a } from "./a.ts";' },
+      { path: "src/application/d.ts", source: 'import { a } from "./a.ts";' },
+    ];
+    expect(importCycles(cyclic)).toEqual([
+      ["src/application/a.ts", "src/application/b.ts", "src/application/c.ts"],
+    ]);
+    expect(importCycles(cyclic.slice(0, 2))).toEqual([]);
+  });
+
+  test("only src/composition.ts wires several technologies", () => {
     expect(of("src/wiring.ts")).toEqual(["postgres, redis"]);
-    expect(of("src/main.ts")).toEqual([]);
+    expect(of("src/composition.ts")).toEqual([]);
   });
 });

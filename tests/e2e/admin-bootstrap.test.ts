@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { Effect } from "effect";
 import { loadConfig } from "../../src/adapters/config/Config.ts";
 import { createSql } from "../../src/adapters/postgres/client.ts";
-import { compose } from "../../src/main.ts";
+import { compose } from "../../src/composition.ts";
 import { captureLog, client, secret } from "../support/app.ts";
 import { decodePayload } from "../support/jwt.ts";
 import { testSchema } from "../support/postgres.ts";

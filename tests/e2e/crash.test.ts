@@ -49,7 +49,7 @@ test("kill -9 in a burst of logouts: every acknowledged logout holds after resta
       });
       expect(reply.status).toBe(401);
     }
-    const verify = Bun.spawn([process.execPath, "src/adapters/cli/replay.ts", "--verify"], {
+    const verify = Bun.spawn([process.execPath, "src/adapters/cli/cli.ts", "replay", "--verify"], {
       cwd: root,
       env: { ...process.env, NODE_ENV: "production", ...storage.env },
       stdout: "pipe",

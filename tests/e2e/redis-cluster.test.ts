@@ -50,7 +50,7 @@ describe("Redis Cluster", () => {
       };
       expect((await post("/auth/logout", undefined, access_token)).status).toBe(204);
       const cli = (...args: string[]) =>
-        Bun.spawn([process.execPath, "src/adapters/cli/replay.ts", ...args], {
+        Bun.spawn([process.execPath, "src/adapters/cli/cli.ts", "replay", ...args], {
           cwd: `${import.meta.dir}/../..`,
           env: { ...process.env, NODE_ENV: "production", ...env },
           stdout: "pipe",

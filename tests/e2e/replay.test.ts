@@ -10,7 +10,7 @@ const replay = async (env: Record<string, string>, ...args: string[]) => {
     stdout: out,
     stderr: err,
     code,
-  } = await runScript("src/adapters/cli/replay.ts", args, {
+  } = await runScript("src/adapters/cli/cli.ts", ["replay", ...args], {
     env: { ...process.env, NODE_ENV: "production", ...env },
   });
   return { out, err, code };

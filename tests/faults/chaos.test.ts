@@ -171,7 +171,7 @@ test("under pauses, flushes, restarts and a frozen database no revoked token is 
   let refused = 0;
   for (const tokens of live) if ((await secure(tokens)).status !== 200) refused++;
 
-  const verify = Bun.spawn([process.execPath, "src/adapters/cli/replay.ts", "--verify"], {
+  const verify = Bun.spawn([process.execPath, "src/adapters/cli/cli.ts", "replay", "--verify"], {
     cwd: `${import.meta.dir}/../..`,
     env: { PATH: process.env.PATH ?? "", ...env },
     stdout: "pipe",

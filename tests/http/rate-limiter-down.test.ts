@@ -4,7 +4,7 @@ import { loadConfig } from "../../src/adapters/config/Config.ts";
 import { MemoryEventStoreLayer } from "../../src/adapters/embedded/EmbeddedEventStore.ts";
 import { MemoryTokenStateLayer } from "../../src/adapters/embedded/MemoryTokenState.ts";
 import { RateLimiter, RateLimiterUnavailable } from "../../src/application/ports/RateLimiter.ts";
-import { compose } from "../../src/main.ts";
+import { compose } from "../../src/composition.ts";
 import { captureLog, client, secret } from "../support/app.ts";
 
 const down = Effect.fail(new RateLimiterUnavailable({ cause: "down" }));

@@ -6,10 +6,11 @@ import type { AppError } from "../../application/errors.ts";
 import type { AppServices } from "../../application/services.ts";
 import { userEvents } from "../../application/userEvents.ts";
 import { createUser, findUserId } from "../../application/users.ts";
+import { infrastructure, services } from "../../composition.ts";
 import { isRole } from "../../domain/Role.ts";
-import { infrastructure, services } from "../../main.ts";
 import { formatConfigErrors, loadConfig } from "../config/Config.ts";
 import type { Logger } from "../logging/jsonLogger.ts";
+import { replayCommand } from "./replay.ts";
 
 const usage = `Usage: bun run cli <command>
 
@@ -19,7 +20,10 @@ const usage = `Usage: bun run cli <command>
   change-role <username> <user|admin>
       Sets a user's role; every token the user holds stops working at once.
   events <username|id> [--json]
-      Prints the user's event history, oldest first, hashes stripped.
+      Prints the user's and their sessions' events, oldest first, hashes stripped.
+  replay [--verify]
+      Rebuilds the Redis projection from the event log (safe while the API serves traffic);
+      --verify compares it with the log instead and exits 1 on any difference.
 
 Exit codes: 0 done, 1 refused (invalid input, name taken, no such user, last admin),
 2 usage or configuration error, 3 the event store or Redis is unavailable.`;
@@ -40,6 +44,7 @@ const { positionals, values } = (() => {
         role: { type: "string" },
         "password-stdin": { type: "boolean" },
         json: { type: "boolean" },
+        verify: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -54,7 +59,12 @@ if (values.help) {
   process.exit(exitCodes.done);
 }
 
-const arity: Record<string, number> = { "create-user": 1, "change-role": 2, events: 1 };
+const arity: Record<string, number> = {
+  "create-user": 1,
+  "change-role": 2,
+  events: 1,
+  replay: 0,
+};
 if (command === undefined) fail(usage, exitCodes.usage);
 if (arity[command] !== rest.length) {
   fail(`Unknown command or wrong arguments: ${positionals.join(" ")}\n\n${usage}`, exitCodes.usage);
@@ -78,14 +88,18 @@ const password = command === "create-user" ? await readPassword() : "";
 const loaded = loadConfig(process.env);
 if (!loaded.ok) fail(formatConfigErrors(loaded.errors), exitCodes.usage);
 const { config } = loaded;
+if (command === "replay") process.exit(await replayCommand(config, values.verify === true));
 
 // Output is for people and scripts: log lines go to stderr, and only warnings.
 const log: Logger = (level, message, fields) => {
   if (level !== "info") console.error(JSON.stringify({ level, message, ...fields }));
 };
-const runtime = ManagedRuntime.make(
-  services(config, infrastructure(config, log), log) as Layer.Layer<AppServices, never>,
+const layer: Layer.Layer<AppServices, AppError> = services(
+  config,
+  infrastructure(config, log),
+  log,
 );
+const runtime = ManagedRuntime.make(layer);
 
 const operator = `cli:${userInfo().username}`;
 const metadata = { actor: operator, requestId: crypto.randomUUID() };

@@ -2,66 +2,62 @@ import { Effect, ManagedRuntime } from "effect";
 import { replay } from "../../application/Projector.ts";
 import { EventStore } from "../../application/ports/EventStore.ts";
 import { verifyProjection } from "../../application/verify.ts";
-import { replayServices } from "../../main.ts";
-import { formatConfigErrors, loadConfig } from "../config/Config.ts";
+import { replayServices } from "../../composition.ts";
+import type { Config } from "../config/Config.ts";
 import { jsonLogger } from "../logging/jsonLogger.ts";
 import { progress } from "./progress.ts";
 
 /**
  * `replay`: rebuilds the Redis projection from the event log; safe while the API serves traffic.
- * `replay --verify`: compares the live projection with the log and exits 1 on any difference.
+ * `replay --verify`: compares the live projection with the log; 1 on any difference.
+ * Answers the exit code.
  */
-const loaded = loadConfig(process.env);
-if (!loaded.ok) {
-  console.error(formatConfigErrors(loaded.errors));
-  process.exit(2);
-}
-const { config } = loaded;
-if (config.storage.mode === "embedded") {
-  console.log("Embedded mode keeps its projection in process and rebuilds it at every start.");
-  process.exit(0);
-}
-const started = performance.now();
-const verify = process.argv.includes("--verify");
-const log = jsonLogger("error");
-// A bulk write of thousands of keys is one deadline: give it the time a batch needs.
-const bulk = { ...config, storage: { ...config.storage, redisCommandTimeoutMs: 30_000 } };
-const runtime = ManagedRuntime.make(replayServices(bulk, log));
-
-const exit = await runtime.runPromiseExit(
-  Effect.gen(function* () {
-    if (verify) {
-      const result = yield* verifyProjection;
-      for (const difference of result.differences.slice(0, 50))
-        console.log(JSON.stringify(difference));
-      console.log(
-        `${result.users} users, ${result.revocations} revocations in force, ${result.differences.length} differences`,
-      );
-      return result.differences.length === 0 ? 0 : 1;
-    }
-    const log = yield* (yield* EventStore).size;
-    const bar = progress();
-    let batches = 0;
-    const summary = yield* replay((phase, events, keys) => {
-      bar.advance(phase, events, keys);
-      // A collection now and then keeps the footprint flat; the engine would let it grow.
-      if (++batches % 10 === 0) Bun.gc(false);
-    });
-    bar.done();
-    const seconds = (performance.now() - started) / 1000;
-    const rss = process.resourceUsage().maxRSS / 1024;
-    // The rate is over the whole log: the passes skip what cannot matter, and that is the point.
-    console.log(
-      `replayed ${log} events (${summary.events} read), ${summary.keys} keys written, ` +
-        `${seconds.toFixed(2)} s, ${Math.round(log / Math.max(seconds, 1e-9))} events/s, ` +
-        `peak RSS ${rss.toFixed(0)} MB`,
-    );
+export const replayCommand = async (config: Config, verify: boolean): Promise<number> => {
+  if (config.storage.mode === "embedded") {
+    console.log("Embedded mode keeps its projection in process and rebuilds it at every start.");
     return 0;
-  }),
-);
-await runtime.dispose();
-if (exit._tag === "Failure") {
-  console.error("replay failed: the event store or Redis is unreachable");
-  process.exit(2);
-}
-process.exit(exit.value);
+  }
+  const started = performance.now();
+  const log = jsonLogger("error");
+  // A bulk write of thousands of keys is one deadline: give it the time a batch needs.
+  const bulk = { ...config, storage: { ...config.storage, redisCommandTimeoutMs: 30_000 } };
+  const runtime = ManagedRuntime.make(replayServices(bulk, log));
+
+  const exit = await runtime.runPromiseExit(
+    Effect.gen(function* () {
+      if (verify) {
+        const result = yield* verifyProjection;
+        for (const difference of result.differences.slice(0, 50))
+          console.log(JSON.stringify(difference));
+        console.log(
+          `${result.users} users, ${result.revocations} revocations in force, ${result.differences.length} differences`,
+        );
+        return result.differences.length === 0 ? 0 : 1;
+      }
+      const log = yield* (yield* EventStore).size;
+      const bar = progress();
+      let batches = 0;
+      const summary = yield* replay((phase, events, keys) => {
+        bar.advance(phase, events, keys);
+        // A collection now and then keeps the footprint flat; the engine would let it grow.
+        if (++batches % 10 === 0) Bun.gc(false);
+      });
+      bar.done();
+      const seconds = (performance.now() - started) / 1000;
+      const rss = process.resourceUsage().maxRSS / 1024;
+      // The rate is over the whole log: the passes skip what cannot matter, and that is the point.
+      console.log(
+        `replayed ${log} events (${summary.events} read), ${summary.keys} keys written, ` +
+          `${seconds.toFixed(2)} s, ${Math.round(log / Math.max(seconds, 1e-9))} events/s, ` +
+          `peak RSS ${rss.toFixed(0)} MB`,
+      );
+      return 0;
+    }),
+  );
+  await runtime.dispose();
+  if (exit._tag === "Failure") {
+    console.error("replay failed: the event store or Redis is unreachable");
+    return 2;
+  }
+  return exit.value;
+};

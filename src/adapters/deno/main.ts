@@ -1,4 +1,4 @@
-import { main } from "../../main.ts";
+import { main } from "../../composition.ts";
 
 /** The part of Deno's API this entry point uses; the project type-checks against Bun's types. */
 declare const Deno: {

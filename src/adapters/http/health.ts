@@ -1,7 +1,6 @@
-import type { ManagedRuntime } from "effect";
 import { Elysia, type Static, t } from "elysia";
 import { type Readiness, readiness } from "../../application/health.ts";
-import type { AppServices } from "../../application/services.ts";
+import type { Runtime } from "./runner.ts";
 
 const up = t.Union([t.Literal("up"), t.Literal("down")]);
 
@@ -20,7 +19,7 @@ const _sameShape: [Static<typeof ReadinessBody>, Readiness] extends [
   ? true
   : never = true;
 
-export const health = (runtime: ManagedRuntime.ManagedRuntime<AppServices, never>) =>
+export const health = (runtime: Runtime) =>
   new Elysia({ name: "health" })
     .get("/health/live", () => ({ status: "ok" as const }), {
       response: { 200: t.Object({ status: t.Literal("ok") }) },

@@ -1,0 +1,291 @@
+import { Effect, Layer, ManagedRuntime } from "effect";
+import { type Config, formatConfigErrors, loadConfig } from "./adapters/config/Config.ts";
+import { BunPasswordHasherLayer } from "./adapters/crypto/BunPasswordHasher.ts";
+import { HmacTokensLayer } from "./adapters/crypto/HmacTokens.ts";
+import { NodeRsArgon2PasswordHasherLayer } from "./adapters/crypto/NodeRsArgon2PasswordHasher.ts";
+import { UuidIdsLayer, WebUuidIdsLayer } from "./adapters/crypto/UuidIds.ts";
+import { MemoryCacheLayer } from "./adapters/embedded/MemoryCache.ts";
+import { MemoryRateLimiterLayer } from "./adapters/embedded/MemoryRateLimiter.ts";
+import { MemoryTokenStateLayer } from "./adapters/embedded/MemoryTokenState.ts";
+import { type App, createApp } from "./adapters/http/app.ts";
+import { jsonLogger, type Logger } from "./adapters/logging/jsonLogger.ts";
+import { PostgresEventStoreFromUrl } from "./adapters/postgres/PostgresEventStore.ts";
+import { makePrometheusMetrics } from "./adapters/prometheus/PrometheusMetrics.ts";
+import { createRedis, createRedisCluster, isClusterUrl } from "./adapters/redis/client.ts";
+import { RedisCacheLayer } from "./adapters/redis/RedisCache.ts";
+import { RedisRateLimiterLayer } from "./adapters/redis/RedisRateLimiter.ts";
+import { RedisTokenStateLayer } from "./adapters/redis/RedisTokenState.ts";
+import { WorkerFibonacciComputerLayer } from "./adapters/worker/WorkerFibonacciComputer.ts";
+import { AuthenticatorLive } from "./application/Authenticator.ts";
+import { bootstrapAdmin } from "./application/bootstrap.ts";
+import type { AppError } from "./application/errors.ts";
+import { gauges } from "./application/operations.ts";
+import { ProjectorLive } from "./application/Projector.ts";
+import { AuthSettings } from "./application/ports/AuthSettings.ts";
+import { Cache, noCache } from "./application/ports/Cache.ts";
+import type { EventStore, StoreUnavailable } from "./application/ports/EventStore.ts";
+import { HeavyTaskSettings } from "./application/ports/HeavyTaskSettings.ts";
+import { Limits } from "./application/ports/Limits.ts";
+import { Metrics, type MetricsShape } from "./application/ports/Metrics.ts";
+import type { RateLimiter } from "./application/ports/RateLimiter.ts";
+import type { TokenState } from "./application/ports/TokenState.ts";
+import type { AppServices } from "./application/services.ts";
+
+/** The JavaScript runtime: Bun's built-ins, or portable adapters for Deno (servers mode only). */
+export type Runtime = "bun" | "deno";
+
+/** Where the event log, the token projection and the attempt counters live. */
+export type Infrastructure = Layer.Layer<EventStore | TokenState | RateLimiter, StoreUnavailable>;
+
+export const infrastructure = (config: Config, log: Logger): Infrastructure => {
+  const storage = config.storage;
+  if (storage.mode === "embedded") {
+    return Layer.mergeAll(
+      embeddedEventStore(storage.dataDir),
+      MemoryTokenStateLayer,
+      MemoryRateLimiterLayer,
+    );
+  }
+  const store = PostgresEventStoreFromUrl({
+    url: storage.databaseUrl,
+    ...(storage.databaseSchema ? { schema: storage.databaseSchema } : {}),
+  });
+  const redis = Layer.unwrap(
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const options = {
+          url: storage.redisUrl,
+          commandTimeoutMs: storage.redisCommandTimeoutMs,
+          onError: (error: unknown) =>
+            log("warn", "redis connection error", { error: String(error) }),
+        };
+        const client = isClusterUrl(storage.redisUrl)
+          ? createRedisCluster(options)
+          : createRedis(options);
+        client.connect().catch(() => {});
+        return client;
+      }),
+      (client) => Effect.sync(() => client.destroy()),
+    ).pipe(
+      Effect.map((client) =>
+        Layer.merge(
+          RedisTokenStateLayer(
+            client,
+            storage.redisKeyPrefix,
+            storage.redisCommandTimeoutMs,
+            !isClusterUrl(storage.redisUrl),
+          ),
+          RedisRateLimiterLayer(client, storage.redisKeyPrefix, storage.redisCommandTimeoutMs),
+        ),
+      ),
+    ),
+  );
+  return Layer.merge(store, redis);
+};
+
+/** What `replay` runs on: the infrastructure, and ids for a new generation of the projection. */
+export const replayServices = (config: Config, log: Logger) =>
+  Layer.merge(infrastructure(config, log), UuidIdsLayer);
+
+// Loaded only in embedded mode: bun:sqlite is Bun's, and Deno imports this module too.
+const embeddedEventStore = (dataDir: string) =>
+  Layer.unwrap(
+    Effect.promise(() => import("./adapters/embedded/EmbeddedEventStore.ts")).pipe(
+      Effect.map((module) => module.EmbeddedEventStoreLayer(dataDir)),
+    ),
+  );
+
+/** The heavy task's worker pool and cache: in process when embedded, else on its own Redis connection. */
+export const heavyTaskLayers = (config: Config, log: Logger) => {
+  const storage = config.storage;
+  const cache = !config.cache.enabled
+    ? Layer.succeed(Cache, noCache)
+    : storage.mode === "embedded"
+      ? MemoryCacheLayer()
+      : RedisCacheLayer({
+          url: storage.cacheRedisUrl,
+          prefix: `${storage.redisKeyPrefix}cache:`,
+          timeoutMs: storage.redisCommandTimeoutMs,
+          log,
+        });
+  return Layer.mergeAll(
+    cache,
+    WorkerFibonacciComputerLayer({
+      workers: config.heavyTaskWorkers,
+      queue: config.heavyTaskQueue,
+    }),
+    Layer.succeed(HeavyTaskSettings, {
+      maxN: config.heavyTaskMaxN,
+      cacheTtlSeconds: config.cache.ttlSeconds,
+    }),
+  );
+};
+
+/** config -> layers: every service the use cases need, over the given infrastructure. */
+export const services = (
+  config: Config,
+  infra: Infrastructure,
+  log: Logger = jsonLogger(config.logLevel),
+  options: { readonly runtime?: Runtime; readonly metrics?: MetricsShape } = {},
+) => {
+  const cost = {
+    memoryCost: config.passwordHash.memoryKib,
+    timeCost: config.passwordHash.timeCost,
+  };
+  const base = Layer.mergeAll(
+    infra,
+    heavyTaskLayers(config, log),
+    options.runtime === "deno"
+      ? Layer.merge(WebUuidIdsLayer, NodeRsArgon2PasswordHasherLayer(cost))
+      : Layer.merge(UuidIdsLayer, BunPasswordHasherLayer(cost)),
+    HmacTokensLayer({ secret: config.jwt.secret, issuer: config.jwt.issuer }),
+    options.metrics ? Layer.succeed(Metrics, options.metrics) : Layer.empty,
+    Layer.succeed(AuthSettings, {
+      accessTokenSeconds: config.jwt.accessTokenMinutes * 60,
+      refreshTokenSeconds: config.jwt.refreshTokenDays * 86_400,
+      refreshGraceMs: config.jwt.refreshGraceSeconds * 1000,
+    }),
+    Layer.succeed(Limits, {
+      loginMaxFailuresPerUser: config.limits.loginMaxFailuresPerUser,
+      loginMaxFailuresPerIp: config.limits.loginMaxFailuresPerIp,
+      loginLockoutMs: config.limits.loginLockoutSeconds * 1000,
+      registerPerIpPerHour: config.limits.registerPerIpPerHour,
+    }),
+  );
+  const all = AuthenticatorLive.pipe(
+    Layer.provideMerge(ProjectorLive({ pollMs: 1000 })),
+    Layer.provideMerge(base),
+  );
+  return adminBootstrap(config, log).pipe(Layer.provideMerge(all));
+};
+
+/** Creates ADMIN_USERNAME at start when it does not exist; a failure is logged, not fatal. */
+const adminBootstrap = (config: Config, log: Logger) => {
+  const admin = config.admin;
+  if (admin === undefined) return Layer.empty;
+  return Layer.effectDiscard(
+    bootstrapAdmin(admin).pipe(
+      Effect.tap((outcome) =>
+        Effect.sync(() => {
+          if (outcome === "created") log("info", "admin created", { username: admin.username });
+          if (outcome === "exists-not-admin") {
+            log(
+              "warn",
+              "ADMIN_USERNAME names an existing account that is not an admin: left as it is",
+              {
+                username: admin.username,
+              },
+            );
+          }
+        }),
+      ),
+      Effect.catch((error) =>
+        Effect.sync(() => log("error", "admin bootstrap failed", { error: error._tag })),
+      ),
+    ),
+  );
+};
+
+const maxBodyBytes = 64 * 1024;
+
+export type ComposeOptions = {
+  readonly runtime?: Runtime;
+  /** The socket peer of a request, where the server is not Bun's. */
+  readonly peerAddress?: (request: Request) => string | undefined;
+};
+
+/** Builds the runtime and the HTTP app; nothing listens yet. */
+export const compose = (
+  config: Config,
+  log: Logger,
+  infra = infrastructure(config, log),
+  options: ComposeOptions = {},
+) => {
+  const prometheus = config.http.metricsEnabled ? makePrometheusMetrics() : undefined;
+  const layer: Layer.Layer<AppServices, AppError> = services(config, infra, log, {
+    ...(options.runtime ? { runtime: options.runtime } : {}),
+    ...(prometheus ? { metrics: prometheus.service } : {}),
+  });
+  const runtime = ManagedRuntime.make(layer);
+  const app = createApp(runtime, {
+    cookieSecure: config.http.cookieSecure,
+    maxBodyBytes,
+    log,
+    heavyTaskMaxN: config.heavyTaskMaxN,
+    trustedProxies: config.http.trustedProxies,
+    corsOrigins: config.http.corsOrigins,
+    metrics: prometheus && {
+      contentType: prometheus.contentType,
+      requestStarted: prometheus.requestStarted,
+      requestFinished: prometheus.requestFinished,
+      render: async () => prometheus.render(await runtime.runPromise(gauges)),
+    },
+    ...(options.peerAddress ? { peerAddress: options.peerAddress } : {}),
+  });
+  return { runtime, app };
+};
+
+/** A listening server; `stop` stops accepting and resolves once in-flight requests are answered. */
+export type Listener = { readonly stop: () => Promise<void> };
+
+export type Platform = ComposeOptions & {
+  readonly serve: (app: App, address: { hostname: string; port: number }) => Listener;
+};
+
+export const bun: Platform = {
+  runtime: "bun",
+  serve: (app, address) => {
+    app.listen({ ...address, maxRequestBodySize: maxBodyBytes });
+    return {
+      stop: async () => {
+        await app.stop();
+      },
+    };
+  },
+};
+
+/** Past this, a shutdown stops waiting for in-flight requests (Docker kills at 10 s). */
+const drainMs = 8_000;
+
+export const main = async (platform: Platform = bun) => {
+  const loaded = loadConfig(process.env);
+  const log = jsonLogger(loaded.ok ? loaded.config.logLevel : "info");
+  for (const warning of loaded.warnings) log("warn", warning);
+  if (!loaded.ok) {
+    console.error(formatConfigErrors(loaded.errors));
+    process.exit(1);
+  }
+  const { config } = loaded;
+  if (platform.runtime === "deno" && config.storage.mode === "embedded") {
+    console.error(
+      "Under Deno the service needs DATABASE_URL and REDIS_URL: embedded mode is Bun's.",
+    );
+    process.exit(1);
+  }
+  const { runtime, app } = compose(config, log, undefined, platform);
+  await runtime.runPromise(Effect.void);
+  const listener = platform.serve(app, { hostname: config.http.host, port: config.http.port });
+  log("info", "listening", {
+    host: config.http.host,
+    port: config.http.port,
+    mode: config.storage.mode,
+    runtime: platform.runtime ?? "bun",
+  });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log("info", "shutting down", { signal });
+    setTimeout(() => {
+      log("error", "requests still running at the shutdown deadline: exiting anyway");
+      process.exit(1);
+    }, drainMs);
+    // New connections are refused at once; requests in flight finish before the pools close.
+    await listener.stop();
+    await runtime.dispose();
+    log("info", "stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+};
