@@ -1,7 +1,7 @@
 import { Effect } from "effect";
 import { type Env, loadConfig } from "../../src/adapters/config/Config.ts";
 import type { Logger } from "../../src/adapters/logging/jsonLogger.ts";
-import { compose } from "../../src/main.ts";
+import { compose } from "../../src/composition.ts";
 import { testSchema } from "./postgres.ts";
 import { dropKeys, redisUrl } from "./redis.ts";
 
