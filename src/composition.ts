@@ -1,9 +1,9 @@
-import { Effect, Layer, ManagedRuntime } from "effect";
+import { Effect, Layer, ManagedRuntime, Redacted } from "effect";
 import { type Config, formatConfigErrors, loadConfig } from "./adapters/config/Config.ts";
 import { BunPasswordHasherLayer } from "./adapters/crypto/BunPasswordHasher.ts";
 import { HmacTokensLayer } from "./adapters/crypto/HmacTokens.ts";
 import { NodeRsArgon2PasswordHasherLayer } from "./adapters/crypto/NodeRsArgon2PasswordHasher.ts";
-import { UuidIdsLayer, WebUuidIdsLayer } from "./adapters/crypto/UuidIds.ts";
+import { UuidIdsLayer } from "./adapters/crypto/UuidIds.ts";
 import { MemoryCacheLayer } from "./adapters/embedded/MemoryCache.ts";
 import { MemoryRateLimiterLayer } from "./adapters/embedded/MemoryRateLimiter.ts";
 import { MemoryTokenStateLayer } from "./adapters/embedded/MemoryTokenState.ts";
@@ -47,19 +47,19 @@ export const infrastructure = (config: Config, log: Logger): Infrastructure => {
     );
   }
   const store = PostgresEventStoreFromUrl({
-    url: storage.databaseUrl,
+    url: Redacted.value(storage.databaseUrl),
     ...(storage.databaseSchema ? { schema: storage.databaseSchema } : {}),
   });
   const redis = Layer.unwrap(
     Effect.acquireRelease(
       Effect.sync(() => {
         const options = {
-          url: storage.redisUrl,
+          url: Redacted.value(storage.redisUrl),
           commandTimeoutMs: storage.redisCommandTimeoutMs,
           onError: (error: unknown) =>
             log("warn", "redis connection error", { error: String(error) }),
         };
-        const client = isClusterUrl(storage.redisUrl)
+        const client = isClusterUrl(Redacted.value(storage.redisUrl))
           ? createRedisCluster(options)
           : createRedis(options);
         client.connect().catch(() => {});
@@ -73,7 +73,7 @@ export const infrastructure = (config: Config, log: Logger): Infrastructure => {
             client,
             storage.redisKeyPrefix,
             storage.redisCommandTimeoutMs,
-            !isClusterUrl(storage.redisUrl),
+            !isClusterUrl(Redacted.value(storage.redisUrl)),
           ),
           RedisRateLimiterLayer(client, storage.redisKeyPrefix, storage.redisCommandTimeoutMs),
         ),
@@ -103,7 +103,7 @@ export const heavyTaskLayers = (config: Config, log: Logger) => {
     : storage.mode === "embedded"
       ? MemoryCacheLayer()
       : RedisCacheLayer({
-          url: storage.cacheRedisUrl,
+          url: Redacted.value(storage.cacheRedisUrl),
           prefix: `${storage.redisKeyPrefix}cache:`,
           timeoutMs: storage.redisCommandTimeoutMs,
           log,
@@ -135,10 +135,11 @@ export const services = (
   const base = Layer.mergeAll(
     infra,
     heavyTaskLayers(config, log),
+    UuidIdsLayer,
     options.runtime === "deno"
-      ? Layer.merge(WebUuidIdsLayer, NodeRsArgon2PasswordHasherLayer(cost))
-      : Layer.merge(UuidIdsLayer, BunPasswordHasherLayer(cost)),
-    HmacTokensLayer({ secret: config.jwt.secret, issuer: config.jwt.issuer }),
+      ? NodeRsArgon2PasswordHasherLayer(cost)
+      : BunPasswordHasherLayer(cost),
+    HmacTokensLayer({ secret: Redacted.value(config.jwt.secret), issuer: config.jwt.issuer }),
     options.metrics ? Layer.succeed(Metrics, options.metrics) : Layer.empty,
     Layer.succeed(AuthSettings, {
       accessTokenSeconds: config.jwt.accessTokenMinutes * 60,
@@ -164,7 +165,7 @@ const adminBootstrap = (config: Config, log: Logger) => {
   const admin = config.admin;
   if (admin === undefined) return Layer.empty;
   return Layer.effectDiscard(
-    bootstrapAdmin(admin).pipe(
+    bootstrapAdmin({ ...admin, password: Redacted.value(admin.password) }).pipe(
       Effect.tap((outcome) =>
         Effect.sync(() => {
           if (outcome === "created") log("info", "admin created", { username: admin.username });

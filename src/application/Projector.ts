@@ -1,4 +1,4 @@
-import { Clock, Context, Effect, Fiber, Layer, Schedule } from "effect";
+import { Clock, Context, Effect, Fiber, Latch, Layer, Schedule } from "effect";
 import { type Checkpoint, type EventData, EventStore } from "./ports/EventStore.ts";
 import { Ids } from "./ports/Ids.ts";
 import { type ProjectionLost, TokenState, type TokenStateUnavailable } from "./ports/TokenState.ts";
@@ -169,11 +169,12 @@ export const ProjectorLive = (options: { readonly pollMs: number }) =>
       let status: ProjectorStatus = { ready: false, rebuilding: false, lastError: null };
       const suspects = new Set<string>();
       let lossConfirmed = false;
-      let wakeUp: (() => void) | null = null;
+      // Open while a wake-up is due; closed as each pause begins, so one asked during a tick
+      // is dropped, except one from `again`.
+      const wakeUp = Latch.makeUnsafe();
       let wakeAgain = false;
       const signal = () => {
-        wakeUp?.();
-        wakeUp = null;
+        wakeUp.openUnsafe();
       };
       /** Runs the next tick at once, even when asked during a tick. */
       const again = () => {
@@ -222,28 +223,21 @@ export const ProjectorLive = (options: { readonly pollMs: number }) =>
         ),
       );
 
-      const sleep = Effect.callback<void>((resume) => {
+      /** Until `pollMs` have passed or a wake-up comes. */
+      const pause = Effect.suspend(() => {
         if (wakeAgain) {
           wakeAgain = false;
-          resume(Effect.void);
-          return;
+          return Effect.void;
         }
-        const timer = setTimeout(() => {
-          wakeUp = null;
-          resume(Effect.void);
-        }, options.pollMs);
-        wakeUp = () => {
-          clearTimeout(timer);
-          resume(Effect.void);
-        };
-        return Effect.sync(() => clearTimeout(timer));
+        wakeUp.closeUnsafe();
+        return Effect.race(Effect.sleep(options.pollMs), wakeUp.await);
       });
 
       yield* tick;
       yield* store
         .subscribe(signal)
         .pipe(Effect.retry(Schedule.spaced("1 second")), Effect.forkScoped);
-      yield* Effect.forever(Effect.andThen(sleep, tick)).pipe(Effect.forkScoped);
+      yield* Effect.forever(Effect.andThen(pause, tick)).pipe(Effect.forkScoped);
 
       return {
         status: Effect.sync(() => status),

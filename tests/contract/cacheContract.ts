@@ -2,11 +2,12 @@ import { beforeEach, describe, expect, test } from "bun:test";
 import { Deferred, Effect } from "effect";
 import type { Cache } from "../../src/application/ports/Cache.ts";
 import { fibonacci } from "../../src/domain/fibonacci.ts";
+import type { ContractTime } from "./contractTime.ts";
 
 type Service = Cache["Service"];
 
-/** The behaviour every Cache adapter must show; `fresh` yields an empty cache. */
-export const cacheContract = (name: string, fresh: () => Promise<Service>) =>
+/** The behaviour every Cache adapter must show; `fresh` yields an empty cache that runs on `time`. */
+export const cacheContract = (name: string, time: ContractTime, fresh: () => Promise<Service>) =>
   describe(`Cache contract: ${name}`, () => {
     let cache: Service;
     const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect);
@@ -44,7 +45,7 @@ export const cacheContract = (name: string, fresh: () => Promise<Service>) =>
     test("an entry is gone once its TTL has passed", async () => {
       await run(cache.set("fib:20", "6765", 1));
       expect(await run(cache.get("fib:20"))).toBe("6765");
-      await Bun.sleep(1_100);
+      await time.advance(1_100);
       expect(await run(cache.get("fib:20"))).toBeNull();
     });
 

@@ -3,8 +3,10 @@ import { Effect } from "effect";
 import { makeMemoryCache } from "../../src/adapters/embedded/MemoryCache.ts";
 import { noCache } from "../../src/application/ports/Cache.ts";
 import { cacheContract } from "./cacheContract.ts";
+import { manualTime } from "./contractTime.ts";
 
-cacheContract("in-process memory", async () => makeMemoryCache());
+const time = manualTime();
+cacheContract("in-process memory", time, async () => makeMemoryCache({ now: time.now }));
 
 describe("in-process memory cache bounds", () => {
   const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runSync(effect);
@@ -31,11 +33,11 @@ describe("in-process memory cache bounds", () => {
     expect(cache.bytes()).toBe(0);
   });
 
-  test("expired entries stop counting once read", () => {
-    let now = 0;
-    const cache = makeMemoryCache({ maxBytes: 10_000, now: () => now });
+  test("expired entries stop counting once read", async () => {
+    const time = manualTime();
+    const cache = makeMemoryCache({ maxBytes: 10_000, now: time.now });
     run(cache.set("a", value, 1));
-    now = 1_000;
+    await time.advance(1_000);
     expect(run(cache.get("a"))).toBeNull();
     expect(cache.bytes()).toBe(0);
   });

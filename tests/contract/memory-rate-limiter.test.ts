@@ -1,4 +1,6 @@
 import { makeMemoryRateLimiter } from "../../src/adapters/embedded/MemoryRateLimiter.ts";
+import { manualTime } from "./contractTime.ts";
 import { rateLimiterContract } from "./rateLimiterContract.ts";
 
-rateLimiterContract("in-process memory", async () => makeMemoryRateLimiter());
+const time = manualTime();
+rateLimiterContract("in-process memory", time, async () => makeMemoryRateLimiter(time.now));

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { Effect } from "effect";
 import type { RateLimiter, Take } from "../../src/application/ports/RateLimiter.ts";
+import type { ContractTime } from "./contractTime.ts";
 
 type Service = RateLimiter["Service"];
 
@@ -11,8 +12,12 @@ const refusal = (take: Take) => {
   return take.retryAfterMs;
 };
 
-/** The behaviour every RateLimiter adapter must show; `fresh` yields empty counters. */
-export const rateLimiterContract = (name: string, fresh: () => Promise<Service>) =>
+/** The behaviour every RateLimiter adapter must show; `fresh` yields empty counters on `time`. */
+export const rateLimiterContract = (
+  name: string,
+  time: ContractTime,
+  fresh: () => Promise<Service>,
+) =>
   describe(`RateLimiter contract: ${name}`, () => {
     let limiter: Service;
     const minute = 60_000;
@@ -45,7 +50,7 @@ export const rateLimiterContract = (name: string, fresh: () => Promise<Service>)
     test("refused takes neither count nor move the window's end", async () => {
       await run(limiter.take("k", 1, 2_000));
       const first = refusal(await run(limiter.take("k", 1, 2_000)));
-      await Bun.sleep(50);
+      await time.advance(50);
       for (let i = 0; i < 5; i++) await run(limiter.take("k", 1, minute));
       const later = refusal(await run(limiter.take("k", 1, minute)));
       expect(later).toBeLessThan(first);
@@ -69,7 +74,7 @@ export const rateLimiterContract = (name: string, fresh: () => Promise<Service>)
     test("after the window ends the counter starts again at 1", async () => {
       await run(limiter.take("k", 1, 150));
       expect((await run(limiter.take("k", 1, 150))).taken).toBe(false);
-      await Bun.sleep(250);
+      await time.advance(250);
       expect(await run(limiter.take("k", 1, 150))).toEqual({ taken: true, count: 1 });
     });
 

@@ -5,12 +5,14 @@ import {
   type ProjectionWrite,
   type TokenState,
 } from "../../src/application/ports/TokenState.ts";
+import type { ContractTime } from "./contractTime.ts";
 
 type Service = TokenState["Service"];
 
-/** The behaviour every TokenState adapter must show; `fresh` yields an empty projection. */
+/** The behaviour every TokenState adapter must show; `fresh` yields an empty projection on `time`. */
 export const tokenStateContract = (
   name: string,
+  time: ContractTime,
   fresh: () => Promise<Service>,
   /** Empties the store behind `state`, as a Redis restarted without persistence is. */
   lose?: (state: Service) => Promise<void>,
@@ -19,7 +21,7 @@ export const tokenStateContract = (
     let state: Service;
     const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect);
     const failure = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(Effect.flip(effect));
-    const now = Date.now();
+    const now = time.now();
     const later = now + 60_000;
 
     beforeEach(async () => {
@@ -93,12 +95,12 @@ export const tokenStateContract = (
     });
 
     test("a revocation vanishes when the token would have expired", async () => {
-      const soon = Date.now() + 400;
+      const soon = time.now() + 400;
       await run(
         state.apply([{ kind: "revokeToken", userId: "u1", tokenId: "j1", expiresAt: soon }], now),
       );
       expect((await run(state.lookup("u1", "j1", "s1"))).tokenRevoked).toBe(true);
-      await Bun.sleep(soon - Date.now() + 50);
+      await time.advance(soon - time.now() + 50);
       expect((await run(state.lookup("u1", "j1", "s1"))).tokenRevoked).toBe(false);
     });
 

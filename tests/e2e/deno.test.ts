@@ -28,7 +28,7 @@ describe("the API under Deno (PostgreSQL + Redis)", () => {
         body: { username: "deno_user", password },
       });
       expect(registered.status).toBe(201);
-      // Ids come from the portable UUIDv7, not Bun's.
+      // Ids come from the uuid package, as under Bun.
       expect(((await registered.json()) as { id: string }).id).toMatch(
         /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/,
       );

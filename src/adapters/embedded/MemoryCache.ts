@@ -1,4 +1,4 @@
-import { Effect, Layer } from "effect";
+import { Clock, Effect, Layer } from "effect";
 import { Cache } from "../../application/ports/Cache.ts";
 import { singleFlight } from "../../application/singleFlight.ts";
 
@@ -56,4 +56,9 @@ export const makeMemoryCache = (
 };
 
 export const MemoryCacheLayer = (maxBytes = defaultMemoryCacheBytes) =>
-  Layer.sync(Cache, () => makeMemoryCache({ maxBytes }));
+  Layer.effect(
+    Cache,
+    Effect.map(Clock.Clock, (clock) =>
+      makeMemoryCache({ maxBytes, now: () => clock.currentTimeMillisUnsafe() }),
+    ),
+  );

@@ -1,4 +1,4 @@
-import { Effect, Layer } from "effect";
+import { Clock, Effect, Layer } from "effect";
 import { RateLimiter, type Take } from "../../application/ports/RateLimiter.ts";
 
 /**
@@ -49,4 +49,7 @@ export const makeMemoryRateLimiter = (now: () => number = Date.now): RateLimiter
   };
 };
 
-export const MemoryRateLimiterLayer = Layer.sync(RateLimiter, () => makeMemoryRateLimiter());
+export const MemoryRateLimiterLayer = Layer.effect(
+  RateLimiter,
+  Effect.map(Clock.Clock, (clock) => makeMemoryRateLimiter(() => clock.currentTimeMillisUnsafe())),
+);

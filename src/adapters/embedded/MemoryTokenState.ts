@@ -1,4 +1,4 @@
-import { Effect, Layer } from "effect";
+import { Clock, Effect, Layer } from "effect";
 import type { Checkpoint } from "../../application/ports/EventStore.ts";
 import {
   ProjectionLost,
@@ -8,9 +8,11 @@ import {
 
 /**
  * The token projection in process memory, for the embedded mode: rebuilt from the event log at
- * start, so losing it on exit loses nothing.
+ * start, so losing it on exit loses nothing. Revocations lapse on the `now` clock.
  */
-export const makeMemoryTokenState = (): TokenState["Service"] & {
+export const makeMemoryTokenState = (
+  now: () => number = Date.now,
+): TokenState["Service"] & {
   /** Forgets everything, as a restarted server without persistence would. */
   readonly clear: () => void;
 } => {
@@ -35,11 +37,11 @@ export const makeMemoryTokenState = (): TokenState["Service"] & {
 
   const lookup: TokenState["Service"]["lookup"] = (userId, tokenId, sessionId) =>
     Effect.sync(() => {
-      const now = Date.now();
+      const at = now();
       return {
         epoch: epochs.get(userId) ?? null,
-        tokenRevoked: isRevoked(`jti:${tokenId}`, now),
-        sessionRevoked: isRevoked(`sid:${sessionId}`, now),
+        tokenRevoked: isRevoked(`jti:${tokenId}`, at),
+        sessionRevoked: isRevoked(`sid:${sessionId}`, at),
       };
     });
   const apply = (writes: readonly ProjectionWrite[], nowMs: number) => {
@@ -94,4 +96,8 @@ export const makeMemoryTokenState = (): TokenState["Service"] & {
   };
 };
 
-export const MemoryTokenStateLayer = Layer.sync(TokenState, makeMemoryTokenState);
+/** Reads time from effect's Clock, the one the use cases pass to `apply`. */
+export const MemoryTokenStateLayer = Layer.effect(
+  TokenState,
+  Effect.map(Clock.Clock, (clock) => makeMemoryTokenState(() => clock.currentTimeMillisUnsafe())),
+);
