@@ -31,11 +31,12 @@ export const changePassword = Effect.fn("changePassword")(function* (
     );
   }
   const hasher = yield* PasswordHasher;
-  const passwordHash = yield* hasher.hash(input.newPassword);
   // The current password is checked once, against the first state loaded. A request that
   // lost a race to a concurrent change gets a conflict, never a wrong guess, and never
-  // overwrites it knowing only the older password.
+  // overwrites it knowing only the older password. The new one is hashed only once the
+  // current one matched: a refused request costs no second hash.
   let verified: string | null = null;
+  let passwordHash = "";
   const checked = Effect.gen(function* () {
     const loaded = yield* loadUser(principal.sub);
     if (loaded.state.status !== "active") {
@@ -55,6 +56,7 @@ export const changePassword = Effect.fn("changePassword")(function* (
       (yield* hasher.verify(input.currentPassword, loaded.state.passwordHash));
     if (!matches) return yield* Effect.fail(new InvalidCredentials());
     verified = loaded.state.passwordHash;
+    passwordHash = yield* hasher.hash(input.newPassword);
     return loaded;
   });
   const { decision, loaded } = yield* limitPasswordChecks(
