@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { Redacted } from "effect";
 import {
   type Config,
   type ConfigError,
@@ -20,6 +21,17 @@ const errors = (env: Env): readonly ConfigError[] => {
   if (result.ok) throw new Error("configuration was accepted");
   return result.errors;
 };
+
+/** The storage with its URLs revealed, to compare them as strings. */
+const revealed = (storage: Config["storage"]) =>
+  storage.mode === "embedded"
+    ? storage
+    : {
+        ...storage,
+        databaseUrl: Redacted.value(storage.databaseUrl),
+        redisUrl: Redacted.value(storage.redisUrl),
+        cacheRedisUrl: Redacted.value(storage.cacheRedisUrl),
+      };
 
 const errorFor = (env: Env, variable: string): ConfigError => {
   const found = errors(env).filter((error) => error.variable === variable);
@@ -61,8 +73,10 @@ describe("defaults", () => {
   test("outside production a missing secret becomes a random one per process, with a warning", () => {
     const first = ok({});
     const second = ok({});
-    expect(first.config.jwt.secret.length).toBeGreaterThanOrEqual(32);
-    expect(first.config.jwt.secret).not.toBe(second.config.jwt.secret);
+    expect(Redacted.value(first.config.jwt.secret).length).toBeGreaterThanOrEqual(32);
+    expect(Redacted.value(first.config.jwt.secret)).not.toBe(
+      Redacted.value(second.config.jwt.secret),
+    );
     expect(first.warnings.some((w) => w.includes("JWT_SECRET is not set"))).toBe(true);
   });
 
@@ -124,7 +138,8 @@ describe("defaults", () => {
       loginLockoutSeconds: 60,
     });
     expect(config.passwordHash).toEqual({ memoryKib: 65_536, timeCost: 3 });
-    expect(config.admin).toEqual({ username: "root.admin", password: "correct horse battery" });
+    expect(config.admin?.username).toBe("root.admin");
+    expect(config.admin && Redacted.value(config.admin.password)).toBe("correct horse battery");
   });
 
   test.each([
@@ -142,13 +157,13 @@ describe("defaults", () => {
 
 describe("aliases", () => {
   test("SECRET_KEY is accepted as the JWT secret", () => {
-    expect(ok({ SECRET_KEY: strongSecret }).config.jwt.secret).toBe(strongSecret);
+    expect(Redacted.value(ok({ SECRET_KEY: strongSecret }).config.jwt.secret)).toBe(strongSecret);
   });
 
   test("JWT_SECRET wins over SECRET_KEY", () => {
     const other = `${strongSecret}-other`;
     const { config, warnings } = ok({ JWT_SECRET: strongSecret, SECRET_KEY: other });
-    expect(config.jwt.secret).toBe(strongSecret);
+    expect(Redacted.value(config.jwt.secret)).toBe(strongSecret);
     expect(warnings.some((w) => w.includes("JWT_SECRET is used"))).toBe(true);
   });
 
@@ -163,7 +178,7 @@ describe("mode detection", () => {
       DATABASE_URL: "postgres://app:pw@db:5432/auth",
       REDIS_URL: "redis://cache:6379/0",
     });
-    expect(config.storage).toEqual({
+    expect(revealed(config.storage)).toEqual({
       mode: "servers",
       databaseUrl: "postgres://app:pw@db:5432/auth",
       databaseSchema: undefined,
@@ -177,7 +192,7 @@ describe("mode detection", () => {
   test("REDIS_URL may name a Redis Cluster by its seed nodes", () => {
     const url = "redis-cluster://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002";
     const { config } = ok({ DATABASE_URL: "postgres://127.0.0.1/test", REDIS_URL: url });
-    expect(config.storage).toMatchObject({ mode: "servers", redisUrl: url });
+    expect(revealed(config.storage)).toMatchObject({ mode: "servers", redisUrl: url });
   });
 
   test.each(["redis-cluster://", "redis-cluster://host", "redis-cluster://a:1,,b:2"])(
@@ -208,7 +223,7 @@ describe("mode detection", () => {
       CACHE_REDIS_URL: "redis://127.0.0.1:6379/3",
       REDIS_COMMAND_TIMEOUT_MS: "100",
     });
-    expect(config.storage).toMatchObject({
+    expect(revealed(config.storage)).toMatchObject({
       mode: "servers",
       cacheRedisUrl: "redis://127.0.0.1:6379/3",
       redisCommandTimeoutMs: 100,
@@ -226,7 +241,7 @@ describe("mode detection", () => {
       REDIS_PORT: "6380",
       REDIS_DB: "2",
     });
-    expect(config.storage).toMatchObject({
+    expect(revealed(config.storage)).toMatchObject({
       mode: "servers",
       databaseUrl: "postgres://app:p%40ss%2Fword@db:5433/auth",
       redisUrl: "redis://cache:6380/2",
@@ -235,7 +250,7 @@ describe("mode detection", () => {
 
   test("one seed name of each is enough; the others take local defaults", () => {
     const { config } = ok({ POSTGRES_DB: "test", REDIS_DB: "1" });
-    expect(config.storage).toMatchObject({
+    expect(revealed(config.storage)).toMatchObject({
       mode: "servers",
       databaseUrl: "postgres://postgres@127.0.0.1:5432/test",
       redisUrl: "redis://127.0.0.1:6379/1",
@@ -249,7 +264,7 @@ describe("mode detection", () => {
       REDIS_URL: "redis://127.0.0.1:6379",
       REDIS_HOST: "elsewhere",
     });
-    expect(config.storage).toMatchObject({
+    expect(revealed(config.storage)).toMatchObject({
       databaseUrl: "postgres://127.0.0.1/test",
       redisUrl: "redis://127.0.0.1:6379",
     });
@@ -362,6 +377,31 @@ describe("every bad value yields its own message", () => {
   });
 });
 
+describe("secrets are redacted", () => {
+  test("printing or serialising the config shows no secret, password or server URL", () => {
+    const { config } = ok({
+      JWT_SECRET: strongSecret,
+      ADMIN_USERNAME: "root.admin",
+      ADMIN_PASSWORD: "correct horse battery",
+      POSTGRES_PASSWORD: "hunter2-db",
+      REDIS_URL: "redis://:hunter2-redis@cache:6379/0",
+    });
+    for (const printed of [
+      JSON.stringify(config),
+      Bun.inspect(config),
+      String(config.jwt.secret),
+    ]) {
+      for (const secret of [strongSecret, "correct horse battery", "hunter2-db", "hunter2-redis"]) {
+        expect(printed).not.toContain(secret);
+      }
+    }
+    expect(revealed(config.storage)).toMatchObject({
+      databaseUrl: "postgres://postgres:hunter2-db@127.0.0.1:5432/postgres",
+      redisUrl: "redis://:hunter2-redis@cache:6379/0",
+    });
+  });
+});
+
 describe("production refuses weak secrets", () => {
   const production = { NODE_ENV: "production" };
 
@@ -393,21 +433,21 @@ describe("production refuses weak secrets", () => {
   });
 
   test("the length is counted in bytes, not characters", () => {
-    expect(ok({ ...production, JWT_SECRET: "é".repeat(16) }).config.jwt.secret).toBe(
-      "é".repeat(16),
-    );
+    expect(
+      Redacted.value(ok({ ...production, JWT_SECRET: "é".repeat(16) }).config.jwt.secret),
+    ).toBe("é".repeat(16));
   });
 
   test("a strong secret is accepted", () => {
     const { config, warnings } = ok({ ...production, JWT_SECRET: strongSecret });
     expect(config.nodeEnv).toBe("production");
-    expect(config.jwt.secret).toBe(strongSecret);
+    expect(Redacted.value(config.jwt.secret)).toBe(strongSecret);
     expect(warnings).toEqual([]);
   });
 
   test("outside production a short or default secret is only a warning", () => {
     const short = ok({ JWT_SECRET: "short" });
-    expect(short.config.jwt.secret).toBe("short");
+    expect(Redacted.value(short.config.jwt.secret)).toBe("short");
     expect(short.warnings.some((w) => w.includes("shorter than 32 bytes"))).toBe(true);
     const known = ok({ NODE_ENV: "test", SECRET_KEY: "secret" });
     expect(known.warnings.some((w) => w.includes("well-known default"))).toBe(true);

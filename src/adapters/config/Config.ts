@@ -1,23 +1,37 @@
 import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
+import {
+  ConfigProvider,
+  Effect,
+  Config as EffectConfig,
+  Option,
+  Redacted,
+  Result,
+  Schema,
+  SchemaIssue,
+} from "effect";
 import { isValidPassword, passwordRule } from "../../domain/user/Password.ts";
 import { isValidUsername, usernameRule } from "../../domain/user/Username.ts";
 
 export type NodeEnv = "production" | "development" | "test";
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
+/** A secret: printed and serialised as `<redacted>`; `Redacted.value` reads it. */
+export type Secret = Redacted.Redacted<string>;
+
 /** Where events, projections and the cache live. */
 export type Storage =
   | { readonly mode: "embedded"; readonly dataDir: string }
   | {
       readonly mode: "servers";
-      readonly databaseUrl: string;
+      /** URLs are secrets: they often carry a password. */
+      readonly databaseUrl: Secret;
       /** Schema for the event tables; undefined = the connection's default search_path. */
       readonly databaseSchema: string | undefined;
-      readonly redisUrl: string;
+      readonly redisUrl: Secret;
       /** Prefix of every projection key, before the `{u:<id>}` hash tag. */
       readonly redisKeyPrefix: string;
-      readonly cacheRedisUrl: string;
+      readonly cacheRedisUrl: Secret;
       readonly redisCommandTimeoutMs: number;
     };
 
@@ -34,7 +48,7 @@ export interface Config {
   };
   readonly storage: Storage;
   readonly jwt: {
-    readonly secret: string;
+    readonly secret: Secret;
     readonly algorithm: "HS256";
     readonly issuer: string;
     readonly accessTokenMinutes: number;
@@ -47,7 +61,7 @@ export interface Config {
   readonly heavyTaskWorkers: number;
   /** Heavy-task requests that may wait for a worker before the rest get 503. */
   readonly heavyTaskQueue: number;
-  readonly admin: { readonly username: string; readonly password: string } | undefined;
+  readonly admin: { readonly username: string; readonly password: Secret } | undefined;
   readonly limits: {
     readonly registerPerIpPerHour: number;
     readonly loginMaxFailuresPerUser: number;
@@ -119,21 +133,156 @@ const byteLength = (value: string): number => new TextEncoder().encode(value).le
 const randomSecret = (): string =>
   Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString("base64url");
 
-/** Reads one env record, collecting every problem instead of stopping at the first. */
+/** Quotes a non-secret value for an error message, cut short so a message stays one line. */
+const show = (value: string): string =>
+  JSON.stringify(value.length > 64 ? `${value.slice(0, 61)}...` : value);
+
+/** One environment variable: how effect reads it, and what its error message says is accepted. */
+interface Variable<A> {
+  readonly name: string;
+  readonly expected: string;
+  readonly config: EffectConfig.Config<A>;
+}
+
+/** A rule on a string: undefined accepts it, a sentence says what is wrong with it. */
+type Rule = (value: string) => string | undefined;
+
+const checked = (name: string, rule: Rule) =>
+  EffectConfig.schema(Schema.String.check(Schema.makeFilter(rule)), name);
+
+const checkedSecret = (name: string, rule: Rule) =>
+  EffectConfig.schema(Schema.Redacted(Schema.String.check(Schema.makeFilter(rule))), name);
+
+const text = (name: string): Variable<string> => ({
+  name,
+  expected: "a string",
+  config: EffectConfig.String(name),
+});
+
+const secret = (name: string): Variable<Secret> => ({
+  name,
+  expected: "a string",
+  config: EffectConfig.Redacted(name),
+});
+
+const integer = (name: string, min: number, max: number): Variable<number> => ({
+  name,
+  expected: `an integer from ${min} to ${max}`,
+  config: checked(name, (value) => {
+    if (!/^[+-]?\d+$/.test(value)) return `${show(value)} is not an integer`;
+    const parsed = Number(value);
+    return parsed < min || parsed > max ? `${show(value)} is out of range` : undefined;
+  }).pipe(EffectConfig.map(Number)),
+});
+
+const booleans = new Map([
+  ["true", true],
+  ["false", false],
+  ["1", true],
+  ["0", false],
+  ["yes", true],
+  ["no", false],
+]);
+
+const boolean = (name: string): Variable<boolean> => ({
+  name,
+  expected: `one of ${[...booleans.keys()].join(", ")}`,
+  config: checked(name, (value) =>
+    booleans.has(value.toLowerCase()) ? undefined : `${show(value)} is not a boolean`,
+  ).pipe(EffectConfig.map((value) => booleans.get(value.toLowerCase()) === true)),
+});
+
+const choice = <T extends string>(name: string, allowed: readonly T[]): Variable<T> => {
+  const isAllowed = (value: string) => allowed.some((item) => item === value);
+  return {
+    name,
+    expected: `one of ${allowed.join(", ")}`,
+    config: checked(name, (value) =>
+      isAllowed(value.toLowerCase()) ? undefined : `${show(value)} is not allowed`,
+    ).pipe(EffectConfig.map((value) => value.toLowerCase() as T)), // checked just above
+  };
+};
+
+const matching = (name: string, pattern: RegExp, expected: string): Variable<string> => ({
+  name,
+  expected,
+  config: checked(name, (value) =>
+    pattern.test(value) ? undefined : `${show(value)} is not allowed`,
+  ),
+});
+
+/** Comma-separated items, each trimmed; empty items are dropped. */
+const list = (name: string): Variable<readonly string[]> => ({
+  name,
+  expected: "a comma-separated list",
+  config: EffectConfig.Array(Schema.Trim, name).pipe(
+    EffectConfig.map((items) => items.filter((item) => item !== "")),
+  ),
+});
+
+/** A server URL, checked without ever echoing it (URLs often carry a password), kept redacted. */
+const serverUrl = (name: string, protocols: readonly string[]): Variable<Secret> => ({
+  name,
+  expected: `a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`,
+  config: checkedSecret(name, (value) => {
+    const parsed = URL.parse(value);
+    if (parsed === null) return "is not a valid URL";
+    if (!protocols.includes(parsed.protocol)) {
+      return `has the unsupported scheme ${show(parsed.protocol)}`;
+    }
+    return parsed.hostname === "" ? "has no host" : undefined;
+  }),
+});
+
+/** Redis Cluster by seed nodes: `redis-cluster://[user:password@]host:port,host:port`. */
+const clusterUrl = (name: string): Variable<Secret> => ({
+  name,
+  expected: "redis-cluster://host:port,host:port (one or more seed nodes)",
+  config: checkedSecret(name, (value) =>
+    /^rediss?-cluster:\/\/(?:[^@/]*@)?[^/,@]+:\d+(?:,[^/,@]+:\d+)*\/?$/.test(value)
+      ? undefined
+      : "is not a valid cluster URL",
+  ),
+});
+
+const problemsOf = (error: EffectConfig.ConfigError): readonly string[] =>
+  Schema.isSchemaError(error.cause)
+    ? SchemaIssue.makeFormatterStandardSchemaV1()(error.cause.issue).issues.map((i) => i.message)
+    : [error.message];
+
+/**
+ * Reads one env record through effect's Config, one variable at a time so that every bad
+ * value is reported (`Config.all` stops at the first), and collects warnings on the way.
+ */
 class Reader {
   readonly errors: ConfigError[] = [];
   readonly warnings: string[] = [];
+  private readonly provider: ConfigProvider.ConfigProvider;
 
-  constructor(private readonly env: Env) {}
+  constructor(env: Env) {
+    // Trimmed, a blank value is "", which effect treats as unset (compose files pass `VAR=`).
+    const trimmed = Object.entries(env).map(([name, value]) => [name, value?.trim()]);
+    this.provider = ConfigProvider.fromEnvRecord(Object.fromEntries(trimmed));
+  }
 
-  /** A value that is absent or only whitespace counts as unset (compose files pass `VAR=`). */
-  raw(name: string): string | undefined {
-    const value = this.env[name]?.trim();
-    return value === undefined || value === "" ? undefined : value;
+  /** The variable's value; `fallback` when it is unset, or refused (the error is recorded). */
+  read<A>(variable: Variable<A>, fallback: A): A {
+    const config = variable.config.pipe(EffectConfig.withDefault(fallback));
+    const result = Effect.runSync(Effect.result(config.parse(this.provider)));
+    if (Result.isSuccess(result)) return result.success;
+    for (const problem of problemsOf(result.failure)) {
+      this.fail(variable.name, problem, variable.expected);
+    }
+    return fallback;
+  }
+
+  optional<A>(variable: Variable<A>): A | undefined {
+    const config = EffectConfig.option(variable.config);
+    return Option.getOrUndefined(this.read({ ...variable, config }, Option.none()));
   }
 
   isSet(name: string): boolean {
-    return this.raw(name) !== undefined;
+    return this.optional(text(name)) !== undefined;
   }
 
   fail(variable: string, problem: string, expected: string): void {
@@ -148,90 +297,7 @@ class Reader {
   warn(message: string): void {
     this.warnings.push(message);
   }
-
-  string(name: string, fallback: string): string {
-    return this.raw(name) ?? fallback;
-  }
-
-  integer(name: string, fallback: number, min: number, max: number): number {
-    const value = this.raw(name);
-    if (value === undefined) return fallback;
-    const expected = `an integer from ${min} to ${max}`;
-    if (!/^[+-]?\d+$/.test(value)) {
-      this.fail(name, `${show(value)} is not an integer`, expected);
-      return fallback;
-    }
-    const parsed = Number(value);
-    if (parsed < min || parsed > max) {
-      this.fail(name, `${show(value)} is out of range`, expected);
-      return fallback;
-    }
-    return parsed;
-  }
-
-  boolean(name: string, fallback: boolean): boolean {
-    const value = this.raw(name);
-    if (value === undefined) return fallback;
-    const lower = value.toLowerCase();
-    if (["true", "1", "yes"].includes(lower)) return true;
-    if (["false", "0", "no"].includes(lower)) return false;
-    this.fail(name, `${show(value)} is not a boolean`, "one of true, false, 1, 0, yes, no");
-    return fallback;
-  }
-
-  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
-    const value = this.raw(name);
-    if (value === undefined) return fallback;
-    const lower = value.toLowerCase();
-    const found = allowed.find((candidate) => candidate === lower);
-    if (found !== undefined) return found;
-    this.fail(name, `${show(value)} is not allowed`, `one of ${allowed.join(", ")}`);
-    return fallback;
-  }
-
-  list(name: string): string[] {
-    const value = this.raw(name);
-    if (value === undefined) return [];
-    return value
-      .split(",")
-      .map((item) => item.trim())
-      .filter((item) => item !== "");
-  }
-
-  matching(name: string, pattern: RegExp, expected: string): string | undefined {
-    const value = this.raw(name);
-    if (value === undefined || pattern.test(value)) return value;
-    this.fail(name, `${show(value)} is not allowed`, expected);
-    return undefined;
-  }
-
-  /** Checks a server URL without ever echoing it: URLs often carry a password. */
-  url(name: string, protocols: readonly string[]): string | undefined {
-    const value = this.raw(name);
-    if (value === undefined) return undefined;
-    const expected = `a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`;
-    let parsed: URL;
-    try {
-      parsed = new URL(value);
-    } catch {
-      this.fail(name, "is not a valid URL", expected);
-      return undefined;
-    }
-    if (!protocols.includes(parsed.protocol)) {
-      this.fail(name, `has the unsupported scheme ${show(parsed.protocol)}`, expected);
-      return undefined;
-    }
-    if (parsed.hostname === "") {
-      this.fail(name, "has no host", expected);
-      return undefined;
-    }
-    return value;
-  }
 }
-
-/** Quotes a non-secret value for an error message, cut short so a message stays one line. */
-const show = (value: string): string =>
-  JSON.stringify(value.length > 64 ? `${value.slice(0, 61)}...` : value);
 
 const postgresNames = [
   "POSTGRES_HOST",
@@ -242,8 +308,13 @@ const postgresNames = [
 ] as const;
 const redisNames = ["REDIS_HOST", "REDIS_PORT", "REDIS_DB"] as const;
 
-const databaseUrl = (read: Reader): string | undefined => {
-  const fromUrl = read.url("DATABASE_URL", ["postgres:", "postgresql:"]);
+const isAre = (names: readonly string[]): string => (names.length === 1 ? "is" : "are");
+
+const hostForUrl = (host: string): string => (isIP(host) === 6 ? `[${host}]` : host);
+
+/** DATABASE_URL, or one composed from the seed's POSTGRES_* names. */
+const databaseUrl = (read: Reader): Secret | undefined => {
+  const fromUrl = read.optional(serverUrl("DATABASE_URL", ["postgres:", "postgresql:"]));
   const seedNamesSet = postgresNames.filter((name) => read.isSet(name));
   if (read.isSet("DATABASE_URL")) {
     if (seedNamesSet.length > 0) {
@@ -254,33 +325,26 @@ const databaseUrl = (read: Reader): string | undefined => {
     return fromUrl;
   }
   if (seedNamesSet.length === 0) return undefined;
-  const host = read.string("POSTGRES_HOST", "127.0.0.1");
-  const port = read.integer("POSTGRES_PORT", 5432, 1, 65535);
-  const user = read.string("POSTGRES_USER", "postgres");
-  const password = read.raw("POSTGRES_PASSWORD");
-  const database = read.string("POSTGRES_DB", user);
+  const host = read.read(text("POSTGRES_HOST"), "127.0.0.1");
+  const port = read.read(integer("POSTGRES_PORT", 1, 65535), 5432);
+  const user = read.read(text("POSTGRES_USER"), "postgres");
+  const password = read.optional(secret("POSTGRES_PASSWORD"));
+  const database = read.read(text("POSTGRES_DB"), user);
   const credentials =
     password === undefined
       ? encodeURIComponent(user)
-      : `${encodeURIComponent(user)}:${encodeURIComponent(password)}`;
-  return `postgres://${credentials}@${hostForUrl(host)}:${port}/${encodeURIComponent(database)}`;
+      : `${encodeURIComponent(user)}:${encodeURIComponent(Redacted.value(password))}`;
+  return Redacted.make(
+    `postgres://${credentials}@${hostForUrl(host)}:${port}/${encodeURIComponent(database)}`,
+  );
 };
 
-/** Redis Cluster by seed nodes: `redis-cluster://[user:password@]host:port,host:port`. */
-const clusterUrl = /^rediss?-cluster:\/\/(?:[^@/]*@)?[^/,@]+:\d+(?:,[^/,@]+:\d+)*\/?$/;
-
-const redisUrl = (read: Reader): string | undefined => {
-  const raw = read.raw("REDIS_URL");
-  const fromUrl =
-    raw !== undefined && /^rediss?-cluster:/.test(raw)
-      ? clusterUrl.test(raw)
-        ? raw
-        : (read.fail(
-            "REDIS_URL",
-            "is not a valid cluster URL",
-            "redis-cluster://host:port,host:port (one or more seed nodes)",
-          ) ?? undefined)
-      : read.url("REDIS_URL", ["redis:", "rediss:"]);
+/** REDIS_URL (a server or a cluster), or one composed from the seed's REDIS_* names. */
+const redisUrl = (read: Reader): Secret | undefined => {
+  const cluster = /^rediss?-cluster:/.test(read.optional(text("REDIS_URL")) ?? "");
+  const fromUrl = read.optional(
+    cluster ? clusterUrl("REDIS_URL") : serverUrl("REDIS_URL", ["redis:", "rediss:"]),
+  );
   const seedNamesSet = redisNames.filter((name) => read.isSet(name));
   if (read.isSet("REDIS_URL")) {
     if (seedNamesSet.length > 0) {
@@ -289,36 +353,36 @@ const redisUrl = (read: Reader): string | undefined => {
     return fromUrl;
   }
   if (seedNamesSet.length === 0) return undefined;
-  const host = read.string("REDIS_HOST", "127.0.0.1");
-  const port = read.integer("REDIS_PORT", 6379, 1, 65535);
-  const db = read.integer("REDIS_DB", 0, 0, 1_000_000);
-  return `redis://${hostForUrl(host)}:${port}/${db}`;
+  const host = read.read(text("REDIS_HOST"), "127.0.0.1");
+  const port = read.read(integer("REDIS_PORT", 1, 65535), 6379);
+  const db = read.read(integer("REDIS_DB", 0, 1_000_000), 0);
+  return Redacted.make(`redis://${hostForUrl(host)}:${port}/${db}`);
 };
-
-const isAre = (names: readonly string[]): string => (names.length === 1 ? "is" : "are");
-
-const hostForUrl = (host: string): string => (isIP(host) === 6 ? `[${host}]` : host);
 
 const storage = (read: Reader): Storage | undefined => {
   const databaseConfigured = read.isSet("DATABASE_URL") || postgresNames.some((n) => read.isSet(n));
   const redisConfigured = read.isSet("REDIS_URL") || redisNames.some((n) => read.isSet(n));
   const database = databaseUrl(read);
   const redis = redisUrl(read);
-  const cacheRedis = read.url("CACHE_REDIS_URL", ["redis:", "rediss:"]);
-  const redisCommandTimeoutMs = read.integer("REDIS_COMMAND_TIMEOUT_MS", 250, 1, 60_000);
-  const databaseSchema = read.matching(
-    "DATABASE_SCHEMA",
-    /^[a-z_][a-z0-9_]{0,62}$/,
-    "a lower-case SQL identifier of at most 63 characters",
+  const cacheRedis = read.optional(serverUrl("CACHE_REDIS_URL", ["redis:", "rediss:"]));
+  const redisCommandTimeoutMs = read.read(integer("REDIS_COMMAND_TIMEOUT_MS", 1, 60_000), 250);
+  const databaseSchema = read.optional(
+    matching(
+      "DATABASE_SCHEMA",
+      /^[a-z_][a-z0-9_]{0,62}$/,
+      "a lower-case SQL identifier of at most 63 characters",
+    ),
   );
   // Braces would change the Redis Cluster hash tag that keeps one user's keys in one slot.
-  const redisKeyPrefix =
-    read.matching(
+  const redisKeyPrefix = read.read(
+    matching(
       "REDIS_KEY_PREFIX",
       /^[^\s{}]{1,64}$/,
       "at most 64 characters without whitespace or braces",
-    ) ?? "auth:";
-  const dataDir = read.string("DATA_DIR", "./data");
+    ),
+    "auth:",
+  );
+  const dataDir = read.read(text("DATA_DIR"), "./data");
 
   if (!databaseConfigured && !redisConfigured) {
     if (read.isSet("CACHE_REDIS_URL")) {
@@ -354,39 +418,44 @@ const storage = (read: Reader): Storage | undefined => {
   };
 };
 
-const jwtSecret = (read: Reader, nodeEnv: NodeEnv): string => {
-  const fromJwt = read.raw("JWT_SECRET");
-  const fromSeed = read.raw("SECRET_KEY");
+const jwtSecret = (read: Reader, nodeEnv: NodeEnv): Secret => {
+  const fromJwt = read.optional(secret("JWT_SECRET"));
+  const fromSeed = read.optional(secret("SECRET_KEY"));
   const name = fromJwt !== undefined ? "JWT_SECRET" : "SECRET_KEY";
-  const secret = fromJwt ?? fromSeed;
-  if (fromJwt !== undefined && fromSeed !== undefined && fromJwt !== fromSeed) {
+  const found = fromJwt ?? fromSeed;
+  if (
+    fromJwt !== undefined &&
+    fromSeed !== undefined &&
+    Redacted.value(fromJwt) !== Redacted.value(fromSeed)
+  ) {
     read.warn("JWT_SECRET and SECRET_KEY are both set and differ: JWT_SECRET is used");
   }
   const expected = `a random value of at least ${minimumSecretBytes} bytes, e.g. from \`openssl rand -base64 48\``;
   const production = nodeEnv === "production";
-  if (secret === undefined) {
+  if (found === undefined) {
     if (production) read.fail("JWT_SECRET", "is not set (nor its alias SECRET_KEY)", expected);
     else
       read.warn(
         "JWT_SECRET is not set: using a random secret for this process, so tokens do not survive a restart",
       );
-    return randomSecret();
+    return Redacted.make(randomSecret());
   }
   // Secret values are never echoed: only which rule they break.
-  if (isKnownDefaultSecret(secret)) {
+  const value = Redacted.value(found);
+  if (isKnownDefaultSecret(value)) {
     if (production) read.fail(name, "is a well-known default secret", expected);
     else read.warn(`${name} is a well-known default secret: never use it in production`);
-  } else if (byteLength(secret) < minimumSecretBytes) {
+  } else if (byteLength(value) < minimumSecretBytes) {
     const problem = `is shorter than ${minimumSecretBytes} bytes`;
     if (production) read.fail(name, problem, expected);
     else read.warn(`${name} ${problem}: production refuses it`);
   }
-  return secret;
+  return found;
 };
 
 const admin = (read: Reader): Config["admin"] => {
-  const username = read.raw("ADMIN_USERNAME");
-  const password = read.raw("ADMIN_PASSWORD");
+  const username = read.optional(text("ADMIN_USERNAME"));
+  const password = read.optional(secret("ADMIN_PASSWORD"));
   if (username === undefined && password === undefined) return undefined;
   if (username === undefined) {
     read.fail("ADMIN_USERNAME", "is not set but ADMIN_PASSWORD is", "both or neither");
@@ -401,7 +470,7 @@ const admin = (read: Reader): Config["admin"] => {
     read.fail("ADMIN_USERNAME", `${show(username)} is not a valid username`, usernameRule);
     valid = false;
   }
-  if (!isValidPassword(password)) {
+  if (!isValidPassword(Redacted.value(password))) {
     read.fail("ADMIN_PASSWORD", "is not a valid password", passwordRule);
     valid = false;
   }
@@ -409,7 +478,7 @@ const admin = (read: Reader): Config["admin"] => {
 };
 
 const trustedProxies = (read: Reader): string[] => {
-  const items = read.list("TRUSTED_PROXIES");
+  const items = read.read(list("TRUSTED_PROXIES"), []);
   for (const item of items) {
     if (isIP(item) === 0) {
       read.fail(
@@ -425,91 +494,87 @@ const trustedProxies = (read: Reader): string[] => {
 const corsOrigins = (read: Reader): string[] => {
   const expected = "a comma-separated list of origins such as https://app.example.com";
   const origins: string[] = [];
-  for (const item of read.list("CORS_ORIGINS")) {
+  for (const item of read.read(list("CORS_ORIGINS"), [])) {
     if (item === "*") {
       // The refresh cookie makes every cross-origin call credentialed, which a wildcard cannot allow.
       read.fail("CORS_ORIGINS", '"*" is not allowed with credentialed requests', expected);
       continue;
     }
-    let origin: string | undefined;
-    try {
-      const parsed = new URL(item);
-      if (
-        (parsed.protocol === "http:" || parsed.protocol === "https:") &&
-        parsed.origin === item.replace(/\/$/, "")
-      ) {
-        origin = parsed.origin;
-      }
-    } catch {
-      origin = undefined;
-    }
-    if (origin === undefined) read.fail("CORS_ORIGINS", `${show(item)} is not an origin`, expected);
-    else origins.push(origin);
+    const parsed = URL.parse(item);
+    const isOrigin =
+      parsed !== null &&
+      (parsed.protocol === "http:" || parsed.protocol === "https:") &&
+      parsed.origin === item.replace(/\/$/, "");
+    if (isOrigin) origins.push(parsed.origin);
+    else read.fail("CORS_ORIGINS", `${show(item)} is not an origin`, expected);
   }
   return origins;
 };
 
 /**
  * Parses an env record into a typed config. Every bad value yields its own error; secret values
- * and URLs never appear in a message. Defaults and ranges are documented in `.env.example`.
+ * and URLs never appear in a message, and stay `Redacted` in the config. Defaults and ranges are
+ * documented in `.env.example`.
  */
 export const loadConfig = (env: Env = process.env): ConfigResult => {
   const read = new Reader(env);
-  const nodeEnv = read.oneOf<NodeEnv>(
-    "NODE_ENV",
-    ["production", "development", "test"],
+  const nodeEnv = read.read(
+    choice<NodeEnv>("NODE_ENV", ["production", "development", "test"]),
     "development",
   );
   const production = nodeEnv === "production";
 
-  const algorithm = read.raw("ALGORITHM");
-  if (algorithm !== undefined && algorithm !== "HS256") {
-    read.fail("ALGORITHM", `${show(algorithm)} is not supported`, "HS256");
-  }
-  const issuer = read.string("JWT_ISSUER", "authlog");
+  read.optional({
+    name: "ALGORITHM",
+    expected: "HS256",
+    config: checked("ALGORITHM", (value) =>
+      value === "HS256" ? undefined : `${show(value)} is not supported`,
+    ),
+  });
+  const issuer = read.read(text("JWT_ISSUER"), "authlog");
 
-  const cookieSecure = read.boolean("COOKIE_SECURE", true);
+  const cookieSecure = read.read(boolean("COOKIE_SECURE"), true);
   if (production && !cookieSecure) {
     read.warn("COOKIE_SECURE is false in production: the refresh cookie is sent over plain http");
   }
 
   const config: Config = {
     nodeEnv,
-    logLevel: read.oneOf<LogLevel>("LOG_LEVEL", ["debug", "info", "warn", "error"], "info"),
+    logLevel: read.read(choice<LogLevel>("LOG_LEVEL", ["debug", "info", "warn", "error"]), "info"),
     http: {
-      host: read.string("HOST", "0.0.0.0"),
-      port: read.integer("PORT", 3000, 0, 65535),
+      host: read.read(text("HOST"), "0.0.0.0"),
+      port: read.read(integer("PORT", 0, 65535), 3000),
       cookieSecure,
       trustedProxies: trustedProxies(read),
       corsOrigins: corsOrigins(read),
-      metricsEnabled: read.boolean("METRICS_ENABLED", true),
+      metricsEnabled: read.read(boolean("METRICS_ENABLED"), true),
     },
     storage: storage(read) ?? { mode: "embedded", dataDir: "./data" },
     jwt: {
       secret: jwtSecret(read, nodeEnv),
       algorithm: "HS256",
       issuer,
-      accessTokenMinutes: read.integer("ACCESS_TOKEN_EXPIRE_MINUTES", 15, 1, 1440),
-      refreshTokenDays: read.integer("REFRESH_TOKEN_EXPIRE_DAYS", 7, 1, 365),
-      refreshGraceSeconds: read.integer("REFRESH_GRACE_SECONDS", 10, 0, 300),
+      accessTokenMinutes: read.read(integer("ACCESS_TOKEN_EXPIRE_MINUTES", 1, 1440), 15),
+      refreshTokenDays: read.read(integer("REFRESH_TOKEN_EXPIRE_DAYS", 1, 365), 7),
+      refreshGraceSeconds: read.read(integer("REFRESH_GRACE_SECONDS", 0, 300), 10),
     },
     cache: {
-      enabled: read.boolean("ENABLE_CACHE", true),
-      ttlSeconds: read.integer("CACHE_TTL_SECONDS", 3600, 1, 2_592_000),
+      enabled: read.read(boolean("ENABLE_CACHE"), true),
+      ttlSeconds: read.read(integer("CACHE_TTL_SECONDS", 1, 2_592_000), 3600),
     },
-    heavyTaskMaxN: read.integer("HEAVY_TASK_MAX_N", 100_000, 0, 1_000_000),
-    heavyTaskWorkers: read.integer("HEAVY_TASK_WORKERS", availableParallelism(), 1, 256),
-    heavyTaskQueue: read.integer("HEAVY_TASK_QUEUE", 64, 0, 100_000),
+    heavyTaskMaxN: read.read(integer("HEAVY_TASK_MAX_N", 0, 1_000_000), 100_000),
+    heavyTaskWorkers: read.read(integer("HEAVY_TASK_WORKERS", 1, 256), availableParallelism()),
+    heavyTaskQueue: read.read(integer("HEAVY_TASK_QUEUE", 0, 100_000), 64),
     admin: admin(read),
     limits: {
-      registerPerIpPerHour: read.integer("REGISTER_RATE_LIMIT", 20, 0, 1_000_000),
-      loginMaxFailuresPerUser: read.integer("LOGIN_MAX_FAILURES_PER_USER", 10, 1, 1_000_000),
-      loginMaxFailuresPerIp: read.integer("LOGIN_MAX_FAILURES_PER_IP", 100, 1, 1_000_000),
-      loginLockoutSeconds: read.integer("LOGIN_LOCKOUT_SECONDS", 900, 1, 86_400),
+      registerPerIpPerHour: read.read(integer("REGISTER_RATE_LIMIT", 0, 1_000_000), 20),
+      loginMaxFailuresPerUser: read.read(integer("LOGIN_MAX_FAILURES_PER_USER", 1, 1_000_000), 10),
+      loginMaxFailuresPerIp: read.read(integer("LOGIN_MAX_FAILURES_PER_IP", 1, 1_000_000), 100),
+      loginLockoutSeconds: read.read(integer("LOGIN_LOCKOUT_SECONDS", 1, 86_400), 900),
     },
     passwordHash: {
-      memoryKib: read.integer("PASSWORD_HASH_MEMORY_KIB", 19_456, 19_456, 4_194_304),
-      timeCost: read.integer("PASSWORD_HASH_TIME_COST", 2, 2, 20),
+      memoryKib: read.read(integer("PASSWORD_HASH_MEMORY_KIB", 19_456, 4_194_304), 19_456),
+      timeCost: read.read(integer("PASSWORD_HASH_TIME_COST", 2, 20), 2),
     },
   };
 
