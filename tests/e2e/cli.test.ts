@@ -94,8 +94,16 @@ describe("the admin CLI (PostgreSQL + Redis)", () => {
       stdin: "carol password 1",
     });
     expect(badRole.code).toBe(2);
-    expect((await cli(["change-role", "carol"])).code).toBe(2);
-    expect((await cli(["frobnicate", "x"])).code).toBe(2);
+    expect(badRole.stderr).toContain("--role must be user or admin");
+    const missingRole = await cli(["change-role", "carol"]);
+    expect(missingRole.code).toBe(2);
+    expect(missingRole.stderr).toContain("wrong arguments: change-role carol");
+    const unknown = await cli(["frobnicate", "x"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("Unknown command");
+    expect(unknown.stderr).toContain("Usage");
+    // None of them did anything: carol was never created.
+    expect((await cli(["events", "carol"])).stderr).toContain("No such user");
   }, 30_000);
 });
 

@@ -18,7 +18,14 @@ const post = (base: string, path: string, body?: unknown, token?: string) =>
 
 test("kill -9 in a burst of logouts: every acknowledged logout holds after restart, and the projection matches the log", async () => {
   const first = await spawnApi(storage.env, { quiet: true });
-  await post(first.base, "/auth/register", { username: "crash_user", password });
+  expect(
+    (await post(first.base, "/auth/register", { username: "crash_user", password })).status,
+  ).toBe(201);
+  // A session nobody logs out: after the restart it must still work, so the 401s below come
+  // from the logouts, not from an instance that refuses every token.
+  const keptReply = await post(first.base, "/auth/login", { username: "crash_user", password });
+  expect(keptReply.status).toBe(200);
+  const kept = ((await keptReply.json()) as { access_token: string }).access_token;
   const tokens: string[] = [];
   for (let i = 0; i < 40; i++) {
     const reply = await post(first.base, "/auth/login", { username: "crash_user", password });
@@ -49,6 +56,10 @@ test("kill -9 in a burst of logouts: every acknowledged logout holds after resta
       });
       expect(reply.status).toBe(401);
     }
+    const keptAfter = await fetch(`${second.base}/secure/data`, {
+      headers: { authorization: `Bearer ${kept}` },
+    });
+    expect(keptAfter.status).toBe(200);
     const verify = Bun.spawn([process.execPath, "src/adapters/cli/cli.ts", "replay", "--verify"], {
       cwd: root,
       env: { ...process.env, NODE_ENV: "production", ...storage.env },

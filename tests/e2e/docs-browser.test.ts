@@ -22,6 +22,8 @@ describe.skipIf(!installed)("API documentation in a real browser, offline", () =
   const blocked: string[] = [];
   /** Uncaught page errors and Content-Security-Policy violations. */
   const pageErrors: string[] = [];
+  /** The pages opened, so that the check of what they asked for is not about no page at all. */
+  const opened: string[] = [];
 
   const open = async (path: string): Promise<Page> => {
     const page = await context.newPage();
@@ -32,6 +34,7 @@ describe.skipIf(!installed)("API documentation in a real browser, offline", () =
       }
     });
     await page.goto(`${server.base}${path}`);
+    opened.push(path);
     return page;
   };
 
@@ -113,6 +116,7 @@ describe.skipIf(!installed)("API documentation in a real browser, offline", () =
   });
 
   test("the pages asked for nothing beyond this server and broke no security policy", () => {
+    expect(opened).toEqual(["/docs", "/redoc"]);
     expect(blocked).toEqual([]);
     expect(pageErrors).toEqual([]);
   });

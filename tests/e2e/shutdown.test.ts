@@ -96,6 +96,9 @@ describe("graceful shutdown", () => {
     expect((await fetch(`${api.base}/health/live`)).status).toBe(200);
     expect(await api.stop()).toBe(0);
     const output = await api.output();
+    // The log was captured and warnings pass (COOKIE_SECURE=false in production warns).
+    expect(output).toContain('"level":"warn"');
+    expect(output).toContain("COOKIE_SECURE");
     expect(output).not.toContain('"level":"info"');
     expect(output).not.toContain('"message":"request"');
   });

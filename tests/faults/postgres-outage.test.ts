@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { EventStore } from "../../src/application/ports/EventStore.ts";
 import { client, startApp } from "../support/app.ts";
 import { eventually } from "../support/net.ts";
 import { throwawayPostgres } from "../support/postgresServer.ts";
@@ -24,6 +25,9 @@ describe("PostgreSQL outages", () => {
     const live = await api.login("pg_user");
     const gone = await api.login("pg_user");
     expect((await api.call("POST", "/auth/logout", { token: gone.token })).status).toBe(204);
+    const store = await ctx.runtime.runPromise(EventStore);
+    const logSize = () => ctx.runtime.runPromise(store.size);
+    const sizeBefore = await logSize();
 
     await pg.stop();
     expect((await api.call("GET", "/secure/data", { token: live.token })).status).toBe(200);
@@ -52,6 +56,8 @@ describe("PostgreSQL outages", () => {
     expect(
       await eventually(async () => (await api.call("GET", "/health/ready")).status === 200, 15_000),
     ).toBe(true);
+    // Nothing was written: not one event more in the log than before the outage.
+    expect(await logSize()).toBe(sizeBefore);
     // Nothing was half-written: the session survived the failed logout, the newcomer is new.
     expect((await api.call("GET", "/secure/data", { token: live.token })).status).toBe(200);
     expect((await api.register("pg_newcomer")).status).toBe(201);

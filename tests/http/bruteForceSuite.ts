@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
 import { client, type Mode, startApp } from "../support/app.ts";
 
 const password = "correct horse battery";
@@ -52,7 +52,17 @@ export const bruteForceSuite = (mode: Mode) =>
     test("20 parallel wrong passwords for one account: exactly the limit is checked, the rest is 429", async () => {
       const name = fresh();
       await api.register(name);
-      const replies = await Promise.all(Array.from({ length: 20 }, () => wrong(name)));
+      // A password check is an argon2 verify: exactly `perUser` of them, none for the 429s.
+      const verify = spyOn(Bun.password, "verify");
+      let replies: Awaited<ReturnType<typeof wrong>>[];
+      let checked: number;
+      try {
+        replies = await Promise.all(Array.from({ length: 20 }, () => wrong(name)));
+        checked = verify.mock.calls.length;
+      } finally {
+        verify.mockRestore();
+      }
+      expect(checked).toBe(perUser);
       const statuses = replies.map((r) => r.status);
       expect(statuses.filter((s) => s === 401)).toHaveLength(perUser);
       expect(statuses.filter((s) => s === 429)).toHaveLength(20 - perUser);
@@ -147,6 +157,16 @@ export const bruteForceSuite = (mode: Mode) =>
         "198.51.100.99, 203.0.113.20",
       );
       expect(reply.status).toBe(429);
+      // The lock is on the address the proxy saw: another one, same forged prefix, logs in.
+      expect(
+        (
+          await post(
+            "/auth/login",
+            { username: names[perIp], password },
+            "198.51.100.99, 203.0.113.21",
+          )
+        ).status,
+      ).toBe(200);
     });
 
     test("registrations per client IP are limited per hour", async () => {
@@ -184,8 +204,10 @@ export const lockoutEndSuite = (mode: Mode) =>
 
     test("a lockout ends on time however often it is hit", async () => {
       await api.register("short_lock");
-      await api.login("short_lock", "wrong password!");
-      await api.login("short_lock", "wrong password!");
+      // The window opens during the first failure, so not before this moment.
+      const windowOpens = Date.now();
+      expect((await api.login("short_lock", "wrong password!")).status).toBe(401);
+      expect((await api.login("short_lock", "wrong password!")).status).toBe(401);
       const lockedAt = Date.now();
       let refusals = 0;
       for (;;) {
@@ -195,8 +217,11 @@ export const lockoutEndSuite = (mode: Mode) =>
         expect(reply.headers.get("retry-after")).toBe("1");
         refusals++;
         expect(Date.now() - lockedAt).toBeLessThan(4_000);
+        // Polling the clock: the end of a time window is the event awaited here.
         await Bun.sleep(50);
       }
       expect(refusals).toBeGreaterThan(3);
+      // On time: not before its second was over (a little slack for clock granularity).
+      expect(Date.now() - windowOpens).toBeGreaterThanOrEqual(950);
     });
   });

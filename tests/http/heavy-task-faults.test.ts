@@ -116,6 +116,8 @@ describe("heavy task when a Redis goes away", () => {
 
   test("the token check still fails closed: no token Redis, no answer, even for a cached n", async () => {
     expect((await app.heavy(790)).status).toBe(200);
+    // The n is in the cache: a token check is all that stands between it and the caller.
+    expect((await app.heavy(790)).body).toMatchObject({ n: 790, cached: true });
     await tokenRedis.stop();
     const reply = await app.heavy(790);
     expect(reply.status).toBe(503);

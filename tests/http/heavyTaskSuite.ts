@@ -50,9 +50,12 @@ export const heavyTaskSuite = (mode: Mode) =>
 
     test("the second call of an n is served from the cache", async () => {
       const first = await heavy("?n=4321");
+      const computed = await computations();
       const second = await heavy("?n=4321");
       expect(first.body.cached).toBe(false);
       expect(second.body).toEqual({ ...first.body, cached: true });
+      // Nothing ran for the second call.
+      expect(await computations()).toBe(computed);
     });
 
     test("100 concurrent requests for one uncached n run one computation", async () => {

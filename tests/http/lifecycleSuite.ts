@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
 import { client, type Mode, secret, startApp } from "../support/app.ts";
 import { decodePayload, forge, unsigned } from "../support/jwt.ts";
 
@@ -17,6 +17,26 @@ export const lifecycleSuite = (mode: Mode, env: Record<string, string> = {}) =>
       api = client(ctx.app);
     });
     afterAll(() => ctx.close());
+
+    /** Calls of Bun's argon2 (what the password hasher runs) while `run` runs. */
+    const argon2Calls = async (run: () => Promise<unknown>) => {
+      const verify = spyOn(Bun.password, "verify");
+      const hash = spyOn(Bun.password, "hash");
+      try {
+        await run();
+        return verify.mock.calls.length + hash.mock.calls.length;
+      } finally {
+        verify.mockRestore();
+        hash.mockRestore();
+      }
+    };
+
+    /** A sample (`name{labels} value`) of the app's Prometheus text. */
+    const metric = async (series: string) => {
+      const text = (await api.call("GET", "/metrics")).text;
+      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+      return line === undefined ? Number.NaN : Number(line.slice(series.length + 1));
+    };
 
     const expectProblem = (
       reply: { headers: Headers; body: Record<string, unknown> },
@@ -64,8 +84,8 @@ export const lifecycleSuite = (mode: Mode, env: Record<string, string> = {}) =>
       test.each([
         ["short username", { username: "ab", password }, "username"],
         ["look-alike username", { username: "аdmin", password }, "username"],
-        ["short password", { username: "validname", password: "short" }, "password"],
-        ["long password", { username: "validname", password: "x".repeat(129) }, "password"],
+        ["short password", { username: "validname", password: "Sh0rt!x" }, "password"],
+        ["long password", { username: "validname", password: "Lq9".repeat(43) }, "password"],
         ["missing password", { username: "validname" }, "password"],
         ["number as username", { username: 12345, password }, "username"],
         ["huge username", { username: "x".repeat(100_00), password }, "username"],
@@ -75,7 +95,10 @@ export const lifecycleSuite = (mode: Mode, env: Record<string, string> = {}) =>
         expectProblem(reply, 422);
         const fields = (reply.body.errors as { field: string }[]).map((e) => e.field);
         expect(fields).toContain(field);
-        expect(reply.text).not.toContain(password);
+        // The password this request sent, whichever it was.
+        expect(reply.text).not.toContain(
+          String((body as { password?: unknown }).password ?? password),
+        );
       });
     });
 
@@ -104,7 +127,19 @@ export const lifecycleSuite = (mode: Mode, env: Record<string, string> = {}) =>
           form: { grant_type: "password", username: name, password },
         });
         expect(reply.status).toBe(200);
-        expect(reply.body.token_type).toBe("bearer");
+        expect(reply.body).toEqual({
+          access_token: expect.any(String),
+          token_type: "bearer",
+          expires_in: 900,
+        });
+        expect(reply.setCookie).toContain("HttpOnly");
+        expect(reply.refreshCookie).toBeTruthy();
+        const me = await api.call("GET", "/auth/me", { token: reply.body.access_token as string });
+        expect(me.body).toMatchObject({ username: name });
+        expect(
+          (await api.call("POST", "/auth/refresh", { cookie: reply.refreshCookie as string }))
+            .status,
+        ).toBe(200);
       });
 
       test("a wrong password and an unknown user get the same 401", async () => {
@@ -123,11 +158,31 @@ export const lifecycleSuite = (mode: Mode, env: Record<string, string> = {}) =>
         expect(unknown.headers.get("www-authenticate")).toStartWith("Bearer");
       });
 
-      test("a 10 kB password is refused without hashing", async () => {
-        const reply = await api.call("POST", "/auth/login", {
-          body: { username: "whoever", password: "x".repeat(1000) },
-        });
-        expect(reply.status).toBe(401);
+      test("an over-long password is never hashed: 10 kB is a 422, 1 kB the same 401 as a wrong one", async () => {
+        const name = fresh();
+        await api.register(name);
+        const login = (username: string, secret: string) =>
+          api.call("POST", "/auth/login", { body: { username, password: secret } });
+        // The spy sees the hasher: a wrong password of a normal length is hashed once.
+        expect(await argon2Calls(() => login(name, "wrong password"))).toBe(1);
+        const wrongAnswer = (await login(name, "wrong password")).text;
+        for (const username of [name, "whoever"]) {
+          const replies: Awaited<ReturnType<typeof login>>[] = [];
+          expect(
+            await argon2Calls(async () => {
+              replies.push(await login(username, "x".repeat(10_000)));
+              replies.push(await login(username, "x".repeat(1_000)));
+            }),
+          ).toBe(0);
+          const [tenKb, oneKb] = replies;
+          // 10 kB: refused by the request schema, naming the field.
+          expect(tenKb?.status).toBe(422);
+          const fields = (tenKb?.body.errors ?? []) as { field: string }[];
+          expect(fields.map((e) => e.field)).toContain("password");
+          // 1 kB passes the schema but not the password rule: a wrong password, unhashed.
+          expect(oneKb?.status).toBe(401);
+          expect(oneKb?.text).toBe(wrongAnswer);
+        }
       });
     });
 
@@ -168,6 +223,8 @@ export const lifecycleSuite = (mode: Mode, env: Record<string, string> = {}) =>
           new Request("http://localhost/secure/data", { headers }),
         );
         expect(reply.status).toBe(401);
+        // The same token in one header is accepted: the duplicate is what was refused.
+        expect((await api.call("GET", "/secure/data", { token })).status).toBe(200);
       });
 
       test("a token in the query string is not accepted", async () => {
@@ -176,22 +233,31 @@ export const lifecycleSuite = (mode: Mode, env: Record<string, string> = {}) =>
         const { token } = await api.login(name);
         const reply = await api.call("GET", `/secure/data?access_token=${token}`);
         expect(reply.status).toBe(401);
+        expect((await api.call("GET", "/secure/data", { token })).status).toBe(200);
       });
 
       test("a refresh token is not an access token", async () => {
         const name = fresh();
         await api.register(name);
         const { refresh } = await api.login(name);
+        expect(refresh).toBeTruthy();
         expect((await api.call("GET", "/secure/data", { token: refresh })).status).toBe(401);
+        // It is a genuine refresh token: as the cookie it works.
+        expect((await api.call("POST", "/auth/refresh", { cookie: refresh })).status).toBe(200);
       });
 
       test("an access token is not a refresh cookie", async () => {
         const name = fresh();
         await api.register(name);
         const { token } = await api.login(name);
+        // It is a genuine access token: as a bearer it works.
+        expect((await api.call("GET", "/auth/me", { token })).status).toBe(200);
         const reply = await api.call("POST", "/auth/refresh", { cookie: token });
         expect(reply.status).toBe(401);
         expect(reply.headers.get("www-authenticate")).toStartWith("Bearer");
+        // No token comes back; the refused cookie is cleared.
+        expect(reply.refreshCookie).toBe("");
+        expect(reply.setCookie).toContain("Max-Age=0");
       });
     });
 
@@ -308,11 +374,15 @@ export const lifecycleSuite = (mode: Mode, env: Record<string, string> = {}) =>
         const name = fresh();
         await api.register(name);
         const first = await api.login(name);
+        const rotations = 'authlog_tokens_issued_total{kind="refresh"}';
+        const before = await metric(rotations);
         const replies = await Promise.all(
           Array.from({ length: 50 }, () =>
             api.call("POST", "/auth/refresh", { cookie: first.refresh }),
           ),
         );
+        // One RefreshTokenRotated was appended: the other 49 got the grace answer.
+        expect((await metric(rotations)) - before).toBe(1);
         expect(replies.filter((r) => r.status >= 500)).toEqual([]);
         expect(replies.every((r) => r.status === 200)).toBe(true);
         expect(new Set(replies.map((r) => r.refreshCookie)).size).toBe(1);
@@ -350,8 +420,10 @@ export const lifecycleSuite = (mode: Mode, env: Record<string, string> = {}) =>
         await api.register(name);
         const one = await api.login(name);
         const two = await api.login(name);
-        await api.call("POST", "/auth/logout", { token: one.token });
+        expect((await api.call("POST", "/auth/logout", { token: one.token })).status).toBe(204);
+        expect((await api.call("GET", "/auth/me", { token: one.token })).status).toBe(401);
         expect((await api.call("GET", "/auth/me", { token: two.token })).status).toBe(200);
+        expect((await api.call("POST", "/auth/refresh", { cookie: two.refresh })).status).toBe(200);
       });
 
       test("the refresh cookie alone is enough", async () => {
@@ -450,10 +522,15 @@ export const lifecycleSuite = (mode: Mode, env: Record<string, string> = {}) =>
         expect(statuses.filter((status) => status === 401)).toEqual([]);
         expect(statuses.filter((status) => status !== 200 && status !== 409)).toEqual([]);
         const winner = ["first", "second", "third"][statuses.indexOf(200)];
-        // No failure was counted: the limit of wrong guesses is untouched.
         for (let i = 0; i < 3; i++) {
           expect((await api.login(name, `${winner} new password`)).status).toBe(200);
         }
+        // No failure was counted: all but one of the account's slots for wrong guesses are
+        // still free, so the right password after that many wrong ones still logs in.
+        for (let i = 0; i < ctx.config.limits.loginMaxFailuresPerUser - 1; i++) {
+          expect((await api.login(name, "a wrong guess")).status).toBe(401);
+        }
+        expect((await api.login(name, `${winner} new password`)).status).toBe(200);
       });
     });
 

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
 import { observability } from "../../src/adapters/http/observability.ts";
+import { FibonacciComputer } from "../../src/application/ports/FibonacciComputer.ts";
 import { captureLog, client, startApp } from "../support/app.ts";
+import { eventually } from "../support/net.ts";
 
 const password = "correct horse battery";
 
@@ -112,6 +114,38 @@ describe("metrics", () => {
     expect(sample(text, "authlog_heavy_task_queue_length")).toBe(0);
     expect(sample(text, "authlog_heavy_task_running")).toBe(0);
     expect(sample(text, "authlog_heavy_task_rejected_total")).toBe(0);
+
+    // A busy pool reads as busy: one worker, eight queued, a ninth turned away.
+    const pool = await startApp("metrics-pool", "embedded", {
+      ENABLE_CACHE: "false",
+      HEAVY_TASK_WORKERS: "1",
+      HEAVY_TASK_QUEUE: "8",
+      HEAVY_TASK_MAX_N: "1000000",
+    });
+    try {
+      const poolApi = client(pool.app);
+      expect((await poolApi.register("pool_user")).status).toBe(201);
+      const { token } = await poolApi.login("pool_user");
+      const heavy = (n: number) => poolApi.call("GET", `/secure/heavy-task?n=${n}`, { token });
+      const computer = await pool.runtime.runPromise(FibonacciComputer);
+      const stats = () => pool.runtime.runPromise(computer.stats);
+      const poolScrape = async () => (await poolApi.call("GET", "/metrics")).text;
+      // Each F(n) near a million takes a worker a good part of a second.
+      const work = Array.from({ length: 9 }, (_, i) => heavy(1_000_000 - i));
+      expect(await eventually(async () => (await stats()).queued === 8)).toBe(true);
+      expect((await heavy(999_000)).status).toBe(503);
+      const busy = await poolScrape();
+      expect(sample(busy, "authlog_heavy_task_running")).toBe(1);
+      expect(sample(busy, "authlog_heavy_task_queue_length")).toBeGreaterThanOrEqual(1);
+      expect(sample(busy, "authlog_heavy_task_rejected_total")).toBe(1);
+      expect((await Promise.all(work)).map((reply) => reply.status)).toEqual(work.map(() => 200));
+      const idle = await poolScrape();
+      expect(sample(idle, "authlog_heavy_task_running")).toBe(0);
+      expect(sample(idle, "authlog_heavy_task_queue_length")).toBe(0);
+      expect(sample(idle, "authlog_heavy_task_rejected_total")).toBe(1);
+    } finally {
+      await pool.close();
+    }
   });
 
   test("METRICS_ENABLED=false turns the route off", async () => {
@@ -240,16 +274,18 @@ describe("security headers", () => {
     const login = await api.login("header_user");
     expect(login.status).toBe(200);
     expectSecure(login.headers);
-    expectSecure((await api.call("GET", "/auth/me")).headers);
-    expectSecure((await api.call("GET", "/nope")).headers);
-    expectSecure(
-      (
-        await api.call("POST", "/auth/login", {
-          raw: "x".repeat(70_000),
-          headers: { "content-type": "application/json" },
-        })
-      ).headers,
-    );
+    const problem = await api.call("GET", "/auth/me");
+    expect(problem.status).toBe(401);
+    expectSecure(problem.headers);
+    const missing = await api.call("GET", "/nope");
+    expect(missing.status).toBe(404);
+    expectSecure(missing.headers);
+    const tooLarge = await api.call("POST", "/auth/login", {
+      raw: "x".repeat(70_000),
+      headers: { "content-type": "application/json" },
+    });
+    expect(tooLarge.status).toBe(413);
+    expectSecure(tooLarge.headers);
     const out = await api.call("POST", "/auth/logout", { token: login.token });
     expect(out.status).toBe(204);
     expectSecure(out.headers);

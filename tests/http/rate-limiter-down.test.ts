@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
 import { Effect, Layer } from "effect";
 import { loadConfig } from "../../src/adapters/config/Config.ts";
 import { MemoryEventStoreLayer } from "../../src/adapters/embedded/EmbeddedEventStore.ts";
@@ -28,10 +28,27 @@ describe("attempt counters unavailable", () => {
   });
   afterAll(() => ctx.runtime.dispose());
 
-  test("login answers 503 for the right password too, and nothing is revealed", async () => {
-    expect((await api.register("closed_user")).status).toBe(201);
-    const right = await api.login("closed_user");
-    const wrong = await api.login("closed_user", "wrong password!");
+  test("login answers 503 for the right password too, checks no password, and reveals nothing", async () => {
+    // The spy sees this app's hasher: registering hashes once.
+    const hash = spyOn(Bun.password, "hash");
+    try {
+      expect((await api.register("closed_user")).status).toBe(201);
+      expect(hash).toHaveBeenCalledTimes(1);
+    } finally {
+      hash.mockRestore();
+    }
+    const verify = spyOn(Bun.password, "verify");
+    let right: Awaited<ReturnType<typeof api.login>>;
+    let wrong: Awaited<ReturnType<typeof api.login>>;
+    let checked: number;
+    try {
+      right = await api.login("closed_user");
+      wrong = await api.login("closed_user", "wrong password!");
+      checked = verify.mock.calls.length;
+    } finally {
+      verify.mockRestore();
+    }
+    expect(checked).toBe(0);
     for (const reply of [right, wrong]) {
       expect(reply.status).toBe(503);
       expect(reply.headers.get("content-type")).toStartWith("application/problem+json");
