@@ -38,7 +38,12 @@ describe("replay and verify", () => {
   const snapshot = async () => {
     const entries: string[] = [];
     for await (const keys of redis.scanIterator({ MATCH: `${storage.prefix}*`, COUNT: 1000 })) {
-      for (const key of keys) entries.push(`${key}=${await redis.get(key)}`);
+      for (const key of keys) {
+        // A checkpoint is a snapshot of the whole PostgreSQL cluster: it moves with any
+        // transaction anywhere there, so only its presence is the projection's.
+        const value = key.endsWith("{meta}:checkpoint") ? "(set)" : await redis.get(key);
+        entries.push(`${key}=${value}`);
+      }
     }
     return entries.sort();
   };
