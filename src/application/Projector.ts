@@ -11,7 +11,6 @@ import {
 } from "./projection.ts";
 
 export type ProjectorStatus = {
-  /** True while this instance has followed a complete generation of the projection. */
   readonly ready: boolean;
   readonly rebuilding: boolean;
   readonly lastError: string | null;
@@ -25,29 +24,17 @@ export type ReplaySummary = {
 
 const pageSize = 5_000;
 
-/**
- * Follows the event log into the token projection. Inline projection, catch-up and rebuild
- * apply the same idempotent writes, from different start positions.
- */
 export class Projector extends Context.Service<
   Projector,
   {
     readonly status: Effect.Effect<ProjectorStatus>;
     /** Asks for a catch-up soon; cheap, coalesced. */
     readonly wake: Effect.Effect<void>;
-    /**
-     * A genuine token's user, known to the log, has no epoch in the projection. After the next
-     * catch-up, a user still without one means the projection lost data: it is rebuilt, once,
-     * however many requests report it.
-     */
+    /** A genuine token's user has no epoch: still none after the next catch-up means a rebuild. */
     readonly reportMissing: (userId: string) => Effect.Effect<void>;
   }
 >()("app/Projector") {}
 
-/**
- * Reads the log from `from` to its end, applying what it projects to `generation`, page by
- * page with constant memory; the next page is read while the current one is written.
- */
 export const follow = (
   generation: string,
   from: Checkpoint,
@@ -77,13 +64,8 @@ export const follow = (
 export type RebuildPhase = "revocations" | "epochs" | "since";
 
 /**
- * Rebuilds `generation` from the first event without ever accepting a revoked token, even
- * while other instances serve traffic: every revocation goes in first, and only then the
- * epochs, whose presence is what makes a user's tokens checkable at all. Each write lands only
- * while the projection is still `generation`, so a Redis emptied halfway through gets no epoch
- * without its revocations: the rebuild fails with ProjectionLost instead, to start over. Both
- * passes scan the log in whatever order is fastest (the writes commute) and read only what can
- * still matter: revocations of tokens not yet expired, and each user's newest epoch.
+ * Never accepts a revoked token meanwhile: revocations land before the epochs that make a user's
+ * tokens checkable, and only while the projection is still `generation` (decisions 26, 28).
  */
 export const rebuild = (
   generation: string,
@@ -94,8 +76,6 @@ export const rebuild = (
     const state = yield* TokenState;
     let events = 0;
     let keys = 0;
-    // Batches are written while the next ones are read and decoded, two writes at most in
-    // flight; every write of a pass lands before the next pass begins.
     const writing: Fiber.Fiber<void, TokenStateUnavailable | ProjectionLost>[] = [];
     const landed = Effect.suspend(() => Fiber.joinAll(writing.splice(0))).pipe(Effect.asVoid);
     const room = Effect.suspend(() => {
@@ -125,8 +105,6 @@ export const rebuild = (
     yield* landed;
     const epochs = yield* store.scan({ types: epochTypes, latestPerStream: true }, apply("epochs"));
     yield* landed;
-    // Whatever was appended since the first pass began is applied in full: a no-op when
-    // nothing was, since every write is idempotent.
     const rest = yield* follow(generation, revoked, (read, written) =>
       onBatch?.("since", read, written),
     );
@@ -139,14 +117,9 @@ export const rebuild = (
     } satisfies ReplaySummary;
   });
 
-/** Times a rebuild starts over because the projection was emptied while it ran. */
 const rebuildAttempts = 5;
 
-/**
- * `replay`: rebuilds the projection in the generation it holds, or a new one when it holds
- * none, starting over when it is emptied meanwhile. A complete generation stays complete
- * throughout, so instances serving traffic stay ready.
- */
+/** Rebuilds in the generation the projection holds, so instances serving traffic stay ready. */
 export const replay = (onBatch?: (phase: RebuildPhase, events: number, keys: number) => void) =>
   Effect.gen(function* () {
     const state = yield* TokenState;
@@ -169,14 +142,12 @@ export const ProjectorLive = (options: { readonly pollMs: number }) =>
       let status: ProjectorStatus = { ready: false, rebuilding: false, lastError: null };
       const suspects = new Set<string>();
       let lossConfirmed = false;
-      // Open while a wake-up is due; closed as each pause begins, so one asked during a tick
-      // is dropped, except one from `again`.
+      // Closed as each pause begins: a wake-up asked during a tick is dropped, unless by `again`.
       const wakeUp = Latch.makeUnsafe();
       let wakeAgain = false;
       const signal = () => {
         wakeUp.openUnsafe();
       };
-      /** Runs the next tick at once, even when asked during a tick. */
       const again = () => {
         wakeAgain = true;
         signal();
@@ -213,7 +184,6 @@ export const ProjectorLive = (options: { readonly pollMs: number }) =>
         Effect.catch((error) =>
           Effect.sync(() => {
             if (error._tag === "ProjectionLost") {
-              // Emptied under our feet: not ready, and at it again at once.
               status = { ready: false, rebuilding: true, lastError: error._tag };
               again();
             } else {
@@ -223,7 +193,6 @@ export const ProjectorLive = (options: { readonly pollMs: number }) =>
         ),
       );
 
-      /** Until `pollMs` have passed or a wake-up comes. */
       const pause = Effect.suspend(() => {
         if (wakeAgain) {
           wakeAgain = false;

@@ -15,11 +15,7 @@ export type PasswordChange = {
   readonly newPassword: string;
 };
 
-/**
- * Changes the caller's password. The current one is checked under the same brute-force limits
- * as a login (a stolen access token must not become a password oracle). The epoch moves, so
- * every token of every session dies; the caller gets a fresh pair from a new session.
- */
+/** The current password is checked under the login limits: a stolen token is no password oracle. */
 export const changePassword = Effect.fn("changePassword")(function* (
   principal: AccessClaims,
   input: PasswordChange,
@@ -31,10 +27,7 @@ export const changePassword = Effect.fn("changePassword")(function* (
     );
   }
   const hasher = yield* PasswordHasher;
-  // The current password is checked once, against the first state loaded. A request that
-  // lost a race to a concurrent change gets a conflict, never a wrong guess, and never
-  // overwrites it knowing only the older password. The new one is hashed only once the
-  // current one matched: a refused request costs no second hash.
+  // Verified once, on the first load: a retry after a lost race never overwrites a newer password.
   let verified: string | null = null;
   let passwordHash = "";
   const checked = Effect.gen(function* () {
@@ -42,8 +35,6 @@ export const changePassword = Effect.fn("changePassword")(function* (
     if (loaded.state.status !== "active") {
       return yield* new TokenRejected({ reason: "unknown user" });
     }
-    // The epoch moved since the caller's token was issued, or the hash since it was checked:
-    // another request changed the account first.
     const moved =
       loaded.state.epoch !== principal.epoch ||
       (verified !== null && verified !== loaded.state.passwordHash);

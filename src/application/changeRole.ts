@@ -9,10 +9,6 @@ import { appendManyAndProject, loadAdminSet, loadUser, retryOnConflict } from ".
 import type { Metadata } from "./ports/EventStore.ts";
 import { findUserId, type UserView, view } from "./users.ts";
 
-/**
- * Who asks: an admin, checked against the admin set when the change is decided, or an
- * operator at the console.
- */
 export type Caller = { readonly admin: string } | { readonly operator: string };
 
 const validate = (request: { readonly username: string; readonly role: string }) => {
@@ -26,10 +22,8 @@ const validate = (request: { readonly username: string; readonly role: string })
 };
 
 /**
- * Gives the user named `username` the role `role`. The role change and the admin-set change
- * are one atomic append, each stream at the version it was decided on; a concurrent change to
- * either is decided again on fresh state, so none is lost and the last admin always stays.
- * From its return on, every token the user held is refused: the epoch moved and was projected.
+ * The role and admin-set changes are one atomic append, decided again on a conflict, so the last
+ * admin always stays (decision 17). A real change moves the epoch: the user's tokens die with it.
  */
 export const changeRole = Effect.fn("changeRole")(function* (
   request: { readonly username: string; readonly role: string },

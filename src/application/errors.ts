@@ -18,23 +18,19 @@ export class InvalidCredentials extends Data.TaggedError("InvalidCredentials") {
 /** The token is malformed, expired, revoked or outdated, or names no user; `reason` is for logs. */
 export class TokenRejected extends Data.TaggedError("TokenRejected")<{ readonly reason: string }> {}
 
-/** A refresh token already rotated came back: its whole session was revoked. */
 export class RefreshTokenReused extends Data.TaggedError("RefreshTokenReused") {}
 
 export class RoleRequired extends Data.TaggedError("RoleRequired")<{ readonly role: Role }> {}
 
 export class UserNotFound extends Data.TaggedError("UserNotFound") {}
 
-/** The change would leave no admin. */
 export class LastAdmin extends Data.TaggedError("LastAdmin") {}
 
 /** Another request changed the account (password, epoch) after this one's token was issued. */
 export class AccountChanged extends Data.TaggedError("AccountChanged") {}
 
-/** So many concurrent changes hit the same account that this one kept losing the race. */
 export class Contended extends Data.TaggedError("Contended") {}
 
-/** Too many attempts; retry after `retryAfterSeconds`. */
 export class RateLimited extends Data.TaggedError("RateLimited")<{
   readonly retryAfterSeconds: number;
 }> {}
@@ -42,13 +38,9 @@ export class RateLimited extends Data.TaggedError("RateLimited")<{
 /** The token projection is being rebuilt, or misses what the log holds: it cannot answer yet. */
 export class ProjectionIncomplete extends Data.TaggedError("ProjectionIncomplete") {}
 
-/**
- * The change is in the log but could not be written to the token projection; the catch-up will
- * apply it. The caller must not report success.
- */
+/** In the log, not yet in the token projection (catch-up will apply it): do not report success. */
 export class ProjectionBehind extends Data.TaggedError("ProjectionBehind") {}
 
-/** Every error a use case may fail with; each edge (HTTP, CLI) maps each one once. */
 export type AppError =
   | ValidationFailed
   | UsernameTaken

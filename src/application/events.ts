@@ -47,11 +47,7 @@ export const loadSession = (sessionId: string) =>
 
 export const loadAdminSet = load<AdminSet, AdminSetEvent>(adminSetStream, foldAdminSet);
 
-/**
- * Appends, then applies the events to the token projection, then returns: a revocation that
- * returns is enforced everywhere. When the projection write fails the event is committed and
- * the catch-up projector will apply it, but the caller must not report success.
- */
+/** Projects before returning, so a revocation that returns is enforced everywhere. */
 export const appendAndProject = (
   streamId: string,
   events: readonly NewEvent[],
@@ -82,7 +78,6 @@ const project = (records: readonly RecordedEvent[]) =>
       );
   });
 
-/** `appendAndProject` for one atomic append to several streams. */
 export const appendManyAndProject = (appends: readonly StreamAppend[], metadata: Metadata) =>
   Effect.gen(function* () {
     const store = yield* EventStore;
@@ -91,10 +86,6 @@ export const appendManyAndProject = (appends: readonly StreamAppend[], metadata:
     return results;
   });
 
-/**
- * Runs `attempt` again while it loses a race for a stream version, after short, growing,
- * jittered pauses so that racing writers spread out; past the bound it fails as Contended.
- */
 export const retryOnConflict = <A, E, R>(attempt: Effect.Effect<A, E, R>) =>
   attempt.pipe(
     Effect.retry({
@@ -109,10 +100,6 @@ export const retryOnConflict = <A, E, R>(attempt: Effect.Effect<A, E, R>) =>
 
 const isConflict = (error: unknown): error is VersionConflict => error instanceof VersionConflict;
 
-/**
- * Runs load -> decide -> append under optimistic concurrency, deciding again on the fresh
- * state when another writer got there first.
- */
 export const decideAndAppend = <S, Ev extends NewEvent, X, R, E>(
   loadState: Effect.Effect<Loaded<S>, E, R>,
   streamId: string,

@@ -21,10 +21,7 @@ export const within =
 
 const probeTimeoutMs = 1_000;
 
-/**
- * Ready means: the log can be written, tokens can be checked, and the projection holds a
- * complete generation that this instance has followed.
- */
+/** The log is reachable, tokens can be checked, and this instance follows a complete generation. */
 export const readiness = Effect.gen(function* () {
   const store = yield* EventStore;
   const state = yield* TokenState;
@@ -44,7 +41,6 @@ export const readiness = Effect.gen(function* () {
     { concurrency: 2 },
   );
   const stateUp = marker !== "down";
-  // Read here, not only by the projector's next tick: an emptied projection is never ready.
   const complete = stateUp && marker?.checkpoint != null;
   const projection =
     status.ready && complete ? "ready" : status.rebuilding || stateUp ? "rebuilding" : "starting";

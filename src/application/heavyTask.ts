@@ -7,14 +7,12 @@ import { Metrics } from "./ports/Metrics.ts";
 
 export type HeavyTaskResult = {
   readonly n: number;
-  /** F(n) in decimal: exact, and beyond what a JSON number can hold. */
   readonly result: string;
   readonly cached: boolean;
 };
 
 export const fibonacciKey = (n: number) => `fib:${n}`;
 
-/** F(n), from the cache or computed off the event loop by the worker pool. */
 export const heavyTask = (n: number) =>
   Effect.gen(function* () {
     const settings = yield* HeavyTaskSettings;

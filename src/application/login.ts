@@ -8,11 +8,10 @@ import { startSession } from "./sessions.ts";
 import { limitPasswordChecks } from "./throttle.ts";
 import { type Credentials, findUser } from "./users.ts";
 
-/** The user the credentials name; the same failure, in about the same time, whatever was wrong. */
+/** One failure for every wrong input; an unknown user costs a hash verify like a known one. */
 const checkCredentials = (input: Credentials) =>
   Effect.gen(function* () {
     const hasher = yield* PasswordHasher;
-    // Refused before any hashing: a 1 MB password never reaches argon2.
     if (!isValidPassword(input.password)) return yield* Effect.fail(new InvalidCredentials());
     const user = yield* findUser(input.username);
     if (user === null) {

@@ -22,10 +22,7 @@ const revokeSession = (userId: string, sessionId: string, metadata: Metadata) =>
     Effect.asVoid,
   );
 
-/**
- * Ends the sessions the presented tokens belong to: every access and refresh token of those
- * logins. Signatures are checked, revocation is not, so logging out twice is fine.
- */
+/** Ends the presented tokens' sessions; signatures are checked, revocation is not (idempotent). */
 export const logout = Effect.fn("logout")(function* (presented: Presented, metadata: Metadata) {
   const tokens = yield* Tokens;
   const now = yield* Clock.currentTimeMillis;

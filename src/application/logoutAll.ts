@@ -6,7 +6,6 @@ import { decideAndAppend, loadUser } from "./events.ts";
 import type { Metadata } from "./ports/EventStore.ts";
 import type { AccessClaims } from "./ports/Tokens.ts";
 
-/** Ends every session of the caller: the epoch moves, so every token issued before dies. */
 export const logoutAll = Effect.fn("logoutAll")(function* (
   principal: AccessClaims,
   metadata: Metadata,

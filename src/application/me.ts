@@ -4,7 +4,6 @@ import { loadUser } from "./events.ts";
 import type { AccessClaims } from "./ports/Tokens.ts";
 import { view } from "./users.ts";
 
-/** The caller's account. */
 export const me = Effect.fn("me")(function* (principal: AccessClaims) {
   const { state, records } = yield* loadUser(principal.sub);
   if (state.status !== "active") return yield* new TokenRejected({ reason: "unknown user" });

@@ -21,7 +21,6 @@ const countOf = (record: RecordedEvent): Count | null => {
       return { metric: "revoked", scope: "token" };
     case "SessionRevoked":
       return { metric: "revoked", scope: "session" };
-    // Each moves the user's epoch, which kills every token the user holds.
     case "AllSessionsRevoked":
     case "PasswordChanged":
     case "RoleChanged":
@@ -31,7 +30,6 @@ const countOf = (record: RecordedEvent): Count | null => {
   }
 };
 
-/** Counts the refresh tokens and revocations that events a use case just appended stand for. */
 export const countAppended = (records: readonly RecordedEvent[]) =>
   Effect.gen(function* () {
     const metrics = yield* Metrics;
@@ -46,7 +44,6 @@ export const countAppended = (records: readonly RecordedEvent[]) =>
 export const projectionLagCap = 10_000;
 
 export type Gauges = {
-  /** Events after the projection's checkpoint (capped); null when it cannot be read. */
   readonly projectionLag: number | null;
   readonly projectionReady: boolean;
   readonly heavyTaskQueued: number;
@@ -61,7 +58,6 @@ const lag = Effect.gen(function* () {
   return (yield* store.readAll(checkpoint, projectionLagCap)).events.length;
 });
 
-/** What a metrics scrape reports about state, read at scrape time. */
 export const gauges = Effect.gen(function* () {
   const projectionLag = yield* lag.pipe(
     Effect.orElseSucceed(() => null),

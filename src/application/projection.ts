@@ -7,7 +7,6 @@ import type { ProjectionWrite } from "./ports/TokenState.ts";
 
 export type DomainEvent = UserEvent | SessionEvent;
 
-/** The domain event a record holds, or null for a type this version does not know. */
 export const domainEvent = (record: EventData): DomainEvent | null =>
   userEventTypes.has(record.type) || sessionEventTypes.has(record.type)
     ? ({ type: record.type, data: record.data } as DomainEvent)
@@ -16,7 +15,6 @@ export const domainEvent = (record: EventData): DomainEvent | null =>
 /** A token or session id no token carries: looks up a user's epoch alone. */
 export const noId = "\u0000none";
 
-/** Events that revoke tokens or sessions, and events that set a user's epoch. */
 export const revocationTypes: readonly DomainEvent["type"][] = ["TokenRevoked", "SessionRevoked"];
 export const epochTypes: readonly DomainEvent["type"][] = [
   "UserRegistered",
@@ -25,14 +23,9 @@ export const epochTypes: readonly DomainEvent["type"][] = [
   "AllSessionsRevoked",
 ];
 
-/**
- * How long a revocation outlives its token. Each instance checks `exp` by its own clock, Redis
- * drops the entry by its own: an instance running behind would otherwise accept a revoked token
- * between the two.
- */
+/** Revocations outlive their token: instance and Redis clocks may disagree (decision 27). */
 export const revocationGraceMs = 30_000;
 
-/** What one event changes in the token projection. Pure: inline, catch-up and replay share it. */
 export const projectEvent = (event: DomainEvent): readonly ProjectionWrite[] => {
   switch (event.type) {
     case "UserRegistered":

@@ -11,11 +11,7 @@ import { Ids } from "./ports/Ids.ts";
 import { Tokens } from "./ports/Tokens.ts";
 import { issue } from "./sessions.ts";
 
-/**
- * Rotates a session's refresh token and mints a new access token. The token just replaced is
- * honoured again within the grace window (racing tabs); an older one is reuse and revokes the
- * whole session.
- */
+/** The token just replaced is honoured within the grace window; any older one ends the session. */
 export const refresh = Effect.fn("refresh")(function* (refreshToken: string, metadata: Metadata) {
   const tokens = yield* Tokens;
   const settings = yield* AuthSettings;
@@ -53,7 +49,6 @@ export const refresh = Effect.fn("refresh")(function* (refreshToken: string, met
   const session = loaded.state as StartedSession;
   const [event] = decision.events;
   if (event?.type === "SessionRevoked") return yield* new RefreshTokenReused();
-  // Rotated: the new token. Within the grace window: the session's current token again.
   const current =
     event?.type === "RefreshTokenRotated"
       ? { id: session.id, refreshTokenId: next, refreshIssuedAt: now, expiresAt }

@@ -3,7 +3,6 @@ import type { Metadata } from "./ports/EventStore.ts";
 import { limitRegistrations } from "./throttle.ts";
 import { type Credentials, createUser, validateCredentials } from "./users.ts";
 
-/** Self-service sign-up: always the `user` role, under the per-client hourly limit. */
 export const register = Effect.fn("register")(function* (input: Credentials, metadata: Metadata) {
   yield* validateCredentials(input);
   yield* limitRegistrations(metadata.clientIp);

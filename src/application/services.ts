@@ -12,7 +12,6 @@ import type { RateLimiter } from "./ports/RateLimiter.ts";
 import type { TokenState } from "./ports/TokenState.ts";
 import type { Tokens } from "./ports/Tokens.ts";
 
-/** Every service the use cases need; the composition root provides them all. */
 export type AppServices =
   | Authenticator
   | AuthSettings

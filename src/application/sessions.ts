@@ -13,7 +13,6 @@ export type TokenPair = {
   readonly accessToken: string;
   readonly expiresIn: number;
   readonly refreshToken: string;
-  /** Epoch milliseconds. */
   readonly refreshExpiresAt: number;
 };
 
@@ -27,7 +26,6 @@ export type IssuedSession = {
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
-/** A fresh access token and the session's current refresh token. */
 export const issue = (user: ActiveUser, session: IssuedSession, now: number) =>
   Effect.gen(function* () {
     const tokens = yield* Tokens;
@@ -61,7 +59,6 @@ export const issue = (user: ActiveUser, session: IssuedSession, now: number) =>
     } satisfies TokenPair;
   });
 
-/** Starts a session (one login) for `user` and mints its first token pair. */
 export const startSession = (user: ActiveUser, metadata: Metadata) =>
   Effect.gen(function* () {
     const ids = yield* Ids;

@@ -3,12 +3,7 @@ import type { Cache, Cached } from "./ports/Cache.ts";
 
 type Store = Pick<Cache["Service"], "get" | "set">;
 
-/**
- * `getOrCompute` over a store's `get` and `set`, shared by every cache adapter. The first caller
- * of a key leads: it reads the store, computes on a miss, and releases the callers waiting on it
- * before writing the value back. The key stays claimed until the write is done, so a caller
- * arriving meanwhile waits instead of computing again.
- */
+/** The key stays claimed until its value is written, so a caller arriving meanwhile waits. */
 export const singleFlight = (store: Store): Cache["Service"]["getOrCompute"] => {
   const inflight = new Map<string, Deferred.Deferred<Cached, unknown>>();
   return <E, R>(key: string, ttlSeconds: number, compute: Effect.Effect<string, E, R>) =>
@@ -18,7 +13,6 @@ export const singleFlight = (store: Store): Cache["Service"]["getOrCompute"] => 
       const leader = Deferred.makeUnsafe<Cached, unknown>();
       inflight.set(key, leader);
       return store.get(key).pipe(
-        // Fails open: an unreadable cache is a miss, an unwritable one is skipped.
         Effect.orElseSucceed(() => null),
         Effect.flatMap((hit) =>
           hit !== null

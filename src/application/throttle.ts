@@ -11,13 +11,7 @@ const refusedFor = (take: Take) => (take.taken ? null : retryAfter(take.retryAft
 
 type Counter = { readonly key: string; readonly max: number };
 
-/**
- * Runs a password check under the brute-force limits: per client IP and per username (known or
- * not, so the answer reveals nothing). A slot is taken from each counter before the check, so
- * parallel guesses can never pass a limit. A wrong password keeps its slots, and the
- * one that took a counter's last slot starts the lockout, once; anything else gives them back.
- * While a counter is full every attempt is refused, the right password too.
- */
+/** Slots per IP and username are taken before the check, kept on a wrong password (decision 18). */
 export const limitPasswordChecks = <A, E, R>(
   username: string,
   clientIp: string | undefined,
@@ -37,13 +31,11 @@ export const limitPasswordChecks = <A, E, R>(
         discard: true,
       }).pipe(Effect.ignore);
 
-    // One at a time, the client's first: a locked client creates no state per username it
-    // tries, and an attempt refused or unavailable keeps no slot.
+    // The IP counter first: a locked-out client creates no state per username it tries.
     const takes: Take[] = [];
     for (const counter of counters) {
       const take = yield* Effect.result(limiter.take(counter.key, counter.max, window));
-      // Fail closed: counters that cannot be read would otherwise allow unlimited guessing
-      // during exactly the outage an attacker can cause.
+      // Fail closed: unreadable counters would allow unlimited guessing during an outage.
       const refused = Result.isFailure(take) ? take.failure : refusedFor(take.success);
       if (refused) {
         yield* giveBack(counters.slice(0, takes.length));
@@ -73,7 +65,6 @@ export const limitPasswordChecks = <A, E, R>(
 
 const hourMs = 3_600_000;
 
-/** Counts a registration attempt against its client IP's hourly limit (off at 0). */
 export const limitRegistrations = (clientIp: string | undefined) =>
   Effect.gen(function* () {
     const limits = yield* Limits;

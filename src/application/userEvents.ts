@@ -6,7 +6,6 @@ import { EventStore } from "./ports/EventStore.ts";
 import type { AccessClaims } from "./ports/Tokens.ts";
 
 export type AuditEntry = {
-  /** The user's stream or one of their sessions'. */
   readonly stream: string;
   readonly position: number;
   readonly version: number;
@@ -31,13 +30,8 @@ const strip = (value: unknown): unknown => {
   );
 };
 
-/** An admin with a live token, or an operator at the console. */
 export type Reader = { readonly principal: AccessClaims } | { readonly operator: string };
 
-/**
- * A user's history and their sessions' (logins, rotations, revocations), oldest first, with who
- * did each change and from where. For admins only.
- */
 export const userEvents = Effect.fn("userEvents")(function* (userId: string, reader: Reader) {
   if ("principal" in reader && reader.principal.role !== "admin") {
     return yield* new RoleRequired({ role: "admin" });

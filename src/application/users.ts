@@ -33,7 +33,6 @@ export const view = (user: ActiveUser, createdAt: Date): UserView => ({
   createdAt,
 });
 
-/** The id of the user a username names, or null. */
 export const findUserId = (username: string) =>
   Effect.gen(function* () {
     if (!isValidUsername(username)) return null;
@@ -41,7 +40,6 @@ export const findUserId = (username: string) =>
     return owner === null ? null : userIdOf(owner);
   });
 
-/** The active user a username names, or null. */
 export const findUser = (username: string) =>
   Effect.gen(function* () {
     const userId = yield* findUserId(username);
@@ -58,10 +56,7 @@ export const validateCredentials = ({ username, password }: Credentials) => {
   return fields.length === 0 ? Effect.void : Effect.fail(new ValidationFailed({ fields }));
 };
 
-/**
- * Writes a new user's registration. An admin joins the admin set in the same atomic step, so
- * the set never misses an admin; the step is retried when another admin change got there first.
- */
+/** An admin joins the admin set in the same atomic step as its registration (decision 17). */
 const appendRegistration = (
   userId: string,
   events: readonly UserEvent[],

@@ -21,11 +21,7 @@ export type Verification = {
 
 const pageSize = 5_000;
 
-/**
- * Folds the whole log into the projection it implies and compares the live one with it: every
- * user's epoch must match, every revocation still in force must be there. Memory grows with
- * users and live revocations, not with events.
- */
+/** Checks the live projection against the log; memory grows with users and live revocations. */
 export const verifyProjection = Effect.gen(function* () {
   const store = yield* EventStore;
   const state = yield* TokenState;

@@ -1,4 +1,3 @@
-/** The outcome of a decide step: the events to append, or the domain error that refused the command. */
 export type Decision<E, X> =
   | { readonly ok: true; readonly events: readonly E[] }
   | { readonly ok: false; readonly error: X };
@@ -7,7 +6,6 @@ export const accept = <E>(...events: readonly E[]): Decision<E, never> => ({ ok:
 
 export const reject = <X>(error: X): Decision<never, X> => ({ ok: false, error });
 
-/** The state a stream's events build up, from `initial`, one `evolve` at a time. */
 export const fold =
   <S, E>(evolve: (state: S, event: E) => S, initial: S) =>
   (events: Iterable<E>): S => {

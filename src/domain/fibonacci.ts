@@ -1,7 +1,4 @@
-/**
- * F(n), exact, by fast doubling: F(2k) = F(k)(2F(k+1) - F(k)) and F(2k+1) = F(k)^2 + F(k+1)^2,
- * walking the bits of n from the top, so O(log n) multiplications of growing size.
- */
+/** Fast doubling from the top bit: F(2k) = F(k)(2F(k+1) - F(k)), F(2k+1) = F(k)^2 + F(k+1)^2. */
 export const fibonacci = (n: number): bigint => {
   if (!Number.isSafeInteger(n) || n < 0 || n > 0xffff_ffff) {
     throw new RangeError(`fibonacci: ${n} is not an integer from 0 to 2^32 - 1`);

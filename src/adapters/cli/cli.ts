@@ -90,7 +90,6 @@ if (!loaded.ok) fail(formatConfigErrors(loaded.errors), exitCodes.usage);
 const { config } = loaded;
 if (command === "replay") process.exit(await replayCommand(config, values.verify === true));
 
-// Output is for people and scripts: log lines go to stderr, and only warnings.
 const log: Logger = (level, message, fields) => {
   if (level !== "info") console.error(JSON.stringify({ level, message, ...fields }));
 };
@@ -107,7 +106,6 @@ const metadata = { actor: operator, requestId: crypto.randomUUID() };
 const unavailable = "is unavailable; nothing was changed.";
 const reason = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause));
 
-/** The one table from an application error to what the operator reads and the exit code. */
 const describe = (error: AppError): readonly [string, number] => {
   const refused = (text: string) => [text, exitCodes.refused] as const;
   const down = (text: string) => [text, exitCodes.unavailable] as const;

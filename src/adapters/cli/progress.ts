@@ -2,11 +2,7 @@ import type { RebuildPhase } from "../../application/Projector.ts";
 
 const phases: readonly RebuildPhase[] = ["revocations", "epochs", "since"];
 
-/**
- * The progress of a rebuild: a bar over its three passes with the events read in each, redrawn
- * on a terminal; a plain line as each pass begins and at the end when the output is a pipe or
- * file. A pass reads only what can still matter, so its size is not known ahead.
- */
+/** A bar redrawn on a terminal, plain lines on a pipe; a pass's size is not known ahead. */
 export const progress = (out: NodeJS.WriteStream = process.stdout) => {
   const started = performance.now();
   const read: Record<RebuildPhase, number> = { revocations: 0, epochs: 0, since: 0 };

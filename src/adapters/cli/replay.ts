@@ -7,11 +7,7 @@ import type { Config } from "../config/Config.ts";
 import { jsonLogger } from "../logging/jsonLogger.ts";
 import { progress } from "./progress.ts";
 
-/**
- * `replay`: rebuilds the Redis projection from the event log; safe while the API serves traffic.
- * `replay --verify`: compares the live projection with the log; 1 on any difference.
- * Answers the exit code.
- */
+/** Rebuilds the Redis projection (safe under traffic); `--verify` answers 1 on any difference. */
 export const replayCommand = async (config: Config, verify: boolean): Promise<number> => {
   if (config.storage.mode === "embedded") {
     console.log("Embedded mode keeps its projection in process and rebuilds it at every start.");
@@ -45,7 +41,6 @@ export const replayCommand = async (config: Config, verify: boolean): Promise<nu
       bar.done();
       const seconds = (performance.now() - started) / 1000;
       const rss = process.resourceUsage().maxRSS / 1024;
-      // The rate is over the whole log: the passes skip what cannot matter, and that is the point.
       console.log(
         `replayed ${log} events (${summary.events} read), ${summary.keys} keys written, ` +
           `${seconds.toFixed(2)} s, ${Math.round(log / Math.max(seconds, 1e-9))} events/s, ` +

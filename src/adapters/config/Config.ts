@@ -16,20 +16,15 @@ import { isValidUsername, usernameRule } from "../../domain/user/Username.ts";
 export type NodeEnv = "production" | "development" | "test";
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
-/** A secret: printed and serialised as `<redacted>`; `Redacted.value` reads it. */
 export type Secret = Redacted.Redacted<string>;
 
-/** Where events, projections and the cache live. */
 export type Storage =
   | { readonly mode: "embedded"; readonly dataDir: string }
   | {
       readonly mode: "servers";
-      /** URLs are secrets: they often carry a password. */
       readonly databaseUrl: Secret;
-      /** Schema for the event tables; undefined = the connection's default search_path. */
       readonly databaseSchema: string | undefined;
       readonly redisUrl: Secret;
-      /** Prefix of every projection key, before the `{u:<id>}` hash tag. */
       readonly redisKeyPrefix: string;
       readonly cacheRedisUrl: Secret;
       readonly redisCommandTimeoutMs: number;
@@ -57,9 +52,7 @@ export interface Config {
   };
   readonly cache: { readonly enabled: boolean; readonly ttlSeconds: number };
   readonly heavyTaskMaxN: number;
-  /** Worker threads computing the heavy task; default: one per core. */
   readonly heavyTaskWorkers: number;
-  /** Heavy-task requests that may wait for a worker before the rest get 503. */
   readonly heavyTaskQueue: number;
   readonly admin: { readonly username: string; readonly password: Secret } | undefined;
   readonly limits: {
@@ -71,7 +64,6 @@ export interface Config {
   readonly passwordHash: { readonly memoryKib: number; readonly timeCost: number };
 }
 
-/** One bad variable: which one, what is wrong with it, and what would be accepted. */
 export interface ConfigError {
   readonly variable: string;
   readonly problem: string;
@@ -91,7 +83,6 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 export const minimumSecretBytes = 32;
 
-/** Secrets copied from tutorials, templates and this project's own example file. */
 const knownDefaultSecrets = new Set([
   "secret",
   "secretkey",
@@ -133,18 +124,15 @@ const byteLength = (value: string): number => new TextEncoder().encode(value).le
 const randomSecret = (): string =>
   Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString("base64url");
 
-/** Quotes a non-secret value for an error message, cut short so a message stays one line. */
 const show = (value: string): string =>
   JSON.stringify(value.length > 64 ? `${value.slice(0, 61)}...` : value);
 
-/** One environment variable: how effect reads it, and what its error message says is accepted. */
 interface Variable<A> {
   readonly name: string;
   readonly expected: string;
   readonly config: EffectConfig.Config<A>;
 }
 
-/** A rule on a string: undefined accepts it, a sentence says what is wrong with it. */
 type Rule = (value: string) => string | undefined;
 
 const checked = (name: string, rule: Rule) =>
@@ -211,7 +199,6 @@ const matching = (name: string, pattern: RegExp, expected: string): Variable<str
   ),
 });
 
-/** Comma-separated items, each trimmed; empty items are dropped. */
 const list = (name: string): Variable<readonly string[]> => ({
   name,
   expected: "a comma-separated list",
@@ -234,7 +221,6 @@ const serverUrl = (name: string, protocols: readonly string[]): Variable<Secret>
   }),
 });
 
-/** Redis Cluster by seed nodes: `redis-cluster://[user:password@]host:port,host:port`. */
 const clusterUrl = (name: string): Variable<Secret> => ({
   name,
   expected: "redis-cluster://host:port,host:port (one or more seed nodes)",
@@ -250,10 +236,7 @@ const problemsOf = (error: EffectConfig.ConfigError): readonly string[] =>
     ? SchemaIssue.makeFormatterStandardSchemaV1()(error.cause.issue).issues.map((i) => i.message)
     : [error.message];
 
-/**
- * Reads one env record through effect's Config, one variable at a time so that every bad
- * value is reported (`Config.all` stops at the first), and collects warnings on the way.
- */
+/** One variable at a time, so every bad value is reported (`Config.all` stops at the first). */
 class Reader {
   readonly errors: ConfigError[] = [];
   readonly warnings: string[] = [];
@@ -265,7 +248,6 @@ class Reader {
     this.provider = ConfigProvider.fromEnvRecord(Object.fromEntries(trimmed));
   }
 
-  /** The variable's value; `fallback` when it is unset, or refused (the error is recorded). */
   read<A>(variable: Variable<A>, fallback: A): A {
     const config = variable.config.pipe(EffectConfig.withDefault(fallback));
     const result = Effect.runSync(Effect.result(config.parse(this.provider)));
@@ -312,7 +294,6 @@ const isAre = (names: readonly string[]): string => (names.length === 1 ? "is" :
 
 const hostForUrl = (host: string): string => (isIP(host) === 6 ? `[${host}]` : host);
 
-/** DATABASE_URL, or one composed from the seed's POSTGRES_* names. */
 const databaseUrl = (read: Reader): Secret | undefined => {
   const fromUrl = read.optional(serverUrl("DATABASE_URL", ["postgres:", "postgresql:"]));
   const seedNamesSet = postgresNames.filter((name) => read.isSet(name));
@@ -339,7 +320,6 @@ const databaseUrl = (read: Reader): Secret | undefined => {
   );
 };
 
-/** REDIS_URL (a server or a cluster), or one composed from the seed's REDIS_* names. */
 const redisUrl = (read: Reader): Secret | undefined => {
   const cluster = /^rediss?-cluster:/.test(read.optional(text("REDIS_URL")) ?? "");
   const fromUrl = read.optional(
@@ -440,7 +420,6 @@ const jwtSecret = (read: Reader, nodeEnv: NodeEnv): Secret => {
       );
     return Redacted.make(randomSecret());
   }
-  // Secret values are never echoed: only which rule they break.
   const value = Redacted.value(found);
   if (isKnownDefaultSecret(value)) {
     if (production) read.fail(name, "is a well-known default secret", expected);
@@ -496,7 +475,7 @@ const corsOrigins = (read: Reader): string[] => {
   const origins: string[] = [];
   for (const item of read.read(list("CORS_ORIGINS"), [])) {
     if (item === "*") {
-      // The refresh cookie makes every cross-origin call credentialed, which a wildcard cannot allow.
+      // The refresh cookie makes cross-origin calls credentialed, which a wildcard cannot allow.
       read.fail("CORS_ORIGINS", '"*" is not allowed with credentialed requests', expected);
       continue;
     }
@@ -511,11 +490,7 @@ const corsOrigins = (read: Reader): string[] => {
   return origins;
 };
 
-/**
- * Parses an env record into a typed config. Every bad value yields its own error; secret values
- * and URLs never appear in a message, and stay `Redacted` in the config. Defaults and ranges are
- * documented in `.env.example`.
- */
+/** Secret values and URLs never appear in a message and stay `Redacted`; see `.env.example`. */
 export const loadConfig = (env: Env = process.env): ConfigResult => {
   const read = new Reader(env);
   const nodeEnv = read.read(
@@ -583,7 +558,6 @@ export const loadConfig = (env: Env = process.env): ConfigResult => {
     : { ok: false, errors: read.errors, warnings: read.warnings };
 };
 
-/** The error report a process prints before it refuses to start. */
 export const formatConfigErrors = (errors: readonly ConfigError[]): string =>
   [
     `Invalid configuration (${errors.length} problem${errors.length === 1 ? "" : "s"}):`,

@@ -6,11 +6,7 @@ import type { HashCost } from "./BunPasswordHasher.ts";
 /** `Algorithm.Argon2id`, a const enum that isolated modules cannot read. */
 const argon2id = 2 as NonNullable<Options["algorithm"]>;
 
-/**
- * argon2id through @node-rs/argon2 (Rust, off the event loop), for runtimes without
- * `Bun.password`. Both write PHC strings with the same parameters, so either verifies the
- * other's hashes: one user base can be served by Bun and Deno instances alike.
- */
+/** The same PHC strings and parameters as `Bun.password`: each verifies the other's hashes. */
 export const makeNodeRsPasswordHasher = (cost: HashCost): PasswordHasher["Service"] => {
   const options: Options = {
     algorithm: argon2id,
@@ -18,7 +14,6 @@ export const makeNodeRsPasswordHasher = (cost: HashCost): PasswordHasher["Servic
     timeCost: cost.timeCost,
     parallelism: 1,
   };
-  // A real hash of a random password, so a login for an unknown user costs what a real one does.
   const dummy = hash(crypto.randomUUID(), options);
   const check = (password: string, encoded: string) =>
     Effect.promise(() => verify(encoded, password).catch(() => false));

@@ -1,6 +1,5 @@
 import { main } from "../../composition.ts";
 
-/** The part of Deno's API this entry point uses; the project type-checks against Bun's types. */
 declare const Deno: {
   serve(
     options: { hostname: string; port: number; onListen: () => void },
@@ -14,7 +13,6 @@ declare const Deno: {
 // Elysia learns the client's address from Bun's server only; under Deno it comes from here.
 const peers = new WeakMap<Request, string>();
 
-/** The same app under Deno: `deno run -A src/adapters/deno/main.ts` (servers mode only). */
 await main({
   runtime: "deno",
   peerAddress: (request) => peers.get(request),
@@ -23,7 +21,6 @@ await main({
       peers.set(request, info.remoteAddr.hostname);
       return app.fetch(request);
     });
-    // Stops accepting at once; resolves when the requests in flight have been answered.
     return { stop: () => server.shutdown() };
   },
 });

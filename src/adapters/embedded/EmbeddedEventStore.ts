@@ -77,20 +77,15 @@ export type EmbeddedEventStore = {
   readonly close: () => void;
 };
 
-/**
- * The EventStore in one SQLite file (or `:memory:`), owned by one process. Appends run in an
- * immediate transaction, so positions follow commit order.
- */
+/** Appends run in an immediate transaction, so positions follow commit order. */
 export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
   const db = new Database(path, { create: true, strict: true });
   try {
-    // One process per data directory: the projection lives in that process's memory, so a
-    // second one would never see the first one's revocations. The first write takes the lock.
+    // One process per file: a second would never see the revocations held in this one's memory.
     db.run("pragma locking_mode = exclusive");
     db.run("pragma busy_timeout = 1000");
     db.run("pragma journal_mode = wal");
-    // FULL syncs the WAL at every commit: an acknowledged revocation survives a power cut, not
-    // only a crash of the process (NORMAL would only promise the latter).
+    // FULL: an acknowledged revocation survives a power cut, not only a crash of the process.
     db.run("pragma synchronous = full");
     migrate(db);
   } catch (error) {
@@ -227,7 +222,6 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
     },
   );
 
-  /** Thrown inside a multi-stream append to roll back every stream written so far. */
   class Refused {
     constructor(
       readonly entry: StreamAppend,
@@ -377,7 +371,6 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
   };
 };
 
-/** The store in `<dataDir>/events.sqlite`, created on first use and closed with the layer. */
 export const EmbeddedEventStoreLayer = (dataDir: string) =>
   Layer.effect(
     EventStore,
@@ -393,7 +386,6 @@ export const EmbeddedEventStoreLayer = (dataDir: string) =>
     ).pipe(Effect.map((embedded) => embedded.store)),
   );
 
-/** A throwaway store in memory, for tests. */
 export const MemoryEventStoreLayer = Layer.effect(
   EventStore,
   Effect.acquireRelease(

@@ -9,10 +9,6 @@ type Entry = { readonly value: string; readonly expiresAt: number; readonly byte
 /** Digits are one byte each in the engine's 8-bit strings; the constant covers the entry. */
 const sizeOf = (key: string, value: string) => key.length + value.length + 64;
 
-/**
- * The cache in process memory, for the embedded mode: least recently used entries go first once
- * the entries exceed `maxBytes`; a value larger than that is not kept at all.
- */
 export const makeMemoryCache = (
   options: { readonly maxBytes?: number; readonly now?: () => number } = {},
 ): Cache["Service"] & { readonly bytes: () => number } => {

@@ -1,10 +1,7 @@
 import { Clock, Effect, Layer } from "effect";
 import { RateLimiter, type Take } from "../../application/ports/RateLimiter.ts";
 
-/**
- * The counters in process memory, for the embedded mode (one process per data file). Losing
- * them on restart resets the limits, which a restart of a single process may.
- */
+/** For the embedded mode (one process per data file): a restart resets the limits. */
 export const makeMemoryRateLimiter = (now: () => number = Date.now): RateLimiter["Service"] => {
   const counters = new Map<string, { count: number; endsAt: number }>();
   let takesSinceSweep = 0;

@@ -6,18 +6,12 @@ import {
   TokenState,
 } from "../../application/ports/TokenState.ts";
 
-/**
- * The token projection in process memory, for the embedded mode: rebuilt from the event log at
- * start, so losing it on exit loses nothing. Revocations lapse on the `now` clock.
- */
 export const makeMemoryTokenState = (
   now: () => number = Date.now,
 ): TokenState["Service"] & {
-  /** Forgets everything, as a restarted server without persistence would. */
   readonly clear: () => void;
 } => {
   const epochs = new Map<string, number>();
-  /** Revoked token and session ids, each with the time it may be forgotten. */
   const revoked = new Map<string, number>();
   let checkpoint: Checkpoint | null = null;
   let generation: string | null = null;
@@ -96,7 +90,6 @@ export const makeMemoryTokenState = (
   };
 };
 
-/** Reads time from effect's Clock, the one the use cases pass to `apply`. */
 export const MemoryTokenStateLayer = Layer.effect(
   TokenState,
   Effect.map(Clock.Clock, (clock) => makeMemoryTokenState(() => clock.currentTimeMillisUnsafe())),

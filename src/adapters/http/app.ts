@@ -16,23 +16,16 @@ import { observability, type RequestMetrics } from "./observability.ts";
 import { type Runtime, runner } from "./runner.ts";
 
 export type HttpOptions = {
-  /** False only for plain-http local development. */
   readonly cookieSecure: boolean;
   readonly maxBodyBytes: number;
   readonly log: Logger;
-  /** The largest n of GET /secure/heavy-task, stated in its schema. */
   readonly heavyTaskMaxN: number;
-  /** Peers whose X-Forwarded-For names the client; from anyone else the header is ignored. */
   readonly trustedProxies: readonly string[];
-  /** Undefined: nothing is counted and GET /metrics answers 404. */
   readonly metrics: RequestMetrics | undefined;
-  /** Origins allowed to call with credentials (CORS); empty: no CORS headers at all. */
   readonly corsOrigins: readonly string[];
-  /** The socket peer of a request, where the server is not Bun's (Bun's answers `requestIP`). */
   readonly peerAddress?: (request: Request) => string | undefined;
 };
 
-/** The HTTP adapter: the cross-cutting plugins, then one controller per area. */
 export const createApp = (runtime: Runtime, options: HttpOptions) => {
   const deps: Deps = {
     run: runner(runtime, options.log),
@@ -62,5 +55,4 @@ export const createApp = (runtime: Runtime, options: HttpOptions) => {
     .use(secureController(deps, options.heavyTaskMaxN));
 };
 
-/** The app's type, routes and bodies included: what Eden's `treaty<App>` takes. */
 export type App = ReturnType<typeof createApp>;

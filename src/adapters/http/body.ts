@@ -4,10 +4,6 @@ import { problem } from "./problem.ts";
 
 const tooLarge = () => new Refused(problem(413, "The body is too large."));
 
-/**
- * The one body parser of the routes that take a body: bounded, JSON or form only, and a
- * problem for anything else. Scoped to the controller that uses it.
- */
 export const bodies = (maxBytes: number) =>
   new Elysia({ name: "bodies", seed: maxBytes }).onParse(
     { as: "scoped" },

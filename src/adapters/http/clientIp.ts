@@ -1,6 +1,5 @@
 import { isIP } from "node:net";
 
-/** One spelling per address: no brackets or port, IPv4-mapped IPv6 as plain IPv4, lower case. */
 export const normaliseIp = (address: string): string => {
   let value = address.trim();
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(value);
@@ -11,12 +10,7 @@ export const normaliseIp = (address: string): string => {
   return mapped?.[1] ?? value.toLowerCase();
 };
 
-/**
- * The client's address. The socket's peer, unless the peer is a trusted proxy: then
- * X-Forwarded-For is read from the right, past the trusted proxies, and the first other
- * address is the client. Entries left of it were written by the client and are ignored, so a
- * client cannot pick the address its limits are counted against.
- */
+/** The socket peer or, past trusted proxies, the rightmost other X-Forwarded-For (decision 19). */
 export const clientIp = (
   socket: string | undefined,
   forwardedFor: string | null | undefined,
@@ -28,7 +22,7 @@ export const clientIp = (
   const hops = forwardedFor.split(",").map(normaliseIp);
   for (let i = hops.length - 1; i >= 0 && trusted.has(client); i--) {
     const hop = hops[i] ?? "";
-    // A proxy writes valid addresses: anything else came from the client side; stop before it.
+    // A proxy writes valid addresses: anything else came from the client side.
     if (isIP(hop) === 0) break;
     client = hop;
   }

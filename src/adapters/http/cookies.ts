@@ -7,7 +7,6 @@ export type CookieJar = Record<
   { value: unknown; set: (config: Record<string, unknown>) => unknown } | undefined
 >;
 
-/** The refresh cookie (HttpOnly, SameSite=Strict, sent to /auth only) and the token body. */
 export const refreshCookies = (secure: boolean) => {
   const set = (cookie: CookieJar, value: string, lifetime: Record<string, unknown>) =>
     cookie[refreshCookieName]?.set({

@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-// Not the package root: importing it replaces TypeBox's global format checks (uuid, email,
-// date-time, ...) with zod/valibot ones, ten times slower on every validated request.
+// Not the package root: it replaces TypeBox's global format checks with slower zod/valibot ones.
 import { toOpenAPISchema } from "@elysiajs/openapi/openapi";
 import { type AnyElysia, Elysia } from "elysia";
 import packageJson from "../../../package.json" with { type: "json" };
@@ -15,7 +14,7 @@ type JsonObject = { [key: string]: Json };
 const isObject = (value: Json | undefined): value is JsonObject =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** Elysia's numeric schemas also accept a numeric string (coercion); on the wire they are numbers. */
+/** Elysia's numeric schemas also take numeric strings (coercion); on the wire they are numbers. */
 const coercionFormats = new Set(["integer", "numeric"]);
 
 const collapseCoercion = (value: Json): Json => {
@@ -46,13 +45,11 @@ type Route = {
   readonly hooks?: { readonly detail?: unknown; readonly body?: unknown };
 };
 
-/** The routes of the app a plugin is mounted in: what the generator reads (protected in the types). */
 const globalRoutes = (app: AnyElysia) =>
   (app as unknown as { getGlobalRoutes: () => Route[] }).getGlobalRoutes();
 
 const header = (description: string): JsonObject => ({ description, schema: { type: "string" } });
 
-/** What problem() adds to every response of these statuses. */
 const problemHeaders: Record<string, JsonObject> = {
   "401": {
     "WWW-Authenticate": header('Bearer realm="authlog", with error= when a token was sent.'),
@@ -61,7 +58,6 @@ const problemHeaders: Record<string, JsonObject> = {
   "503": { "Retry-After": header("Seconds to wait before retrying.") },
 };
 
-/** A problem model becomes the shared Problem schema, sent as application/problem+json. */
 const asProblem = (status: string, response: Json): Json => {
   if (!isObject(response) || !isObject(response.content)) return response;
   const json = response.content["application/json"];
@@ -76,14 +72,12 @@ const asProblem = (status: string, response: Json): Json => {
   };
 };
 
-/** The OpenAPI 3.1 document: the route models, then what the generator cannot say. */
 export const openApiDocument = (app: AnyElysia): JsonObject => {
   const generated = JSON.parse(JSON.stringify(toOpenAPISchema(app))) as {
     paths: Record<string, Record<string, JsonObject>>;
     components: { schemas: JsonObject };
   };
-  // A route's `response` models replace its detail.responses in the generated operation; the
-  // problems and the descriptions live in detail.responses, so they are put back.
+  // `response` models replace detail.responses, where the problems and descriptions live.
   for (const route of globalRoutes(app)) {
     const documented = (route.hooks?.detail as { responses?: JsonObject } | undefined)?.responses;
     const path = route.path.replace(/:([^/]+)/g, "{$1}");
@@ -235,7 +229,6 @@ const scalarInit = `Scalar.createApiReference("#app", {
 });
 `;
 
-/** GET /docs (Swagger UI), /docs/json (OpenAPI), /redoc (Scalar): every file from this server. */
 export const docs = () => {
   const hidden = { detail: { hide: true } };
   const loaded = new Map<string, Promise<Uint8Array>>();

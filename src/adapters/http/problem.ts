@@ -1,4 +1,3 @@
-/** RFC 9457 problem details: every error this API sends has this shape. */
 export type Problem = {
   readonly type: string;
   readonly title: string;

@@ -4,7 +4,6 @@ export type Logger = (level: Exclude<LogLevel, "debug">, message: string, fields
 
 const levels = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 
-/** One JSON object per line on stdout, below `minimum` dropped. */
 export const jsonLogger =
   (minimum: LogLevel): Logger =>
   (level, message, fields) => {

@@ -56,11 +56,8 @@ const toRecorded = (row: EventRow): RecordedEvent => ({
 });
 
 /**
- * A snapshot (`xmin:xmax:xip,...`, PostgreSQL's text form) whose every visible event has been
- * read; or, within a read, `base|target|xid:position`: everything visible in `base`, plus the
- * events visible in `target` but not in `base` up to that row in (transaction id, position)
- * order. A snapshot, not an xid horizon: a transaction left open anywhere in the cluster holds
- * `pg_snapshot_xmin` back, and a reader below it would stop seeing new commits meanwhile.
+ * A snapshot (`xmin:xmax:xip,...`) all of whose events were read, or mid-read
+ * `base|target|xid:position`: all of `base`, plus `target`'s up to that row (decision 28).
  */
 type Cursor = {
   readonly base: string;
@@ -104,11 +101,7 @@ const jsonNull = Buffer.from("null");
 
 type RawRow = readonly Uint8Array[];
 
-/**
- * One column of a page of raw rows, decoded in one step rather than a value at a time (which
- * costs more than the rest of a replay): text joined on NUL, which text never holds, JSON as
- * one array.
- */
+/** A column of raw rows decoded in one step: text joined on NUL (which text never holds). */
 const texts = (rows: readonly RawRow[], column: number): string[] =>
   Buffer.concat(rows.flatMap((row) => [row[column] ?? empty, nul]))
     .toString()
@@ -121,7 +114,6 @@ const jsons = (rows: readonly RawRow[], column: number): unknown[] => {
   return rows.length === 0 ? [] : (JSON.parse(Buffer.concat(parts).toString()) as unknown[]);
 };
 
-/** Type and data of raw rows whose first two columns are those. */
 const eventData = (rows: readonly RawRow[], from: number): EventData[] => {
   const types = texts(rows, from);
   const data = jsons(rows, from + 1);
@@ -134,20 +126,15 @@ const defaultQueryTimeoutMs = 3_000;
 const claimTakenKey = (error: postgres.PostgresError): string | undefined =>
   /^Key \(key\)=\((.*)\) already exists\.$/s.exec(error.detail ?? "")?.[1];
 
-/** "any" appends that lose a race for the next version number try again this many times. */
 const anyVersionAttempts = 10;
 
-/**
- * The EventStore on PostgreSQL. Each append is a single statement (no explicit transaction, no
- * lock): concurrency is settled by the unique (stream_id, version) and claims keys.
- */
+/** One statement per append, no lock: unique (stream_id, version) and claim keys settle races. */
 export const makePostgresEventStore = (
   sql: Sql,
   queryTimeoutMs = defaultQueryTimeoutMs,
 ): Effect.Effect<EventStore["Service"], StoreUnavailable> =>
   Effect.gen(function* () {
-    // A frozen server answers nothing and a stopped one may leave a connect hanging: every
-    // query gives up in time, so requests answer 503 instead of waiting with it.
+    // Every query gives up in time: a frozen server yields 503s, not requests waiting with it.
     const bounded = <A>(options: { try: () => PromiseLike<A>; catch: typeof unavailable }) =>
       Effect.tryPromise({ try: () => Promise.resolve(options.try()), catch: options.catch }).pipe(
         Effect.timeoutOrElse({
@@ -161,11 +148,9 @@ export const makePostgresEventStore = (
       try: () => sql<{ schema: string }[]>`select current_schema() as schema`,
       catch: unavailable,
     });
-    // One channel per schema keeps stores sharing a database (tests) from waking each other.
     const channel = `events_${schema}`.slice(0, 63);
 
-    // A NOTIFY inside the append would take a global lock at commit; notifying after, and at most
-    // one at a time, keeps commits parallel. A wake-up that coalesces several appends is enough.
+    // After commit, one in flight: a NOTIFY inside the append serialises commits (decision 9).
     let notifying = false;
     let notifyAgain = false;
     const notify = (): void => {
@@ -192,9 +177,8 @@ export const makePostgresEventStore = (
         (rows) => rows[0]?.version ?? 0,
       );
 
-    // The guard CTE yields a row only when the stream is at the expected version, so a stale
-    // append inserts nothing. Claims are inserted only alongside events and skip keys this
-    // stream already owns; another stream's key fails the whole statement with 23505.
+    // `guard` yields no row unless the stream is at `expected`, so a stale append inserts nothing;
+    // a claim key owned by another stream fails the whole statement with 23505.
     const insert = (
       streamId: string,
       events: readonly NewEvent[],
@@ -318,7 +302,6 @@ export const makePostgresEventStore = (
         return yield* conflict;
       });
 
-    /** Rolls a multi-stream transaction back, saying which stream moved. */
     class Moved {
       constructor(readonly streamId: string) {}
     }
@@ -328,8 +311,7 @@ export const makePostgresEventStore = (
       | { readonly conflict: string }
       | { readonly taken: string };
 
-    // The same single-statement insert per stream, in one transaction. Streams are written in
-    // one global order (by id), so two multi-stream appends wait on each other, never deadlock.
+    // One transaction, streams in id order, so two multi-stream appends never deadlock.
     const attemptMany = async (
       appends: readonly StreamAppend[],
       metadata: Metadata,
@@ -411,9 +393,8 @@ export const makePostgresEventStore = (
       catch: unavailable,
     }).pipe(Effect.map((rows) => rows[0]?.snapshot ?? startSnapshot));
 
-    // The events visible in `target` but not in `base`, in (transaction id, position) order:
-    // those of the transactions `base` saw running, merged with those of every later one. Both
-    // branches are ordered index scans, so a long transaction costs nothing to read past.
+    // Visible in `target`, not in `base`: the transactions `base` saw running, then every later
+    // one, merged in (transaction id, position) order; both branches are ordered index scans.
     const delta = (
       cursor: Cursor,
       target: string,
@@ -457,7 +438,6 @@ export const makePostgresEventStore = (
           catch: unavailable,
         });
         const tail = rows[rows.length - 1];
-        // A short page read everything `target` shows: it becomes the checkpoint.
         const checkpoint =
           rows.length < limit || tail === undefined
             ? target
@@ -513,8 +493,7 @@ export const makePostgresEventStore = (
           (row: RawRow) => [String(row[0]), String(row[1])],
           (rows) => eventData(rows, 2),
         ),
-      // One statement over everything a snapshot shows, in whatever order the plan finds
-      // fastest; the snapshot is the checkpoint, where ordered reading takes over.
+      // Unordered, over everything one snapshot shows; ordered reads go on from that snapshot.
       scan: (filter, onBatch) =>
         Effect.gen(function* () {
           const snapshot = yield* currentSnapshot;
@@ -573,11 +552,9 @@ export const makePostgresEventStore = (
     });
   });
 
-/** The store on an existing client; the caller owns (and ends) `sql`. */
 export const PostgresEventStoreLayer = (sql: Sql) =>
   Layer.effect(EventStore, makePostgresEventStore(sql));
 
-/** Connects, creates the schema if asked for one, migrates; the pool closes with the layer. */
 export const PostgresEventStoreFromUrl = (options: PostgresOptions) =>
   Layer.effect(
     EventStore,

@@ -4,7 +4,6 @@ export type Sql = postgres.Sql;
 
 export type PostgresOptions = {
   readonly url: string;
-  /** Tables live in this schema (search_path); the server default when absent. */
   readonly schema?: string;
   readonly max?: number;
   readonly connectTimeoutSeconds?: number;

@@ -39,11 +39,7 @@ export const migrations: readonly Migration[] = [
   },
 ];
 
-/**
- * Applies the missing migrations to the schema on the search_path. A transaction-scoped advisory
- * lock per schema lets several instances start at once: the first migrates, the others wait and
- * find nothing left to do.
- */
+/** An advisory lock per schema lets instances start together: the first migrates, others wait. */
 export const migrate = (sql: Sql): Promise<readonly number[]> =>
   sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtext('authlog.migrations.' || current_schema()))`;

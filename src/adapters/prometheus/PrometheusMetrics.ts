@@ -13,10 +13,6 @@ export type RequestOutcome = {
 
 const methods = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
-/**
- * Prometheus counters, histograms and gauges in a registry of their own, so that several apps
- * in one process (as in the tests) never share or clash over a metric.
- */
 export const makePrometheusMetrics = () => {
   const registry = new Registry();
   const registers = [registry];
@@ -119,7 +115,6 @@ export const makePrometheusMetrics = () => {
       requests.inc(labels);
       latency.observe(labels, outcome.seconds);
     },
-    /** The exposition text, with the gauges set from a fresh reading. */
     render: (now: Gauges): Promise<string> => {
       lag.set(now.projectionLag ?? Number.NaN);
       projectionReady.set(now.projectionReady ? 1 : 0);

@@ -2,9 +2,7 @@ import { Effect, Layer } from "effect";
 import { ComputerSaturated, FibonacciComputer } from "../../application/ports/FibonacciComputer.ts";
 
 export type PoolOptions = {
-  /** Worker threads, each computing one F(n) at a time. */
   readonly workers: number;
-  /** Requests that may wait for a worker; one more is refused with ComputerSaturated. */
   readonly queue: number;
   readonly retryAfterSeconds?: number;
 };
@@ -18,13 +16,7 @@ type Slot = { worker: Worker | undefined; job: Job | undefined };
 
 const script = new URL("./fibonacciWorker.ts", import.meta.url).href;
 
-/**
- * A fixed pool of Workers (Bun's, or Deno's Web Workers) with a bounded queue in front. A
- * request that finds every worker busy and the queue full is refused at once: an unbounded
- * queue would only turn overload into timeouts and memory. A worker that dies fails its job;
- * the next job of its slot starts a new one, so a worker that cannot start fails jobs rather
- * than respawn in a loop.
- */
+/** A dead worker fails its job and the slot's next job starts a new one: no respawn loop. */
 export const makeWorkerPool = (options: PoolOptions) => {
   const retryAfterSeconds = options.retryAfterSeconds ?? 1;
   const queue: Job[] = [];
@@ -60,7 +52,6 @@ export const makeWorkerPool = (options: PoolOptions) => {
     return worker;
   };
 
-  // Started up front, so the first requests do not wait for a thread to boot.
   const slots = Array.from({ length: Math.max(1, options.workers) }, () => {
     const slot: Slot = { worker: undefined, job: undefined };
     slot.worker = hire(slot);

@@ -1,6 +1,5 @@
 import { Context, Data, Effect } from "effect";
 
-/** A value and whether it came from the cache rather than a computation. */
 export type Cached = { readonly value: string; readonly cached: boolean };
 
 /** The cache could not be read or written in time. Callers carry on without it. */
@@ -19,12 +18,7 @@ export class Cache extends Context.Service<
       value: string,
       ttlSeconds: number,
     ) => Effect.Effect<void, CacheUnavailable>;
-    /**
-     * The cached value, or `compute`'s result, stored for `ttlSeconds`. Single-flight per key in
-     * this process: concurrent callers of an uncached key share one run of `compute` and its
-     * outcome. Fails open: an unreadable cache counts as a miss and a failed write is dropped,
-     * so only `compute` can make it fail.
-     */
+    /** Single-flight per key in this process; fails open, so only `compute` can make it fail. */
     readonly getOrCompute: <E, R>(
       key: string,
       ttlSeconds: number,
@@ -33,7 +27,6 @@ export class Cache extends Context.Service<
   }
 >()("app/Cache") {}
 
-/** Caching turned off: nothing is kept, every call computes. */
 export const noCache: Cache["Service"] = {
   get: () => Effect.succeed(null),
   set: () => Effect.void,

@@ -1,6 +1,5 @@
 import { Context, Data, type Effect, type Scope } from "effect";
 
-/** Who caused an event and from where: the audit trail's answer to "who did this?". */
 export type Metadata = {
   readonly requestId?: string;
   readonly actor?: string;
@@ -21,31 +20,23 @@ export type RecordedEvent = {
   readonly recordedAt: Date;
 };
 
-/**
- * Where a reader of the whole log stands. Opaque: only the store that issued it compares it.
- * `startOfLog` reads from the first event.
- */
+/** Where a reader of the whole log stands; opaque, understood only by the store that issued it. */
 export type Checkpoint = string;
 
 export const startOfLog: Checkpoint = "";
 
-/** `0`: the stream must not exist yet. `n`: the stream must be at version n. */
+/** `0`: the stream must not exist yet; `n`: it must be at version n; `"any"`: no check. */
 export type ExpectedVersion = number | "any";
 
 export type AppendOptions = {
   readonly expectedVersion: ExpectedVersion;
   readonly metadata?: Metadata;
-  /**
-   * Keys that must be unique across the store (e.g. `username:alice`), claimed for this stream
-   * in the same atomic step as the append: either the events and every claim land, or nothing.
-   */
+  /** Keys unique across the store (e.g. `username:alice`), claimed atomically with the events. */
   readonly claims?: readonly string[];
 };
 
-/** One stream's part of an atomic append to several streams. */
 export type StreamAppend = {
   readonly streamId: string;
-  /** At least one: a stream with nothing to write is left out of the step. */
   readonly events: readonly NewEvent[];
   readonly expectedVersion: ExpectedVersion;
   readonly claims?: readonly string[];
@@ -58,7 +49,6 @@ export type AppendResult = {
 
 export type Page = { readonly events: readonly RecordedEvent[]; readonly checkpoint: Checkpoint };
 
-/** What projections read of an event. */
 export type EventData = Pick<RecordedEvent, "type" | "data">;
 
 export type DataPage = { readonly events: readonly EventData[]; readonly checkpoint: Checkpoint };
@@ -66,10 +56,7 @@ export type DataPage = { readonly events: readonly EventData[]; readonly checkpo
 /** Which events a read of the log returns; every event when empty. */
 export type ReadFilter = {
   readonly types?: readonly string[];
-  /**
-   * Leaves out events whose data holds a numeric `expiresAt` (epoch milliseconds) at or before
-   * this time: such an event stops mattering to projections when it expires.
-   */
+  /** Leaves out events whose data has a numeric `expiresAt` (epoch ms) at or before this time. */
   readonly liveAt?: number;
 };
 
@@ -85,7 +72,7 @@ export class VersionConflict extends Data.TaggedError("VersionConflict")<{
 
 export class ClaimTaken extends Data.TaggedError("ClaimTaken")<{ readonly key: string }> {}
 
-/** The store could not be reached or failed; nothing was written unless said otherwise. */
+/** The store failed or did not answer in time; an append that timed out may still land. */
 export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
   readonly cause: unknown;
 }> {}
@@ -94,10 +81,8 @@ export class EventStore extends Context.Service<
   EventStore,
   {
     /**
-     * Appends events to one stream if it is at `expectedVersion`, atomically with `claims`.
-     * Fails with VersionConflict when the stream moved, ClaimTaken when a claim belongs to
-     * another stream (claiming a key the stream already owns succeeds). Appending no events
-     * is a no-op that still checks the version.
+     * Appends atomically with `claims`. VersionConflict: the stream moved; ClaimTaken: another
+     * stream owns a claim (its own keys are fine). No events: only the version is checked.
      */
     readonly append: (
       streamId: string,
@@ -105,11 +90,8 @@ export class EventStore extends Context.Service<
       options: AppendOptions,
     ) => Effect.Effect<AppendResult, VersionConflict | ClaimTaken | StoreUnavailable>;
     /**
-     * Appends to several distinct streams as one atomic step: every stream is at its expected
-     * version and every claim is free, and all the events land, or nothing is written. Fails as
-     * `append` does (VersionConflict names the stream that moved); repeating a stream or giving
-     * one no events is a defect. Results follow the order of `appends`. For rules that span
-     * aggregates, such as "at least one admin".
+     * All events land or none: errors as in `append`, VersionConflict naming the stream that moved.
+     * A repeated stream or one without events is a defect. Results follow the order of `appends`.
      */
     readonly appendMany: (
       appends: readonly StreamAppend[],
@@ -123,20 +105,13 @@ export class EventStore extends Context.Service<
     readonly readStreams: (
       streamIds: readonly string[],
     ) => Effect.Effect<readonly RecordedEvent[], StoreUnavailable>;
-    /**
-     * The streams whose first event is of `type` with the string `value` at `data[field]`, in
-     * the order they began: e.g. the sessions a user started.
-     */
+    /** Streams whose first event is a `type` with `value` at `data[field]`, in the order begun. */
     readonly streamsStartedWith: (
       type: string,
       field: string,
       value: string,
     ) => Effect.Effect<readonly string[], StoreUnavailable>;
-    /**
-     * Up to `limit` events after `after` that pass `filter`, in the log's total order. An event
-     * whose transaction commits late is never skipped: a reader that pages on from the returned
-     * checkpoint sees every committed event exactly once.
-     */
+    /** Up to `limit` events after `after`, in log order; paging on never skips a late commit. */
     readonly readAll: (
       after: Checkpoint,
       limit: number,
@@ -149,10 +124,8 @@ export class EventStore extends Context.Service<
       filter?: ReadFilter,
     ) => Effect.Effect<DataPage, StoreUnavailable>;
     /**
-     * Every event committed so far that passes `filter`, in no particular order, handed to
-     * `onBatch` a batch at a time (constant memory; the next batch is read while one is being
-     * handled). Returns the checkpoint from which `readAll` goes on after them. The fast way to
-     * rebuild a projection whose writes do not depend on their order.
+     * Every event committed so far that passes `filter`, unordered, a batch at a time in constant
+     * memory. Returns the checkpoint from which `readAll` goes on after them.
      */
     readonly scan: <E, R>(
       filter: ScanFilter,
@@ -162,10 +135,7 @@ export class EventStore extends Context.Service<
     readonly size: Effect.Effect<number, StoreUnavailable>;
     /** The stream that owns a claim, or null. */
     readonly findClaim: (key: string) => Effect.Effect<string | null, StoreUnavailable>;
-    /**
-     * Calls `onAppend` after events were appended by this or any other process sharing the
-     * store, until the scope closes. Wake-ups may be coalesced; read the log to see what came.
-     */
+    /** Calls `onAppend` after any process appends, until the scope closes; calls may coalesce. */
     readonly subscribe: (
       onAppend: () => void,
     ) => Effect.Effect<void, StoreUnavailable, Scope.Scope>;

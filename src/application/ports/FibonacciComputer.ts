@@ -6,21 +6,16 @@ export class ComputerSaturated extends Data.TaggedError("ComputerSaturated")<{
 }> {}
 
 export type ComputerStats = {
-  /** Computations handed to a worker since start. */
   readonly started: number;
   readonly running: number;
   readonly queued: number;
-  /** Requests turned away because every worker and queue slot was taken. */
   readonly rejected: number;
 };
 
 export class FibonacciComputer extends Context.Service<
   FibonacciComputer,
   {
-    /**
-     * F(n) as a decimal string, computed without blocking the caller's thread. Fails at once
-     * with ComputerSaturated rather than queue without bound.
-     */
+    /** F(n) in decimal, off the caller's thread; ComputerSaturated at once when full. */
     readonly fibonacci: (n: number) => Effect.Effect<string, ComputerSaturated>;
     readonly stats: Effect.Effect<ComputerStats>;
   }

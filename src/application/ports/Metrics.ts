@@ -2,7 +2,6 @@ import { Context, Effect } from "effect";
 
 export type TokenKind = "access" | "refresh";
 
-/** What a revocation kills: one token, one session (one login), or every token of a user. */
 export type RevocationScope = "token" | "session" | "user";
 
 export type LoginFailure = "invalid_credentials" | "rate_limited";
@@ -16,7 +15,6 @@ export type MetricsShape = {
   readonly cacheLookup: (outcome: "hit" | "miss") => Effect.Effect<void>;
 };
 
-/** Counts nothing: the default wherever no metrics adapter is provided. */
 export const noMetrics: MetricsShape = {
   tokenIssued: () => Effect.void,
   tokensRevoked: () => Effect.void,
@@ -24,10 +22,7 @@ export const noMetrics: MetricsShape = {
   cacheLookup: () => Effect.void,
 };
 
-/**
- * Business counters as the use cases see them. A reference with a no-op default, so a use
- * case never lists it as a requirement and a test never has to provide it.
- */
+/** A reference with a no-op default: no use case lists it in `R`, no test has to provide it. */
 export const Metrics = Context.Reference<MetricsShape>("app/Metrics", {
   defaultValue: () => noMetrics,
 });

@@ -9,20 +9,11 @@ export class RateLimiterUnavailable extends Data.TaggedError("RateLimiterUnavail
   readonly cause: unknown;
 }> {}
 
-/**
- * Fixed-window counters shared by every instance: the brute-force and registration limits.
- * A window starts with the first slot taken from an empty counter and nothing taken later
- * moves its end, so a counter always empties within a bounded time.
- */
+/** Fixed-window counters shared by every instance; no take moves the end of a window. */
 export class RateLimiter extends Context.Service<
   RateLimiter,
   {
-    /**
-     * Takes one of the `max` slots of the counter at `key`, atomically: however many callers
-     * race, at most `max` takes succeed per window, and the successful one learns its slot
-     * number (`count`, 1..max). A refused take changes nothing and says how long until the
-     * window ends.
-     */
+    /** Atomic: at most `max` takes per window, numbered by `count`; refusals change nothing. */
     readonly take: (
       key: string,
       max: number,
@@ -30,10 +21,7 @@ export class RateLimiter extends Context.Service<
     ) => Effect.Effect<Take, RateLimiterUnavailable>;
     /** Gives one slot back (the attempt it guarded does not count); never below zero. */
     readonly give: (key: string) => Effect.Effect<void, RateLimiterUnavailable>;
-    /**
-     * Makes the counter's current window end `ms` from now, if the counter exists: the lockout
-     * that starts with the last allowed failure.
-     */
+    /** Makes an existing counter's window end `ms` from now: the lockout after the last failure. */
     readonly hold: (key: string, ms: number) => Effect.Effect<void, RateLimiterUnavailable>;
   }
 >()("app/RateLimiter") {}

@@ -1,14 +1,13 @@
 import { Context, Data, type Effect } from "effect";
 import type { Checkpoint } from "./EventStore.ts";
 
-/** One idempotent change to the projection the hot path reads. */
 export type ProjectionWrite =
   | { readonly kind: "epoch"; readonly userId: string; readonly epoch: number }
   | {
       readonly kind: "revokeToken";
       readonly userId: string;
       readonly tokenId: string;
-      /** Epoch milliseconds; the entry may vanish then, as the token is dead anyway. */
+      /** Epoch milliseconds; the entry may vanish then. */
       readonly expiresAt: number;
     }
   | {
@@ -25,11 +24,7 @@ export type TokenStatus = {
   readonly sessionRevoked: boolean;
 };
 
-/**
- * What the projection says of itself. A generation is one build of it from nothing: it changes
- * only when the projection is found empty, so a write that names an older one belongs to data
- * that is gone.
- */
+/** A generation is one build from nothing; it changes only when the projection is found empty. */
 export type Marker = {
   readonly generation: string;
   /** How far the log is applied; null while the generation is still being built. */
@@ -55,19 +50,14 @@ export class TokenState extends Context.Service<
       tokenId: string,
       sessionId: string,
     ) => Effect.Effect<TokenStatus, TokenStateUnavailable>;
-    /**
-     * Applies writes idempotently: epochs only move up, revocations carry their own expiry and
-     * are skipped once expired. Safe to repeat and to run from several processes at once.
-     * Returns the number of keys written.
-     */
+    /** Idempotent: epochs only move up, expired revocations are skipped. Returns keys written. */
     readonly apply: (
       writes: readonly ProjectionWrite[],
       nowMs: number,
     ) => Effect.Effect<number, TokenStateUnavailable>;
     /**
-     * `apply`, but nothing is written unless the projection is still `generation`
-     * (ProjectionLost otherwise), checked atomically with the writes where the store can: what
-     * catch-up and rebuilds write, so that none of it lands in a projection emptied meanwhile.
+     * `apply`, writing nothing unless the projection is still `generation` (else ProjectionLost);
+     * the check is atomic with the writes where the store allows it.
      */
     readonly applyIn: (
       generation: string,
@@ -76,10 +66,7 @@ export class TokenState extends Context.Service<
     ) => Effect.Effect<number, TokenStateUnavailable | ProjectionLost>;
     /** The marker; null when the projection holds none (new, or emptied). */
     readonly marker: Effect.Effect<Marker | null, TokenStateUnavailable>;
-    /**
-     * The marker, after making `candidate` the generation if there was none (with no
-     * checkpoint: a build must follow). Atomic, so instances starting at once share one.
-     */
+    /** The marker, atomically making `candidate` the generation (no checkpoint) if none. */
     readonly open: (candidate: string) => Effect.Effect<Marker, TokenStateUnavailable>;
     /** Records the checkpoint of `generation`; ProjectionLost when that is not the current one. */
     readonly saveCheckpoint: (

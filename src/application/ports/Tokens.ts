@@ -30,14 +30,12 @@ export class Tokens extends Context.Service<
   {
     readonly signAccess: (claims: AccessClaims) => Effect.Effect<string>;
     readonly signRefresh: (claims: RefreshClaims) => Effect.Effect<string>;
-    /**
-     * Checks signature (pinned algorithm), issuer, type marker, exp and iat against now, and
-     * the presence and shape of every claim. Says nothing about revocation.
-     */
+    /** Signature (pinned algorithm), issuer, type, exp, iat, nbf, every claim; not revocation. */
     readonly verifyAccess: (
       token: string,
       nowMs: number,
     ) => Effect.Effect<AccessClaims, InvalidToken>;
+    /** The same checks for a refresh token: an access token is refused here. */
     readonly verifyRefresh: (
       token: string,
       nowMs: number,

@@ -3,11 +3,7 @@ import { decideUser, type User } from "../user/User.ts";
 import { UserNotFound } from "../user/UserErrors.ts";
 import type { UserEvent } from "../user/UserEvents.ts";
 
-/**
- * Who the admins are, as one aggregate of its own. Every change of a user into or out of the
- * admin role also appends here, in the same atomic step, so this stream's version serialises
- * every decision that could remove the last admin.
- */
+/** Every change into or out of the admin role also appends here atomically (decision 17). */
 export const adminSetStream = "admins";
 
 export type AdminGranted = { readonly type: "AdminGranted"; readonly data: { userId: string } };
@@ -30,12 +26,10 @@ export class LastAdmin {
   readonly _tag = "LastAdmin";
 }
 
-/** The caller of an admin action is no longer an admin by the time it is decided. */
 export class NotAnAdmin {
   readonly _tag = "NotAnAdmin";
 }
 
-/** A role change writes to two streams: the user's, and the admin set's. */
 export type RoleChangeDecision =
   | {
       readonly ok: true;
@@ -44,12 +38,7 @@ export type RoleChangeDecision =
     }
   | { readonly ok: false; readonly error: UserNotFound | LastAdmin | NotAnAdmin };
 
-/**
- * Changes `target`'s role. `caller` is the admin asking (null for an operator at the console),
- * checked against the same admin set the change is appended against. Refuses to leave the set
- * empty. A change to the role the user already has writes nothing for the user, and puts an
- * admin missing from the set back in.
- */
+/** `caller` null: an operator. Never empties the set; granting admin again restores its entry. */
 export const decideRoleChange = (
   command: { readonly role: Role; readonly caller: string | null; readonly by: string },
   target: User,
@@ -79,6 +68,5 @@ export const decideRoleChange = (
   };
 };
 
-/** The admin-set events that go with registering a user in `role`. */
 export const adminSetOnRegister = (userId: string, role: Role): readonly AdminSetEvent[] =>
   role === "admin" ? [{ type: "AdminGranted", data: { userId } }] : [];

@@ -13,7 +13,6 @@ export type Session =
       readonly status: "active" | "revoked";
       readonly id: string;
       readonly userId: string;
-      /** The one refresh token that may rotate. */
       readonly current: string;
       /** The token `current` replaced, honoured only inside the grace window. */
       readonly previous: string | null;
@@ -73,7 +72,6 @@ export type SessionCommand =
     }
   | { readonly type: "RevokeSession"; readonly reason: string };
 
-/** How a presented refresh token relates to the session: the caller answers accordingly. */
 export type Presented = "current" | "grace" | "stale";
 
 export const classifyRefreshToken = (
@@ -123,10 +121,9 @@ export const decideSession = (
               expiresAt: command.expiresAt,
             },
           });
-        // A racing tab gets the session's current token again; nothing changes.
         case "grace":
           return accept();
-        // Someone holds a token that was already rotated away: assume theft, end the session.
+        // A token already rotated away came back: assume theft, end the session.
         case "stale":
           return accept(revoke("refresh-reuse"));
       }

@@ -4,7 +4,6 @@ export type SessionStarted = {
     readonly sessionId: string;
     readonly userId: string;
     readonly refreshTokenId: string;
-    /** Epoch milliseconds. */
     readonly startedAt: number;
     readonly expiresAt: number;
   };

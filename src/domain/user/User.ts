@@ -101,7 +101,6 @@ export const decideUser = (command: UserCommand, state: User): Decision<UserEven
         data: { userId, epoch, reason: command.reason },
       });
     case "RevokeToken": {
-      // A token that has already expired needs no blacklist entry.
       if (command.expiresAt <= command.now) return accept();
       const { tokenId, kind, expiresAt, reason } = command;
       return accept({ type: "TokenRevoked", data: { userId, tokenId, kind, expiresAt, reason } });

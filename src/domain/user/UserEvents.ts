@@ -62,6 +62,5 @@ export const userEventTypes: ReadonlySet<string> = new Set<UserEvent["type"]>([
 
 export const userStream = (userId: string): string => `user-${userId}`;
 
-/** The user a stream id belongs to, or null for another kind of stream. */
 export const userIdOf = (streamId: string): string | null =>
   streamId.startsWith("user-") ? streamId.slice("user-".length) : null;

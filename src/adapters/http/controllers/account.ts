@@ -6,7 +6,6 @@ import { bearer, bodyProblems, problems, Token, tokenProblems, User } from "../s
 import type { Deps } from "./deps.ts";
 import { noContent, userBody } from "./views.ts";
 
-/** The caller's own account: who am I, log out everywhere, change my password. */
 export const accountController = ({ run, guard, bodies, context, cookies }: Deps) =>
   new Elysia({ name: "account-controller" })
     .use(guard)

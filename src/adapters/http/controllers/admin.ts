@@ -17,7 +17,6 @@ const eventBody = (entry: AuditEntry) => ({
   data: entry.data,
 });
 
-/** What only admins may do: change roles, read a user's audit trail. */
 export const adminController = ({ run, guard, bodies, context }: Deps) =>
   new Elysia({ name: "admin-controller" })
     .use(guard)

@@ -4,7 +4,6 @@ import type { RefreshCookies } from "../cookies.ts";
 import type { guard } from "../guard.ts";
 import type { Run } from "../runner.ts";
 
-/** What every controller is built from; app.ts makes one of each. */
 export type Deps = {
   readonly run: Run;
   readonly guard: ReturnType<typeof guard>;

@@ -6,7 +6,6 @@ import type { Deps } from "./deps.ts";
 
 const decimal = /^(?:0|[1-9][0-9]{0,15})$/;
 
-/** The protected resources: a greeting, and the cached heavy task. */
 export const secureController = ({ run, guard }: Deps, maxN: number) => {
   const rule = `an integer from 0 to ${maxN}, in decimal digits`;
   const invalid = () =>
@@ -43,9 +42,8 @@ export const secureController = ({ run, guard }: Deps, maxN: number) => {
         query: t.Object({
           n: t.Integer({ minimum: 0, maximum: maxN, description: `0..${maxN}` }),
         }),
-        // Runs before the schema check, which coerces with Number() and so takes "0x10", " 5",
-        // "+5" or "1e3", and names no field in a range error. A rejected n is swapped for one
-        // the schema accepts, and the handler answers with the one 422 for every bad n.
+        // Before the schema, whose Number() coercion takes "0x10", " 5" or "1e3": a bad n is
+        // swapped for one the schema accepts, and the handler answers the one 422 for all.
         transform: ({ request, query }) => {
           const given = new URL(request.url).searchParams.getAll("n");
           const raw = given.length === 1 ? (given[0] ?? "") : "";

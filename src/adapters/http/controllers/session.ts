@@ -36,7 +36,6 @@ const loginRoute = {
   },
 };
 
-/** Sign-up, login, refresh and logout: the routes that start and end sessions. */
 export const sessionController = ({ run, bodies, context, cookies }: Deps) => {
   const logIn = ({
     body,
