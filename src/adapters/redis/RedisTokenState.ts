@@ -63,7 +63,7 @@ const saveScript = luaScript(`if redis.call('GET', KEYS[1]) ~= ARGV[1] then retu
 redis.call('SET', KEYS[2], ARGV[2])
 return 1`);
 
-/** Keys per script call: a call blocks Redis, so one stays around a millisecond. */
+/** Keys per script call: a call blocks Redis, so each stays short. */
 const applyBatch = 1_000;
 
 const unavailable = (cause: unknown) => new TokenStateUnavailable({ cause });
@@ -88,9 +88,8 @@ export const makeRedisTokenState = (
   let lookups: Lookup[] = [];
 
   /**
-   * The hot path. Lookups issued in one turn of the event loop travel as one MGET (about 20
-   * under load, measured), each still answered by that single round trip; per request, an MGET
-   * of its own cost more than the rest of the check. A Redis Cluster client sends one
+   * The hot path. Lookups issued in one turn of the event loop travel as one MGET, each still
+   * answered by that single round trip (decision 13). A Redis Cluster client sends one
    * single-slot MGET per user instead.
    */
   const flush = () => {
