@@ -130,7 +130,9 @@ const describe = (error: AppError): readonly [string, number] => {
     case "Contended":
       return down("Too many changes to this account at once; retry.");
     case "StoreUnavailable":
-      return down(`The event store is unavailable (${reason(error.cause)}); nothing was changed.`);
+      return down(
+        `The event store did not answer (${reason(error.cause)}); check before retrying.`,
+      );
     case "TokenStateUnavailable":
     case "ProjectionIncomplete":
     case "RateLimiterUnavailable":

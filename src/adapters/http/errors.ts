@@ -43,7 +43,7 @@ export const toProblem = (error: AppError): Response => {
         headers: { "retry-after": String(error.retryAfterSeconds) },
       });
     case "StoreUnavailable":
-      return problem(503, "The event store is unreachable; nothing was changed. Retry shortly.");
+      return problem(503, "The event store did not answer in time. Retry shortly.");
     case "TokenStateUnavailable":
       return problem(
         503,

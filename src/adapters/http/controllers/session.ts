@@ -68,7 +68,7 @@ export const sessionController = ({ run, bodies, context, cookies }: Deps) => {
               409: "That username is taken.",
               422: "Invalid fields (errors[] names them): the username or password rules.",
               429: "Too many registrations from this client within the hour (REGISTER_RATE_LIMIT).",
-              503: "The event store is unreachable; nothing was stored.",
+              503: "The event store did not answer in time; retry (a retry finds the name taken if it was stored).",
             }),
           },
           detail: {
