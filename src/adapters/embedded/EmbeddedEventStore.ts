@@ -187,13 +187,13 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
       streamId: string,
       events: readonly { type: string; data: unknown }[],
       options: {
-        expectedVersion: number | "any";
+        expectedVersion: number;
         metadata: Metadata;
         claims: readonly string[];
       },
     ): Outcome => {
       const current = versionOf.get(streamId)?.version ?? 0;
-      if (options.expectedVersion !== "any" && options.expectedVersion !== current) {
+      if (options.expectedVersion !== current) {
         return { conflict: true };
       }
       if (events.length === 0) return { ok: { nextVersion: current, events: [] } };

@@ -126,8 +126,6 @@ const defaultQueryTimeoutMs = 3_000;
 const claimTakenKey = (error: postgres.PostgresError): string | undefined =>
   /^Key \(key\)=\((.*)\) already exists\.$/s.exec(error.detail ?? "")?.[1];
 
-const anyVersionAttempts = 10;
-
 /** One statement per append, no lock: unique (stream_id, version) and claim keys settle races. */
 export const makePostgresEventStore = (
   sql: Sql,
@@ -182,7 +180,7 @@ export const makePostgresEventStore = (
     const insert = (
       streamId: string,
       events: readonly NewEvent[],
-      expected: number | null,
+      expected: number,
       metadata: Metadata,
       claims: readonly string[],
       query: Sql | postgres.TransactionSql = sql,
@@ -191,7 +189,7 @@ export const makePostgresEventStore = (
         with head as (
           select coalesce(max(version), 0) as version from events where stream_id = ${streamId}
         ), guard as (
-          select version from head where ${expected}::int is null or version = ${expected}::int
+          select version from head where version = ${expected}::int
         ), appended as (
           insert into events (stream_id, version, type, data, metadata)
           select ${streamId}, guard.version + e.ord, e.value->>'type', e.value->'data', ${sql.json(metadata)}
@@ -255,10 +253,9 @@ export const makePostgresEventStore = (
       options: AppendOptions,
       claims: readonly string[],
     ): Promise<Outcome> => {
-      const expected = options.expectedVersion === "any" ? null : options.expectedVersion;
       const metadata = options.metadata ?? {};
       try {
-        const rows = await insert(streamId, events, expected, metadata, claims);
+        const rows = await insert(streamId, events, options.expectedVersion, metadata, claims);
         if (rows.length === 0) return { conflict: true };
         return { ok: toResult(streamId, events, metadata, rows) };
       } catch (error) {
@@ -281,25 +278,20 @@ export const makePostgresEventStore = (
             try: () => currentVersion(streamId),
             catch: unavailable,
           });
-          if (options.expectedVersion !== "any" && options.expectedVersion !== version) {
+          if (options.expectedVersion !== version) {
             return yield* conflict;
           }
           return { nextVersion: version, events: [] };
         }
         const claims = [...new Set(options.claims ?? [])];
-        const attempts = options.expectedVersion === "any" ? anyVersionAttempts : 1;
-        for (let i = 0; i < attempts; i++) {
-          const outcome = yield* bounded({
-            try: () => attempt(streamId, events, options, claims),
-            catch: unavailable,
-          });
-          if ("ok" in outcome) {
-            notify();
-            return outcome.ok;
-          }
-          if ("taken" in outcome) return yield* new ClaimTaken({ key: outcome.taken });
-        }
-        return yield* conflict;
+        const outcome = yield* bounded({
+          try: () => attempt(streamId, events, options, claims),
+          catch: unavailable,
+        });
+        if ("taken" in outcome) return yield* new ClaimTaken({ key: outcome.taken });
+        if (!("ok" in outcome)) return yield* conflict;
+        notify();
+        return outcome.ok;
       });
 
     class Moved {
@@ -323,9 +315,15 @@ export const makePostgresEventStore = (
           const done = new Map<string, AppendResult>();
           for (const entry of ordered) {
             current = entry;
-            const expected = entry.expectedVersion === "any" ? null : entry.expectedVersion;
             const claims = [...new Set(entry.claims ?? [])];
-            const rows = await insert(entry.streamId, entry.events, expected, metadata, claims, tx);
+            const rows = await insert(
+              entry.streamId,
+              entry.events,
+              entry.expectedVersion,
+              metadata,
+              claims,
+              tx,
+            );
             if (rows.length === 0) throw new Moved(entry.streamId);
             done.set(entry.streamId, toResult(entry.streamId, entry.events, metadata, rows));
           }
@@ -353,29 +351,23 @@ export const makePostgresEventStore = (
             new Error("appendMany needs distinct streams, each with events"),
           );
         }
-        const attempts = appends.some((entry) => entry.expectedVersion === "any")
-          ? anyVersionAttempts
-          : 1;
-        let moved = appends[0]?.streamId ?? "";
-        for (let i = 0; i < attempts; i++) {
-          const outcome = yield* bounded({
-            try: () => attemptMany(appends, metadata),
-            catch: unavailable,
-          });
-          if ("ok" in outcome) {
-            notify();
-            return appends.map(
-              (entry) => outcome.ok.get(entry.streamId) ?? { nextVersion: 0, events: [] },
-            );
-          }
-          if ("taken" in outcome) return yield* new ClaimTaken({ key: outcome.taken });
-          moved = outcome.conflict;
-        }
-        const entry = appends.find((candidate) => candidate.streamId === moved);
-        return yield* new VersionConflict({
-          streamId: moved,
-          expectedVersion: entry?.expectedVersion ?? "any",
+        const outcome = yield* bounded({
+          try: () => attemptMany(appends, metadata),
+          catch: unavailable,
         });
+        if ("taken" in outcome) return yield* new ClaimTaken({ key: outcome.taken });
+        if ("conflict" in outcome) {
+          const moved = outcome.conflict;
+          const entry = appends.find((candidate) => candidate.streamId === moved);
+          return yield* new VersionConflict({
+            streamId: moved,
+            expectedVersion: entry?.expectedVersion ?? 0,
+          });
+        }
+        notify();
+        return appends.map(
+          (entry) => outcome.ok.get(entry.streamId) ?? { nextVersion: 0, events: [] },
+        );
       });
 
     const filtered = (filter: ReadFilter) => sql`

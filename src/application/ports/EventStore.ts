@@ -25,8 +25,8 @@ export type Checkpoint = string;
 
 export const startOfLog: Checkpoint = "";
 
-/** `0`: the stream must not exist yet; `n`: it must be at version n; `"any"`: no check. */
-export type ExpectedVersion = number | "any";
+/** `0`: the stream must not exist yet; `n`: it must be at version n. */
+export type ExpectedVersion = number;
 
 export type AppendOptions = {
   readonly expectedVersion: ExpectedVersion;
