@@ -1,10 +1,20 @@
 import { Deferred, Effect } from "effect";
-import type { Cache, Cached } from "./ports/Cache.ts";
+import type { Cache, Cached, CacheUnavailable } from "./ports/Cache.ts";
 
-type Store = Pick<Cache["Service"], "get" | "set">;
+/** What a cache adapter stores; `getOrCompute` is built over it here, once for every adapter. */
+export type CacheStore = {
+  /** The live value under `key`, or null when absent or expired. */
+  readonly get: (key: string) => Effect.Effect<string | null, CacheUnavailable>;
+  /** Stores `value` under `key` for `ttlSeconds`, replacing what was there. */
+  readonly set: (
+    key: string,
+    value: string,
+    ttlSeconds: number,
+  ) => Effect.Effect<void, CacheUnavailable>;
+};
 
 /** The key stays claimed until its value is written, so a caller arriving meanwhile waits. */
-export const singleFlight = (store: Store): Cache["Service"]["getOrCompute"] => {
+export const singleFlight = (store: CacheStore): Cache["Service"]["getOrCompute"] => {
   const inflight = new Map<string, Deferred.Deferred<Cached, unknown>>();
   return <E, R>(key: string, ttlSeconds: number, compute: Effect.Effect<string, E, R>) =>
     Effect.suspend((): Effect.Effect<Cached, E, R> => {

@@ -1,10 +1,12 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { Deferred, Effect } from "effect";
 import type { Cache } from "../../src/application/ports/Cache.ts";
+import type { CacheStore } from "../../src/application/singleFlight.ts";
 import { fibonacci } from "../../src/domain/fibonacci.ts";
 import type { ContractTime } from "./contractTime.ts";
 
-type Service = Cache["Service"];
+/** The port, and the store under it: the suite checks both. */
+type Service = Cache["Service"] & CacheStore;
 
 /** The behaviour every Cache adapter must show; `fresh` yields an empty cache that runs on `time`. */
 export const cacheContract = (name: string, time: ContractTime, fresh: () => Promise<Service>) =>

@@ -1,6 +1,6 @@
 import { Clock, Effect, Layer } from "effect";
 import { Cache } from "../../application/ports/Cache.ts";
-import { singleFlight } from "../../application/singleFlight.ts";
+import { type CacheStore, singleFlight } from "../../application/singleFlight.ts";
 
 export const defaultMemoryCacheBytes = 64 * 1024 * 1024;
 
@@ -11,7 +11,7 @@ const sizeOf = (key: string, value: string) => key.length + value.length + 64;
 
 export const makeMemoryCache = (
   options: { readonly maxBytes?: number; readonly now?: () => number } = {},
-): Cache["Service"] & { readonly bytes: () => number } => {
+): Cache["Service"] & CacheStore & { readonly bytes: () => number } => {
   const maxBytes = options.maxBytes ?? defaultMemoryCacheBytes;
   const now = options.now ?? Date.now;
   // A Map iterates in insertion order; re-inserting on every hit keeps the coldest first.
@@ -23,7 +23,7 @@ export const makeMemoryCache = (
     bytes -= entry.bytes;
   };
 
-  const get: Cache["Service"]["get"] = (key) =>
+  const get: CacheStore["get"] = (key) =>
     Effect.sync(() => {
       const entry = entries.get(key);
       if (entry === undefined) return null;
@@ -34,7 +34,7 @@ export const makeMemoryCache = (
       return entry.value;
     });
 
-  const set: Cache["Service"]["set"] = (key, value, ttlSeconds) =>
+  const set: CacheStore["set"] = (key, value, ttlSeconds) =>
     Effect.sync(() => {
       const old = entries.get(key);
       if (old !== undefined) remove(key, old);

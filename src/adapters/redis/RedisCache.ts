@@ -1,6 +1,6 @@
 import { Effect, Layer } from "effect";
 import { Cache, CacheUnavailable } from "../../application/ports/Cache.ts";
-import { singleFlight } from "../../application/singleFlight.ts";
+import { type CacheStore, singleFlight } from "../../application/singleFlight.ts";
 import {
   createRedis,
   createRedisCluster,
@@ -46,7 +46,7 @@ export const makeRedisCache = (
   prefix: string,
   timeoutMs: number,
   outage: OutageReporter = outageReporter(() => {}),
-): Cache["Service"] => {
+): Cache["Service"] & CacheStore => {
   const timed = deadlines(timeoutMs);
   const attempt = <A>(command: () => Promise<A>) =>
     Effect.tryPromise({
@@ -64,8 +64,8 @@ export const makeRedisCache = (
       catch: (cause) => new CacheUnavailable({ cause }),
     });
 
-  const get: Cache["Service"]["get"] = (key) => attempt(() => redis.get(`${prefix}${key}`));
-  const set: Cache["Service"]["set"] = (key, value, ttlSeconds) =>
+  const get: CacheStore["get"] = (key) => attempt(() => redis.get(`${prefix}${key}`));
+  const set: CacheStore["set"] = (key, value, ttlSeconds) =>
     Effect.asVoid(attempt(() => redis.set(`${prefix}${key}`, value, { EX: ttlSeconds })));
   return { get, set, getOrCompute: singleFlight({ get, set }) };
 };

@@ -10,15 +10,10 @@ export class CacheUnavailable extends Data.TaggedError("CacheUnavailable")<{
 export class Cache extends Context.Service<
   Cache,
   {
-    /** The live value under `key`, or null when absent or expired. */
-    readonly get: (key: string) => Effect.Effect<string | null, CacheUnavailable>;
-    /** Stores `value` under `key` for `ttlSeconds`, replacing what was there. */
-    readonly set: (
-      key: string,
-      value: string,
-      ttlSeconds: number,
-    ) => Effect.Effect<void, CacheUnavailable>;
-    /** Single-flight per key in this process; fails open, so only `compute` can make it fail. */
+    /**
+     * The cached value, or `compute`'s, stored for `ttlSeconds`. Single-flight per key in this
+     * process; fails open, so only `compute` can make it fail.
+     */
     readonly getOrCompute: <E, R>(
       key: string,
       ttlSeconds: number,
@@ -28,7 +23,5 @@ export class Cache extends Context.Service<
 >()("app/Cache") {}
 
 export const noCache: Cache["Service"] = {
-  get: () => Effect.succeed(null),
-  set: () => Effect.void,
   getOrCompute: (_key, _ttl, compute) => Effect.map(compute, (value) => ({ value, cached: false })),
 };
