@@ -4,9 +4,25 @@ export type Logger = (level: Exclude<LogLevel, "debug">, message: string, fields
 
 const levels = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 
-export const jsonLogger =
-  (minimum: LogLevel): Logger =>
-  (level, message, fields) => {
-    if (levels[level] < levels[minimum]) return;
-    console.log(JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }));
+/**
+ * One JSON object per line on stdout, below `minimum` dropped. Lines of one event-loop turn are
+ * written together once it ends, so a busy server makes one write per turn, not per request;
+ * a warning or an error is written at once, with whatever came before it.
+ */
+export const jsonLogger = (minimum: LogLevel, write = (text: string) => console.log(text)) => {
+  let pending: string[] = [];
+  const flush = () => {
+    if (pending.length === 0) return;
+    const text = pending.join("\n");
+    pending = [];
+    write(text);
   };
+  process.on("exit", flush);
+  const log: Logger = (level, message, fields) => {
+    if (levels[level] < levels[minimum]) return;
+    const line = JSON.stringify({ time: new Date().toISOString(), level, message, ...fields });
+    if (pending.push(line) === 1 && level === "info") setImmediate(flush);
+    if (level !== "info") flush();
+  };
+  return log;
+};
