@@ -11,6 +11,7 @@ import { type App, createApp } from "./adapters/http/app.ts";
 import { jsonLogger, type Logger } from "./adapters/logging/jsonLogger.ts";
 import { PostgresEventStoreFromUrl } from "./adapters/postgres/PostgresEventStore.ts";
 import { makePrometheusMetrics } from "./adapters/prometheus/PrometheusMetrics.ts";
+import { bunMget } from "./adapters/redis/bunRedis.ts";
 import { createRedis, createRedisCluster, isClusterUrl } from "./adapters/redis/client.ts";
 import { RedisCacheLayer } from "./adapters/redis/RedisCache.ts";
 import { RedisRateLimiterLayer } from "./adapters/redis/RedisRateLimiter.ts";
@@ -67,13 +68,17 @@ export const infrastructure = (config: Config, log: Logger): Infrastructure => {
       }),
       (client) => Effect.sync(() => client.destroy()),
     ).pipe(
-      Effect.map((client) =>
+      Effect.flatMap((client) =>
+        Effect.map(nativeMget(Redacted.value(storage.redisUrl)), (native) => ({ client, native })),
+      ),
+      Effect.map(({ client, native }) =>
         Layer.merge(
           RedisTokenStateLayer(
             client,
             storage.redisKeyPrefix,
             storage.redisCommandTimeoutMs,
             !isClusterUrl(Redacted.value(storage.redisUrl)),
+            native,
           ),
           RedisRateLimiterLayer(client, storage.redisKeyPrefix, storage.redisCommandTimeoutMs),
         ),
@@ -82,6 +87,15 @@ export const infrastructure = (config: Config, log: Logger): Infrastructure => {
   );
   return Layer.merge(store, redis);
 };
+
+/** On Bun, token checks read through Bun's own Redis client (decision 32); not on a cluster. */
+const nativeMget = (url: string) =>
+  typeof Bun === "undefined" || isClusterUrl(url)
+    ? Effect.succeed(undefined)
+    : Effect.acquireRelease(
+        Effect.sync(() => bunMget(url)),
+        (native) => Effect.sync(() => native.close()),
+      ).pipe(Effect.map((native) => native.mget));
 
 /** What `replay` runs on: the infrastructure, and ids for a new generation of the projection. */
 export const replayServices = (config: Config, log: Logger) =>

@@ -1,7 +1,8 @@
 import { afterAll } from "bun:test";
+import { bunMget, type MGet } from "../../src/adapters/redis/bunRedis.ts";
 import { makeRedisTokenState } from "../../src/adapters/redis/RedisTokenState.ts";
 import type { TokenState } from "../../src/application/ports/TokenState.ts";
-import { dropKeys, testRedis } from "../support/redis.ts";
+import { dropKeys, redisUrl, testRedis } from "../support/redis.ts";
 import { realTime } from "./contractTime.ts";
 import { tokenStateContract } from "./tokenStateContract.ts";
 
@@ -10,9 +11,12 @@ afterAll(drop);
 
 let run = 0;
 const prefixes = new WeakMap<TokenState["Service"], string>();
-const fresh = (coalesce: boolean) => async () => {
+const native = bunMget(redisUrl);
+afterAll(() => native.close());
+
+const fresh = (coalesce: boolean, mget?: MGet) => async () => {
   const own = `${prefix}${run++}:`;
-  const state = makeRedisTokenState(redis, own, 1000, coalesce);
+  const state = makeRedisTokenState(redis, own, 1000, coalesce, mget);
   prefixes.set(state, own);
   return state;
 };
@@ -23,3 +27,5 @@ const lose = async (state: TokenState["Service"]) => dropKeys(prefixes.get(state
 tokenStateContract("Redis", realTime, fresh(true), lose);
 // What a Redis Cluster client does: one call per user, since users' keys live in different slots.
 tokenStateContract("Redis, one call per user", realTime, fresh(false), lose);
+// On Bun the checks read through Bun's own client; writes stay with node-redis.
+tokenStateContract("Redis, checks through Bun's client", realTime, fresh(true, native.mget), lose);

@@ -11,11 +11,11 @@ export type ContextOptions = {
 
 export const requestContext = (options: ContextOptions) => {
   const trusted = trustedSet(options.trustedProxies);
-  return new Elysia().derive({ as: "scoped" }, ({ request, server, headers }) => {
+  return new Elysia().derive({ as: "scoped" }, ({ request, server }) => {
     const requestId = requestIdOf(request);
     const clientIp = clientAddress(
       options.peerAddress?.(request) ?? server?.requestIP(request)?.address,
-      headers["x-forwarded-for"],
+      request.headers.get("x-forwarded-for"),
       trusted,
     );
     const metadata: Metadata = clientIp ? { requestId, clientIp } : { requestId };

@@ -36,8 +36,9 @@ export const guard = (runtime: Runtime, log: Logger) => {
 
   return new Elysia({ name: "guard" }).macro({
     role: (needed: Role | "any") => ({
-      async resolve({ headers, status }) {
-        const claims = await check(headers.authorization);
+      // request.headers, not `headers`: naming that builds an object of every header.
+      async resolve({ request, status }) {
+        const claims = await check(request.headers.get("authorization") ?? undefined);
         if (claims instanceof Response) return status(claims.status as 401, claims);
         if (needed !== "any" && claims.role !== needed) {
           return status(403, toProblem(new RoleRequired({ role: needed })));

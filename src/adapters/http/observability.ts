@@ -54,19 +54,6 @@ const traces = new WeakMap<Request, Trace>();
 export const requestIdOf = (request: Request): string =>
   traces.get(request)?.requestId ?? crypto.randomUUID();
 
-/** Sets headers on a response, on a copy when its headers are immutable (e.g. a redirect). */
-const withHeaders = (response: Response, headers: Record<string, string>): Response => {
-  const set = (target: Response) => {
-    for (const [name, value] of Object.entries(headers)) target.headers.set(name, value);
-    return target;
-  };
-  try {
-    return set(response);
-  } catch {
-    return set(new Response(response.body, response));
-  }
-};
-
 /**
  * Request ids, one JSON log line and the metrics of every request, security headers and CORS
  * on every response. It wraps the whole handler, so it also sees the answers that never reach a
@@ -76,31 +63,49 @@ export const observability = (options: ObservabilityOptions) => {
   const origins = new Set(options.corsOrigins);
   const cors = origins.size > 0;
 
-  const headersFor = (request: Request, response: Response, requestId: string) => {
-    const headers: Record<string, string> = {
-      "x-request-id": requestId,
-      "x-content-type-options": "nosniff",
-      "x-frame-options": "DENY",
-      "referrer-policy": "no-referrer",
-    };
-    if (!response.headers.has("content-security-policy")) {
-      const page = (response.headers.get("content-type") ?? "").startsWith("text/html");
-      headers["content-security-policy"] = page ? pagePolicy : apiPolicy;
+  // Computed once: every response gets these, and a route may not opt out of them.
+  const always: readonly (readonly [string, string])[] = [
+    ["x-content-type-options", "nosniff"],
+    ["x-frame-options", "DENY"],
+    ["referrer-policy", "no-referrer"],
+    ...(options.hsts
+      ? [["strict-transport-security", "max-age=31536000; includeSubDomains"] as const]
+      : []),
+  ];
+
+  const decorate = (request: Request, target: Response, requestId: string) => {
+    const headers = target.headers;
+    headers.set("x-request-id", requestId);
+    // Routes got them from Elysia already; answers that never reached a route did not.
+    if (!headers.has("x-content-type-options")) {
+      for (const [name, value] of always) headers.set(name, value);
+    }
+    if (!headers.has("content-security-policy")) {
+      const page = (headers.get("content-type") ?? "").startsWith("text/html");
+      headers.set("content-security-policy", page ? pagePolicy : apiPolicy);
     }
     // Tokens and user data must never sit in a shared or browser cache.
-    if (!response.headers.has("cache-control")) headers["cache-control"] = "no-store";
-    if (options.hsts) headers["strict-transport-security"] = "max-age=31536000; includeSubDomains";
+    if (!headers.has("cache-control")) headers.set("cache-control", "no-store");
     if (cors) {
-      const vary = response.headers.get("vary");
-      headers.vary = vary ? `${vary}, Origin` : "Origin";
+      const vary = headers.get("vary");
+      headers.set("vary", vary ? `${vary}, Origin` : "Origin");
       const origin = request.headers.get("origin");
       if (origin !== null && origins.has(origin)) {
-        headers["access-control-allow-origin"] = origin;
-        headers["access-control-allow-credentials"] = "true";
-        headers["access-control-expose-headers"] = exposedHeaders;
+        headers.set("access-control-allow-origin", origin);
+        headers.set("access-control-allow-credentials", "true");
+        headers.set("access-control-expose-headers", exposedHeaders);
       }
     }
-    return headers;
+    return target;
+  };
+
+  /** The headers on the response, or on a copy when its headers are immutable (a redirect). */
+  const finish = (request: Request, response: Response, requestId: string) => {
+    try {
+      return decorate(request, response, requestId);
+    } catch {
+      return decorate(request, new Response(response.body, response), requestId);
+    }
   };
 
   const preflight = (request: Request): Response | undefined => {
@@ -118,23 +123,14 @@ export const observability = (options: ObservabilityOptions) => {
   };
 
   type Handle = (request: Request) => Response | Promise<Response>;
-  const wrap = (handle: Handle, request: Request) => async () => {
+  const wrap = (handle: Handle, request: Request) => () => {
     const started = performance.now();
     const given = request.headers.get("x-request-id");
-    const requestId = given && requestIdPattern.test(given) ? given : crypto.randomUUID();
+    const requestId = given !== null && requestIdPattern.test(given) ? given : crypto.randomUUID();
     const trace: Trace = { requestId, route: undefined };
     traces.set(request, trace);
     options.metrics?.requestStarted();
-    let status = 500;
-    let route = "(unmatched)";
-    try {
-      const early = preflight(request);
-      if (early) route = "(preflight)";
-      const response = early ?? (await handle(request));
-      route = trace.route ?? route;
-      status = response.status;
-      return withHeaders(response, headersFor(request, response, requestId));
-    } finally {
+    const done = (status: number, route: string) => {
       const seconds = (performance.now() - started) / 1000;
       options.metrics?.requestFinished({ method: request.method, route, status, seconds });
       options.log("info", "request", {
@@ -144,10 +140,30 @@ export const observability = (options: ObservabilityOptions) => {
         status,
         latencyMs: Math.round(seconds * 1e4) / 10,
       });
+    };
+    const answered = (response: Response, route: string) => {
+      done(response.status, trace.route ?? route);
+      return finish(request, response, requestId);
+    };
+    const failed = (error: unknown) => {
+      done(500, trace.route ?? "(unmatched)");
+      throw error;
+    };
+    // No async function here: a route that answers at once is not delayed by a microtask.
+    try {
+      const early = preflight(request);
+      if (early) return answered(early, "(preflight)");
+      const result = handle(request);
+      return result instanceof Promise
+        ? result.then((response) => answered(response, "(unmatched)"), failed)
+        : answered(result, "(unmatched)");
+    } catch (error) {
+      return failed(error);
     }
   };
 
   return new Elysia({ name: "observability" })
+    .headers(Object.fromEntries(always))
     .wrap(wrap as unknown as Parameters<Elysia["wrap"]>[0])
     .onTransform({ as: "global" }, ({ request, route }) => {
       const trace = traces.get(request);

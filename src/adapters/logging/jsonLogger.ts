@@ -18,9 +18,17 @@ export const jsonLogger = (minimum: LogLevel, write = (text: string) => console.
     write(text);
   };
   process.on("exit", flush);
+  // One timestamp string per millisecond, however many lines share it.
+  let stampedAt = 0;
+  let stamp = "";
   const log: Logger = (level, message, fields) => {
     if (levels[level] < levels[minimum]) return;
-    const line = JSON.stringify({ time: new Date().toISOString(), level, message, ...fields });
+    const now = Date.now();
+    if (now !== stampedAt) {
+      stampedAt = now;
+      stamp = new Date(now).toISOString();
+    }
+    const line = JSON.stringify({ time: stamp, level, message, ...fields });
     if (pending.push(line) === 1 && level === "info") setImmediate(flush);
     if (level !== "info") flush();
   };

@@ -94,6 +94,15 @@ export const makePrometheusMetrics = () => {
   }
   for (const result of ["hit", "miss"] as const) cache.inc({ result }, 0);
 
+  // A series' child looked up once: label hashing per request costs more than the count.
+  const children = new Map<
+    string,
+    {
+      readonly count: ReturnType<typeof requests.labels>;
+      readonly latency: ReturnType<typeof latency.labels>;
+    }
+  >();
+
   const service: MetricsShape = {
     tokenIssued: (kind) => Effect.sync(() => issued.inc({ kind })),
     tokensRevoked: (scope) => Effect.sync(() => revoked.inc({ scope })),
@@ -107,13 +116,20 @@ export const makePrometheusMetrics = () => {
     requestStarted: () => inFlight.inc(),
     requestFinished: (outcome: RequestOutcome) => {
       inFlight.dec();
-      const labels = {
-        method: methods.has(outcome.method) ? outcome.method : "other",
-        route: outcome.route,
-        status: String(outcome.status),
-      };
-      requests.inc(labels);
-      latency.observe(labels, outcome.seconds);
+      const key = `${outcome.method} ${outcome.status} ${outcome.route}`;
+      let series = children.get(key);
+      if (series === undefined) {
+        const labels = {
+          method: methods.has(outcome.method) ? outcome.method : "other",
+          route: outcome.route,
+          status: String(outcome.status),
+        };
+        series = { count: requests.labels(labels), latency: latency.labels(labels) };
+        // Routes are patterns and methods a fixed set, so the keys are few; bounded anyway.
+        if (children.size < 10_000) children.set(key, series);
+      }
+      series.count.inc();
+      series.latency.observe(outcome.seconds);
     },
     render: (now: Gauges): Promise<string> => {
       lag.set(now.projectionLag ?? Number.NaN);

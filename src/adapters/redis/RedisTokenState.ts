@@ -8,6 +8,7 @@ import {
   TokenStateUnavailable,
   type TokenStatus,
 } from "../../application/ports/TokenState.ts";
+import type { MGet } from "./bunRedis.ts";
 import { deadlines, luaScript, type Redis, type RedisCluster } from "./client.ts";
 
 /**
@@ -77,6 +78,7 @@ export const makeRedisTokenState = (
   prefix: string,
   timeoutMs: number,
   coalesce = true,
+  mget: MGet = (keys) => redis.mGet(keys),
 ): TokenState["Service"] => {
   const keys = tokenKeys(prefix);
   const timed = deadlines(timeoutMs);
@@ -96,7 +98,7 @@ export const makeRedisTokenState = (
     const batch = lookups;
     lookups = [];
     const send = (group: readonly Lookup[]) =>
-      timed(redis.mGet(group.flatMap((lookup) => lookup.keys))).then(
+      timed(mget(group.flatMap((lookup) => lookup.keys))).then(
         (values) =>
           group.forEach((lookup, i) => {
             const epoch = values[i * 3];
@@ -252,4 +254,5 @@ export const RedisTokenStateLayer = (
   prefix: string,
   timeoutMs: number,
   coalesce: boolean,
-) => Layer.succeed(TokenState, makeRedisTokenState(redis, prefix, timeoutMs, coalesce));
+  mget?: MGet,
+) => Layer.succeed(TokenState, makeRedisTokenState(redis, prefix, timeoutMs, coalesce, mget));
