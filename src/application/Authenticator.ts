@@ -3,8 +3,8 @@ import { userStream } from "../domain/user/UserEvents.ts";
 import { ProjectionIncomplete, TokenRejected } from "./errors.ts";
 import { Projector } from "./Projector.ts";
 import { EventStore, type StoreUnavailable } from "./ports/EventStore.ts";
-import { TokenState, type TokenStateUnavailable, type TokenStatus } from "./ports/TokenState.ts";
-import { type AccessClaims, Tokens } from "./ports/Tokens.ts";
+import { TokenState, TokenStateUnavailable, type TokenStatus } from "./ports/TokenState.ts";
+import { type AccessClaims, InvalidToken, Tokens } from "./ports/Tokens.ts";
 
 /** The hot path: is this access token live right now? */
 export class Authenticator extends Context.Service<
@@ -15,6 +15,8 @@ export class Authenticator extends Context.Service<
      * round trip. Fails closed when the projection cannot say.
      */
     readonly authenticate: (accessToken: string) => Effect.Effect<AccessClaims, Refusal>;
+    /** `authenticate` as a promise of the claims or the refusal, for the hot path (decision 33). */
+    readonly check: (accessToken: string) => Promise<AccessClaims | Refusal>;
   }
 >()("app/Authenticator") {}
 
@@ -47,28 +49,40 @@ export const AuthenticatorLive = Layer.effect(
         return yield* new ProjectionIncomplete();
       });
 
-    const decide = (
-      claims: AccessClaims,
-      status: TokenStatus,
-    ): Effect.Effect<AccessClaims, Refusal> => {
-      if (status.epoch === null) return missingEpoch(claims);
-      if (status.epoch !== claims.epoch) {
-        return Effect.fail(new TokenRejected({ reason: "stale epoch" }));
-      }
+    const judge = (claims: AccessClaims, status: TokenStatus): AccessClaims | TokenRejected => {
+      if (status.epoch !== claims.epoch) return new TokenRejected({ reason: "stale epoch" });
       if (status.tokenRevoked || status.sessionRevoked) {
-        return Effect.fail(new TokenRejected({ reason: "revoked" }));
+        return new TokenRejected({ reason: "revoked" });
       }
-      return Effect.succeed(claims);
+      return claims;
+    };
+
+    const stateDown = (error: unknown) =>
+      error instanceof TokenStateUnavailable ? error : new TokenStateUnavailable({ cause: error });
+
+    // Plain promises: on every protected request an effect run cost more than the decision.
+    const check = (accessToken: string): Promise<AccessClaims | Refusal> => {
+      const claims = tokens.checkAccess(accessToken, clock.currentTimeMillisUnsafe());
+      if (claims instanceof InvalidToken) {
+        return Promise.resolve(new TokenRejected({ reason: claims.reason }));
+      }
+      return state
+        .lookupNow(claims.sub, claims.jti, claims.sid)
+        .then<AccessClaims | Refusal, Refusal>(
+          (status) =>
+            status.epoch === null
+              ? Effect.runPromise(Effect.flip(missingEpoch(claims)))
+              : judge(claims, status),
+          stateDown,
+        );
     };
 
     return {
+      check,
       authenticate: (accessToken) =>
-        tokens.verifyAccess(accessToken, clock.currentTimeMillisUnsafe()).pipe(
-          Effect.mapError((e) => new TokenRejected({ reason: e.reason })),
-          Effect.flatMap((claims) =>
-            state
-              .lookup(claims.sub, claims.jti, claims.sid)
-              .pipe(Effect.flatMap((status) => decide(claims, status))),
+        Effect.promise(() => check(accessToken)).pipe(
+          Effect.flatMap((outcome) =>
+            "_tag" in outcome ? Effect.fail(outcome) : Effect.succeed(outcome),
           ),
         ),
     };

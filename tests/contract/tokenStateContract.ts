@@ -36,6 +36,36 @@ export const tokenStateContract = (
       });
     });
 
+    test("lookupNow answers what lookup answers, for many at once", async () => {
+      await run(
+        state.apply(
+          [
+            { kind: "epoch", userId: "u1", epoch: 2 },
+            { kind: "revokeToken", userId: "u1", tokenId: "j1", expiresAt: later },
+            { kind: "revokeSession", userId: "u2", sessionId: "s2", expiresAt: later },
+          ],
+          now,
+        ),
+      );
+      const asked = [
+        ["u1", "j1", "s1"],
+        ["u1", "j2", "s1"],
+        ["u2", "j9", "s2"],
+        ["u3", "j3", "s3"],
+      ] as const;
+      const promised = await Promise.all(asked.map(([u, j, s]) => state.lookupNow(u, j, s)));
+      const effected = await Promise.all(asked.map(([u, j, s]) => run(state.lookup(u, j, s))));
+      expect(promised).toEqual(effected);
+      expect(
+        promised.map((status) => [status.epoch, status.tokenRevoked, status.sessionRevoked]),
+      ).toEqual([
+        [2, true, false],
+        [2, false, false],
+        [null, false, true],
+        [null, false, false],
+      ]);
+    });
+
     test("a registered user has epoch 0", async () => {
       await run(state.apply([{ kind: "epoch", userId: "u1", epoch: 0 }], now));
       expect((await run(state.lookup("u1", "j1", "s1"))).epoch).toBe(0);

@@ -110,6 +110,12 @@ export const makeVerifier = (config: TokenConfig) => {
 export const makeTokens = (config: TokenConfig): Tokens["Service"] => {
   const signKey = new TextEncoder().encode(config.secret);
   const verify = makeVerifier(config);
+  const checkAccess = (token: string, nowMs: number): AccessClaims | InvalidToken => {
+    const claims = verify(token, accessType, nowMs);
+    if (claims instanceof InvalidToken) return claims;
+    if (!isRole(claims.role) || typeof claims.username !== "string") return fail("missing role");
+    return claims as unknown as AccessClaims;
+  };
 
   const sign = (type: string, claims: Record<string, unknown> & { iat: number; exp: number }) =>
     Effect.promise(() =>
@@ -122,13 +128,10 @@ export const makeTokens = (config: TokenConfig): Tokens["Service"] => {
   return {
     signAccess: (claims) => sign(accessType, { ...claims }),
     signRefresh: (claims) => sign(refreshType, { ...claims }),
+    checkAccess,
     verifyAccess: (token, nowMs) => {
-      const claims = verify(token, accessType, nowMs);
-      if (claims instanceof InvalidToken) return Effect.fail(claims);
-      if (!isRole(claims.role) || typeof claims.username !== "string") {
-        return Effect.fail(fail("missing role"));
-      }
-      return Effect.succeed(claims as unknown as AccessClaims);
+      const claims = checkAccess(token, nowMs);
+      return claims instanceof InvalidToken ? Effect.fail(claims) : Effect.succeed(claims);
     },
     verifyRefresh: (token, nowMs) => {
       const claims = verify(token, refreshType, nowMs);

@@ -29,15 +29,18 @@ export const makeMemoryTokenState = (
   };
   let writesSinceSweep = 0;
 
+  const status = (userId: string, tokenId: string, sessionId: string) => {
+    const at = now();
+    return {
+      epoch: epochs.get(userId) ?? null,
+      tokenRevoked: isRevoked(`jti:${tokenId}`, at),
+      sessionRevoked: isRevoked(`sid:${sessionId}`, at),
+    };
+  };
   const lookup: TokenState["Service"]["lookup"] = (userId, tokenId, sessionId) =>
-    Effect.sync(() => {
-      const at = now();
-      return {
-        epoch: epochs.get(userId) ?? null,
-        tokenRevoked: isRevoked(`jti:${tokenId}`, at),
-        sessionRevoked: isRevoked(`sid:${sessionId}`, at),
-      };
-    });
+    Effect.sync(() => status(userId, tokenId, sessionId));
+  const lookupNow: TokenState["Service"]["lookupNow"] = (userId, tokenId, sessionId) =>
+    Promise.resolve(status(userId, tokenId, sessionId));
   const apply = (writes: readonly ProjectionWrite[], nowMs: number) => {
     let written = 0;
     for (const entry of writes) {
@@ -61,6 +64,7 @@ export const makeMemoryTokenState = (
 
   return {
     lookup,
+    lookupNow,
     apply: (writes, nowMs) => Effect.sync(() => apply(writes, nowMs)),
     applyIn: (expected, writes, nowMs) =>
       expected === generation

@@ -29,7 +29,7 @@ export type HttpOptions = {
 export const createApp = (runtime: Runtime, options: HttpOptions) => {
   const deps: Deps = {
     run: runner(runtime, options.log),
-    guard: guard(runtime, options.log),
+    guard: guard(runtime),
     bodies: bodies(options.maxBodyBytes),
     context: requestContext({
       trustedProxies: options.trustedProxies,

@@ -1,11 +1,9 @@
-import { Effect } from "effect";
 import { Elysia } from "elysia";
 import { Authenticator } from "../../application/Authenticator.ts";
 import { RoleRequired } from "../../application/errors.ts";
 import type { AccessClaims } from "../../application/ports/Tokens.ts";
 import type { Role } from "../../domain/Role.ts";
-import type { Logger } from "../logging/jsonLogger.ts";
-import { answer, toProblem } from "./errors.ts";
+import { toProblem } from "./errors.ts";
 import { problem } from "./problem.ts";
 import type { Runtime } from "./runner.ts";
 
@@ -18,27 +16,26 @@ export const bearerToken = (authorization: string | undefined) =>
 
 const noToken = () => problem(401, "A bearer access token is required.");
 
-const same = (claims: AccessClaims) => claims;
-
 /**
  * Routes opt in with `{ role: "any" }` (a live access token) or `{ role: "admin" }`; the
  * handler gets `principal`, or the request is answered with 401, 403 or 503 before it runs.
  */
-export const guard = (runtime: Runtime, log: Logger) => {
+export const guard = (runtime: Runtime) => {
   // Resolved once, on first use, after the runtime has built its layers.
-  let authenticate: Authenticator["Service"]["authenticate"] | undefined;
-  const check = async (authorization: string | undefined): Promise<AccessClaims | Response> => {
+  let check: Authenticator["Service"]["check"] | undefined;
+  const principal = async (authorization: string | undefined): Promise<AccessClaims | Response> => {
     const token = bearerToken(authorization);
     if (!token) return noToken();
-    authenticate ??= (await runtime.runPromise(Authenticator)).authenticate;
-    return answer(await Effect.runPromiseExit(authenticate(token)), same, log);
+    check ??= (await runtime.runPromise(Authenticator)).check;
+    const outcome = await check(token);
+    return "_tag" in outcome ? toProblem(outcome) : outcome;
   };
 
   return new Elysia({ name: "guard" }).macro({
     role: (needed: Role | "any") => ({
       // request.headers, not `headers`: naming that builds an object of every header.
       async resolve({ request, status }) {
-        const claims = await check(request.headers.get("authorization") ?? undefined);
+        const claims = await principal(request.headers.get("authorization") ?? undefined);
         if (claims instanceof Response) return status(claims.status as 401, claims);
         if (needed !== "any" && claims.role !== needed) {
           return status(403, toProblem(new RoleRequired({ role: needed })));

@@ -85,7 +85,8 @@ export const makeRedisTokenState = (
 
   type Lookup = {
     readonly keys: readonly [string, string, string];
-    readonly resume: (effect: Effect.Effect<TokenStatus, TokenStateUnavailable>) => void;
+    readonly done: (status: TokenStatus) => void;
+    readonly failed: (error: TokenStateUnavailable) => void;
   };
   let lookups: Lookup[] = [];
 
@@ -102,16 +103,14 @@ export const makeRedisTokenState = (
         (values) =>
           group.forEach((lookup, i) => {
             const epoch = values[i * 3];
-            lookup.resume(
-              Effect.succeed({
-                epoch: epoch == null ? null : Number(epoch),
-                tokenRevoked: values[i * 3 + 1] != null,
-                sessionRevoked: values[i * 3 + 2] != null,
-              }),
-            );
+            lookup.done({
+              epoch: epoch == null ? null : Number(epoch),
+              tokenRevoked: values[i * 3 + 1] != null,
+              sessionRevoked: values[i * 3 + 2] != null,
+            });
           }),
         (error) => {
-          for (const lookup of group) lookup.resume(Effect.fail(unavailable(error)));
+          for (const lookup of group) lookup.failed(unavailable(error));
         },
       );
     if (coalesce) send(batch);
@@ -167,6 +166,19 @@ export const makeRedisTokenState = (
     return { calls, count };
   };
 
+  const enqueue = (
+    userId: string,
+    tokenId: string,
+    sessionId: string,
+    answer: Pick<Lookup, "done" | "failed">,
+  ) => {
+    lookups.push({
+      keys: [keys.epoch(userId), keys.token(userId, tokenId), keys.session(userId, sessionId)],
+      ...answer,
+    });
+    if (lookups.length === 1) setImmediate(flush);
+  };
+
   const applyAll = async (writes: readonly ProjectionWrite[], nowMs: number) => {
     const { calls, count } = scriptCalls(writes, nowMs);
     // Issued together, the calls travel in one pipeline.
@@ -176,13 +188,14 @@ export const makeRedisTokenState = (
 
   return {
     lookup: (userId, tokenId, sessionId) =>
-      Effect.callback<TokenStatus, TokenStateUnavailable>((resume) => {
-        lookups.push({
-          keys: [keys.epoch(userId), keys.token(userId, tokenId), keys.session(userId, sessionId)],
-          resume,
-        });
-        if (lookups.length === 1) setImmediate(flush);
-      }),
+      Effect.callback<TokenStatus, TokenStateUnavailable>((resume) =>
+        enqueue(userId, tokenId, sessionId, {
+          done: (status) => resume(Effect.succeed(status)),
+          failed: (error) => resume(Effect.fail(error)),
+        }),
+      ),
+    lookupNow: (userId, tokenId, sessionId) =>
+      new Promise((done, failed) => enqueue(userId, tokenId, sessionId, { done, failed })),
     apply: (writes, nowMs) =>
       Effect.tryPromise({ try: () => applyAll(writes, nowMs), catch: unavailable }),
     applyIn: (generation, writes, nowMs) =>

@@ -50,6 +50,12 @@ export class TokenState extends Context.Service<
       tokenId: string,
       sessionId: string,
     ) => Effect.Effect<TokenStatus, TokenStateUnavailable>;
+    /** `lookup` as a promise, for the hot path (decision 33); rejects with TokenStateUnavailable. */
+    readonly lookupNow: (
+      userId: string,
+      tokenId: string,
+      sessionId: string,
+    ) => Promise<TokenStatus>;
     /** Idempotent: epochs only move up, expired revocations are skipped. Returns keys written. */
     readonly apply: (
       writes: readonly ProjectionWrite[],

@@ -35,6 +35,8 @@ export class Tokens extends Context.Service<
       token: string,
       nowMs: number,
     ) => Effect.Effect<AccessClaims, InvalidToken>;
+    /** `verifyAccess` without an effect, for the hot path (decision 33). */
+    readonly checkAccess: (token: string, nowMs: number) => AccessClaims | InvalidToken;
     /** The same checks for a refresh token: an access token is refused here. */
     readonly verifyRefresh: (
       token: string,
