@@ -36,3 +36,16 @@ test("a warning is written at once, after the lines before it; levels below the 
   jsonLogger("warn", quiet.write)("info", "dropped");
   expect(quiet.writes).toEqual([]);
 });
+
+test("a line without fields, or with none, is still one JSON object", () => {
+  const out = recorder();
+  const log = jsonLogger("info", out.write);
+  log("warn", "bare");
+  log("warn", "empty", {});
+  log("warn", 'quoted "message"', { nested: { a: [1, "x"] } });
+  expect(out.writes.map((line) => JSON.parse(line))).toMatchObject([
+    { level: "warn", message: "bare" },
+    { level: "warn", message: "empty" },
+    { level: "warn", message: 'quoted "message"', nested: { a: [1, "x"] } },
+  ]);
+});

@@ -28,7 +28,10 @@ export const jsonLogger = (minimum: LogLevel, write = (text: string) => console.
       stampedAt = now;
       stamp = new Date(now).toISOString();
     }
-    const line = JSON.stringify({ time: stamp, level, message, ...fields });
+    // Built around one stringify of the fields: no merged object per line. Later keys win on
+    // parse, so a field named like a fixed one overrides it, as a spread would.
+    const rest = fields === undefined ? "{}" : JSON.stringify(fields);
+    const line = `{"time":"${stamp}","level":"${level}","message":${JSON.stringify(message)}${rest === "{}" ? "}" : `,${rest.slice(1)}`}`;
     if (pending.push(line) === 1 && level === "info") setImmediate(flush);
     if (level !== "info") flush();
   };
