@@ -250,13 +250,24 @@ export type Platform = ComposeOptions & {
 export const bun: Platform = {
   runtime: "bun",
   serve: (app, address) => {
-    app.listen({ ...address, maxRequestBodySize: maxBodyBytes });
+    // Not Elysia's default reusePort: a second instance on a busy port must fail, not share it.
+    app.listen({ ...address, maxRequestBodySize: maxBodyBytes, reusePort: false });
     return {
       stop: async () => {
         await app.stop();
       },
     };
   },
+};
+
+/** Why a listen failed, in a few words. */
+const listenFailure = (error: unknown): string => {
+  const code = (error as { code?: unknown }).code;
+  if (code === "EADDRINUSE") return "the port is in use by another process";
+  if (code === "EACCES") return "permission denied (a port below 1024 needs privileges)";
+  if (code === "EINVAL" || code === "EADDRNOTAVAIL")
+    return "HOST is not an address of this machine";
+  return error instanceof Error ? error.message : String(error);
 };
 
 /** Past this, a shutdown stops waiting for in-flight requests (Docker kills at 10 s). */
@@ -279,7 +290,16 @@ export const main = async (platform: Platform = bun) => {
   }
   const { runtime, app } = compose(config, log, undefined, platform);
   await runtime.runPromise(Effect.void);
-  const listener = platform.serve(app, { hostname: config.http.host, port: config.http.port });
+  const address = { hostname: config.http.host, port: config.http.port };
+  const listener = await Promise.resolve()
+    .then(() => platform.serve(app, address))
+    .catch(async (error: unknown) => {
+      console.error(
+        `cannot listen on ${address.hostname}:${address.port}: ${listenFailure(error)}`,
+      );
+      await runtime.dispose();
+      process.exit(1);
+    });
   log("info", "listening", {
     host: config.http.host,
     port: config.http.port,

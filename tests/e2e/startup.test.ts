@@ -1,0 +1,58 @@
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnApi } from "../support/server.ts";
+
+const dirs: string[] = [];
+const dataDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), "authlog-startup-"));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** `bun src/main.ts` with nothing but what it needs: embedded mode on its own data directory. */
+const start = async (env: Record<string, string>) => {
+  const proc = Bun.spawn([process.execPath, "src/main.ts"], {
+    cwd: `${import.meta.dir}/../..`,
+    env: { PATH: process.env.PATH ?? "", DATA_DIR: dataDir(), LOG_LEVEL: "error", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
+  const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  clearTimeout(timer);
+  return { code, stderr };
+};
+
+test("a second instance on a busy port exits 1 with one line, and the first keeps the port", async () => {
+  const first = await spawnApi(
+    { DATA_DIR: dataDir(), JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}` },
+    { quiet: true },
+  );
+  try {
+    const second = await start({ PORT: String(first.port), HOST: "127.0.0.1" });
+    expect(second.code).toBe(1);
+    const lines = second.stderr.trim().split("\n");
+    expect(lines).toEqual([
+      `cannot listen on 127.0.0.1:${first.port}: the port is in use by another process`,
+    ]);
+    // Every answer still comes from the first instance.
+    for (let i = 0; i < 10; i++) {
+      expect((await fetch(`${first.base}/health/live`)).status).toBe(200);
+    }
+  } finally {
+    await first.stop();
+  }
+}, 30_000);
+
+test("a HOST that is no address of this machine exits 1 with one line", async () => {
+  const failed = await start({ PORT: "0", HOST: "192.0.2.1" });
+  expect(failed.code).toBe(1);
+  expect(failed.stderr.trim().split("\n")).toEqual([
+    "cannot listen on 192.0.2.1:0: HOST is not an address of this machine",
+  ]);
+}, 30_000);
