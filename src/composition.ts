@@ -251,7 +251,9 @@ export const bun: Platform = {
   runtime: "bun",
   serve: (app, address) => {
     // Not Elysia's default reusePort: a second instance on a busy port must fail, not share it.
-    app.listen({ ...address, maxRequestBodySize: maxBodyBytes, reusePort: false });
+    // Bun's own body limit stays above the app's, whose parser refuses larger bodies as a
+    // problem; Bun's answer would be a bare 413.
+    app.listen({ ...address, maxRequestBodySize: 16 * maxBodyBytes, reusePort: false });
     return {
       stop: async () => {
         await app.stop();

@@ -4,13 +4,31 @@ import { problem } from "./problem.ts";
 
 const tooLarge = () => new Refused(problem(413, "The body is too large."));
 
+/** The body as text, read no further than `maxBytes`: a larger one is refused mid-stream. */
+const readBounded = async (request: Request, maxBytes: number): Promise<string> => {
+  if (request.body === null) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+};
+
 export const bodies = (maxBytes: number) =>
   new Elysia({ name: "bodies", seed: maxBytes }).onParse(
     { as: "scoped" },
     async ({ request, contentType }) => {
       if (Number(request.headers.get("content-length") ?? 0) > maxBytes) throw tooLarge();
-      const text = await request.text();
-      if (Buffer.byteLength(text) > maxBytes) throw tooLarge();
+      const text = await readBounded(request, maxBytes);
       if (text === "") return {};
       const type = contentType?.split(";")[0]?.trim().toLowerCase();
       if (type === "application/x-www-form-urlencoded") {
