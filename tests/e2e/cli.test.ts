@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openEmbeddedEventStore } from "../../src/adapters/embedded/EmbeddedEventStore.ts";
-import { runScript } from "../support/run.ts";
+import { baseEnv, runScript } from "../support/run.ts";
 import { spawnApi, storageFor } from "../support/server.ts";
 
 describe("the admin CLI (PostgreSQL + Redis)", () => {
@@ -15,7 +15,7 @@ describe("the admin CLI (PostgreSQL + Redis)", () => {
     options: { stdin?: string; env?: Record<string, string> } = {},
   ) => {
     return runScript("src/adapters/cli/cli.ts", args, {
-      env: { ...process.env, ...storage.env, LOG_LEVEL: "warn", ...options.env },
+      env: { ...baseEnv(), ...storage.env, LOG_LEVEL: "warn", ...options.env },
       ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
     });
   };

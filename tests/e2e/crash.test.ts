@@ -1,4 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
+import { baseEnv } from "../support/run.ts";
 import { spawnApi, storageFor } from "../support/server.ts";
 
 const password = "correct horse battery";
@@ -62,7 +63,7 @@ test("kill -9 in a burst of logouts: every acknowledged logout holds after resta
     expect(keptAfter.status).toBe(200);
     const verify = Bun.spawn([process.execPath, "src/adapters/cli/cli.ts", "replay", "--verify"], {
       cwd: root,
-      env: { ...process.env, NODE_ENV: "production", ...storage.env },
+      env: { ...baseEnv(), NODE_ENV: "production", ...storage.env },
       stdout: "pipe",
     });
     const out = await new Response(verify.stdout).text();

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { tokenKeys } from "../../src/adapters/redis/RedisTokenState.ts";
 import { lifecycleSuite } from "../http/lifecycleSuite.ts";
 import { throwawayCluster } from "../support/redisServer.ts";
+import { baseEnv } from "../support/run.ts";
 import { spawnApi, storageFor } from "../support/server.ts";
 
 /** The key design is proven on a real three-master Redis Cluster started here. */
@@ -52,7 +53,7 @@ describe("Redis Cluster", () => {
       const cli = (...args: string[]) =>
         Bun.spawn([process.execPath, "src/adapters/cli/cli.ts", "replay", ...args], {
           cwd: `${import.meta.dir}/../..`,
-          env: { ...process.env, NODE_ENV: "production", ...env },
+          env: { ...baseEnv(), NODE_ENV: "production", ...env },
           stdout: "pipe",
         });
       const replayed = cli();

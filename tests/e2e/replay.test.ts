@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createRedis } from "../../src/adapters/redis/client.ts";
-import { runScript } from "../support/run.ts";
+import { baseEnv, runScript } from "../support/run.ts";
 import { redisUrl, spawnApi, storageFor } from "../support/server.ts";
 
 const password = "correct horse battery";
@@ -11,7 +11,7 @@ const replay = async (env: Record<string, string>, ...args: string[]) => {
     stderr: err,
     code,
   } = await runScript("src/adapters/cli/cli.ts", ["replay", ...args], {
-    env: { ...process.env, NODE_ENV: "production", ...env },
+    env: { ...baseEnv(), NODE_ENV: "production", ...env },
   });
   return { out, err, code };
 };

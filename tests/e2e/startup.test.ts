@@ -56,3 +56,28 @@ test("a HOST that is no address of this machine exits 1 with one line", async ()
     "cannot listen on 192.0.2.1:0: HOST is not an address of this machine",
   ]);
 }, 30_000);
+
+test("the developer's DATABASE_URL and REDIS_URL never reach a process a test starts", async () => {
+  const saved = { database: process.env.DATABASE_URL, redis: process.env.REDIS_URL };
+  process.env.DATABASE_URL = "postgres://nobody@127.0.0.1:1/nothing";
+  process.env.REDIS_URL = "redis://127.0.0.1:1";
+  try {
+    const api = await spawnApi(
+      { DATA_DIR: dataDir(), JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}` },
+      { quiet: true, readyWithinMs: 10_000 },
+    );
+    try {
+      expect((await fetch(`${api.base}/health/ready`)).status).toBe(200);
+    } finally {
+      await api.stop();
+    }
+  } finally {
+    for (const [name, value] of [
+      ["DATABASE_URL", saved.database],
+      ["REDIS_URL", saved.redis],
+    ] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}, 30_000);

@@ -1,6 +1,7 @@
 import { createSql, quoteIdentifier } from "../../src/adapters/postgres/client.ts";
 import { createRedis } from "../../src/adapters/redis/client.ts";
 import { freePort } from "./net.ts";
+import { baseEnv } from "./run.ts";
 
 export const databaseUrl =
   process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -48,7 +49,7 @@ export const spawnApi = async (env: Record<string, string>, options: SpawnOption
   const proc = Bun.spawn([...(options.command ?? [process.execPath, "src/main.ts"])], {
     cwd: root,
     env: {
-      ...process.env,
+      ...baseEnv(),
       NODE_ENV: "production",
       PORT: String(port),
       HOST: "127.0.0.1",
