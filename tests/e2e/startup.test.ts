@@ -2,6 +2,8 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { accepts, eventually, freePort } from "../support/net.ts";
+import { baseEnv } from "../support/run.ts";
 import { spawnApi } from "../support/server.ts";
 
 const dirs: string[] = [];
@@ -81,3 +83,26 @@ test("the developer's DATABASE_URL and REDIS_URL never reach a process a test st
     }
   }
 }, 30_000);
+
+test("SIGTERM to `npm start` stops the server too", async () => {
+  const port = freePort();
+  const npm = Bun.spawn(["npm", "start", "--silent"], {
+    cwd: `${import.meta.dir}/../..`,
+    env: { ...baseEnv(), PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir() },
+    stdout: "ignore",
+    stderr: "ignore",
+  });
+  const up = () =>
+    fetch(`http://127.0.0.1:${port}/health/live`).then(
+      (r) => r.ok,
+      () => false,
+    );
+  try {
+    expect(await eventually(up, 20_000)).toBe(true);
+    npm.kill("SIGTERM");
+    await npm.exited;
+    expect(await eventually(async () => !(await accepts(port)), 5_000)).toBe(true);
+  } finally {
+    npm.kill("SIGKILL");
+  }
+}, 40_000);
