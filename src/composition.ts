@@ -1,5 +1,12 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Effect, Layer, ManagedRuntime, Redacted } from "effect";
-import { type Config, formatConfigErrors, loadConfig } from "./adapters/config/Config.ts";
+import {
+  type Config,
+  formatConfigErrors,
+  loadConfig,
+  minimumSecretBytes,
+} from "./adapters/config/Config.ts";
 import { BunPasswordHasherLayer } from "./adapters/crypto/BunPasswordHasher.ts";
 import { HmacTokensLayer } from "./adapters/crypto/HmacTokens.ts";
 import { NodeRsArgon2PasswordHasherLayer } from "./adapters/crypto/NodeRsArgon2PasswordHasher.ts";
@@ -262,6 +269,26 @@ export const bun: Platform = {
   },
 };
 
+/**
+ * Embedded mode with no JWT_SECRET: the secret made on the first start, kept in DATA_DIR with
+ * mode 0600, so tokens survive a restart. Elsewhere the config is returned as it is.
+ */
+const keptSecret = (config: Config): Config => {
+  if (config.storage.mode !== "embedded" || !config.jwt.generated) return config;
+  const file = join(config.storage.dataDir, "jwt-secret");
+  mkdirSync(config.storage.dataDir, { recursive: true });
+  try {
+    writeFileSync(file, Redacted.value(config.jwt.secret), { mode: 0o600, flag: "wx" });
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "EEXIST") throw error;
+  }
+  const secret = readFileSync(file, "utf8").trim();
+  if (Buffer.byteLength(secret) < minimumSecretBytes) {
+    throw new Error(`${file} holds no usable secret: remove it to have a new one made`);
+  }
+  return { ...config, jwt: { ...config.jwt, secret: Redacted.make(secret) } };
+};
+
 /** Why a listen failed, in a few words. */
 const listenFailure = (error: unknown): string => {
   const code = (error as { code?: unknown }).code;
@@ -283,7 +310,16 @@ export const main = async (platform: Platform = bun) => {
     console.error(formatConfigErrors(loaded.errors));
     process.exit(1);
   }
-  const { config } = loaded;
+  const config = (() => {
+    try {
+      return keptSecret(loaded.config);
+    } catch (error) {
+      console.error(
+        `cannot keep the JWT secret: ${error instanceof Error ? error.message : error}`,
+      );
+      return process.exit(1);
+    }
+  })();
   if (platform.runtime === "deno" && config.storage.mode === "embedded") {
     console.error(
       "Under Deno the service needs DATABASE_URL and REDIS_URL: embedded mode is Bun's.",

@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { accepts, eventually, freePort } from "../support/net.ts";
@@ -106,3 +106,35 @@ test("SIGTERM to `npm start` stops the server too", async () => {
     npm.kill("SIGKILL");
   }
 }, 40_000);
+
+test("embedded mode without JWT_SECRET keeps one secret in DATA_DIR: tokens survive a restart", async () => {
+  const dir = dataDir();
+  const env = { DATA_DIR: dir, NODE_ENV: "development" };
+  const first = await spawnApi(env, { quiet: true });
+  let token = "";
+  try {
+    const body = JSON.stringify({ username: "keeper", password: "keeper password 1" });
+    const post = (path: string) =>
+      fetch(`${first.base}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+    expect((await post("/auth/register")).status).toBe(201);
+    token = ((await (await post("/auth/login")).json()) as { access_token: string }).access_token;
+  } finally {
+    await first.stop();
+  }
+  const file = join(dir, "jwt-secret");
+  expect(statSync(file).mode & 0o777).toBe(0o600);
+  expect(readFileSync(file, "utf8").length).toBeGreaterThanOrEqual(32);
+  const second = await spawnApi(env, { quiet: true });
+  try {
+    const me = await fetch(`${second.base}/auth/me`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(me.status).toBe(200);
+  } finally {
+    await second.stop();
+  }
+}, 60_000);

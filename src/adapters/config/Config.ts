@@ -44,6 +44,8 @@ export interface Config {
   readonly storage: Storage;
   readonly jwt: {
     readonly secret: Secret;
+    /** No secret was configured: `secret` is random, and embedded mode keeps one in DATA_DIR. */
+    readonly generated: boolean;
     readonly algorithm: "HS256";
     readonly issuer: string;
     readonly accessTokenMinutes: number;
@@ -398,7 +400,7 @@ const storage = (read: Reader): Storage | undefined => {
   };
 };
 
-const jwtSecret = (read: Reader, nodeEnv: NodeEnv): Secret => {
+const jwtSecret = (read: Reader, nodeEnv: NodeEnv, embedded: boolean): Secret | undefined => {
   const fromJwt = read.optional(secret("JWT_SECRET"));
   const fromSeed = read.optional(secret("SECRET_KEY"));
   const name = fromJwt !== undefined ? "JWT_SECRET" : "SECRET_KEY";
@@ -414,11 +416,15 @@ const jwtSecret = (read: Reader, nodeEnv: NodeEnv): Secret => {
   const production = nodeEnv === "production";
   if (found === undefined) {
     if (production) read.fail("JWT_SECRET", "is not set (nor its alias SECRET_KEY)", expected);
+    else if (embedded)
+      read.warn(
+        "JWT_SECRET is not set: using the secret kept in DATA_DIR/jwt-secret (made once, mode 0600)",
+      );
     else
       read.warn(
         "JWT_SECRET is not set: using a random secret for this process, so tokens do not survive a restart",
       );
-    return Redacted.make(randomSecret());
+    return undefined;
   }
   const value = Redacted.value(found);
   if (isKnownDefaultSecret(value)) {
@@ -513,6 +519,8 @@ export const loadConfig = (env: Env = process.env): ConfigResult => {
     read.warn("COOKIE_SECURE is false in production: the refresh cookie is sent over plain http");
   }
 
+  const stored = storage(read) ?? { mode: "embedded" as const, dataDir: "./data" };
+  const configuredSecret = jwtSecret(read, nodeEnv, stored.mode === "embedded");
   const config: Config = {
     nodeEnv,
     logLevel: read.read(choice<LogLevel>("LOG_LEVEL", ["debug", "info", "warn", "error"]), "info"),
@@ -524,9 +532,10 @@ export const loadConfig = (env: Env = process.env): ConfigResult => {
       corsOrigins: corsOrigins(read),
       metricsEnabled: read.read(boolean("METRICS_ENABLED"), true),
     },
-    storage: storage(read) ?? { mode: "embedded", dataDir: "./data" },
+    storage: stored,
     jwt: {
-      secret: jwtSecret(read, nodeEnv),
+      secret: configuredSecret ?? Redacted.make(randomSecret()),
+      generated: configuredSecret === undefined,
       algorithm: "HS256",
       issuer,
       accessTokenMinutes: read.read(integer("ACCESS_TOKEN_EXPIRE_MINUTES", 1, 1440), 15),
