@@ -40,12 +40,23 @@ const errorFor = (env: Env, variable: string): ConfigError => {
 };
 
 describe("defaults", () => {
+  test("HOST defaults to 127.0.0.1 in embedded mode and to 0.0.0.0 with servers", () => {
+    expect(ok({}).config.http.host).toBe("127.0.0.1");
+    const servers = ok({
+      DATABASE_URL: "postgres://u@127.0.0.1:5432/d",
+      REDIS_URL: "redis://127.0.0.1:6379",
+    });
+    expect(servers.config.storage.mode).toBe("servers");
+    expect(servers.config.http.host).toBe("0.0.0.0");
+    expect(ok({ HOST: "0.0.0.0" }).config.http.host).toBe("0.0.0.0");
+  });
+
   test("an empty environment gives an embedded development config with the documented defaults", () => {
     const { config } = ok({});
     expect(config.nodeEnv).toBe("development");
     expect(config.logLevel).toBe("info");
     expect(config.http).toEqual({
-      host: "0.0.0.0",
+      host: "127.0.0.1",
       port: 3000,
       cookieSecure: true,
       trustedProxies: [],

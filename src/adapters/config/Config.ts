@@ -525,7 +525,8 @@ export const loadConfig = (env: Env = process.env): ConfigResult => {
     nodeEnv,
     logLevel: read.read(choice<LogLevel>("LOG_LEVEL", ["debug", "info", "warn", "error"]), "info"),
     http: {
-      host: read.read(text("HOST"), "0.0.0.0"),
+      // A laptop default must not listen on the LAN; containers and servers set HOST.
+      host: read.read(text("HOST"), stored.mode === "embedded" ? "127.0.0.1" : "0.0.0.0"),
       port: read.read(integer("PORT", 0, 65535), 3000),
       cookieSecure,
       trustedProxies: trustedProxies(read),
