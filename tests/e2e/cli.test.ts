@@ -83,6 +83,15 @@ describe("the admin CLI (PostgreSQL + Redis)", () => {
     expect(unknown.stderr).toContain("No such user");
   }, 60_000);
 
+  test("help and --help print the usage and exit 0", async () => {
+    for (const args of [["help"], ["--help"]]) {
+      const shown = await cli(args);
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toStartWith("Usage: ");
+      expect(shown.stdout).toContain("replay [--verify]");
+    }
+  });
+
   test("usage errors exit 2 and say why", async () => {
     const none = await cli([]);
     expect(none.code).toBe(2);
@@ -129,6 +138,7 @@ describe("the admin CLI (embedded)", () => {
       const busy = await cli(["change-role", "dora", "user"]);
       expect(busy.code).toBe(3);
       expect(busy.stderr).toContain("in use by another process");
+      expect(busy.stderr).toContain("stop the server first, or use the admin routes");
     } finally {
       holder.close();
     }

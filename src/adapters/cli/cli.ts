@@ -54,7 +54,7 @@ const { positionals, values } = (() => {
 })();
 
 const [command, ...rest] = positionals;
-if (values.help) {
+if (values.help || (command === "help" && rest.length === 0)) {
   console.log(usage);
   process.exit(exitCodes.done);
 }
@@ -129,10 +129,15 @@ const describe = (error: AppError): readonly [string, number] => {
       return refused(error._tag);
     case "Contended":
       return down("Too many changes to this account at once; retry.");
-    case "StoreUnavailable":
-      return down(
-        `The event store did not answer (${reason(error.cause)}); check before retrying.`,
-      );
+    case "StoreUnavailable": {
+      const why = reason(error.cause);
+      // Embedded mode: the running server holds the data directory.
+      return why.includes("in use by another process")
+        ? down(
+            `${why}: stop the server first, or use the admin routes (POST /auth/change-role, GET /admin/users/{id}/events).`,
+          )
+        : down(`The event store did not answer (${why}); check before retrying.`);
+    }
     case "TokenStateUnavailable":
     case "ProjectionIncomplete":
     case "RateLimiterUnavailable":
