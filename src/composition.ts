@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Effect, Layer, ManagedRuntime, Redacted } from "effect";
+import { Cause, Effect, Exit, Layer, ManagedRuntime, Redacted } from "effect";
 import {
   type Config,
   formatConfigErrors,
@@ -289,6 +289,21 @@ const keptSecret = (config: Config): Config => {
   return { ...config, jwt: { ...config.jwt, secret: Redacted.make(secret) } };
 };
 
+/** Why the layers could not be built, in one line: the driver's own words, no stack. */
+const startupFailure = (cause: Cause.Cause<unknown>): string => {
+  const failure = cause.reasons.find(Cause.isFailReason)?.error;
+  const inner = (failure as { cause?: unknown } | undefined)?.cause ?? failure;
+  const detail = inner as { code?: unknown; address?: unknown; port?: unknown; message?: unknown };
+  const store = (failure as { _tag?: unknown } | undefined)?._tag === "StoreUnavailable";
+  if (store && detail.code === "ECONNREFUSED") {
+    return `cannot reach PostgreSQL at ${detail.address}:${detail.port}: connection refused`;
+  }
+  if (typeof detail.message === "string" && detail.message !== "") {
+    return store ? `PostgreSQL: ${detail.message}` : detail.message;
+  }
+  return Cause.pretty(cause).split("\n")[0] ?? "unknown failure";
+};
+
 /** Why a listen failed, in a few words. */
 const listenFailure = (error: unknown): string => {
   const code = (error as { code?: unknown }).code;
@@ -327,7 +342,12 @@ export const main = async (platform: Platform = bun) => {
     process.exit(1);
   }
   const { runtime, app } = compose(config, log, undefined, platform);
-  await runtime.runPromise(Effect.void);
+  const started = await runtime.runPromiseExit(Effect.void);
+  if (Exit.isFailure(started)) {
+    console.error(`cannot start: ${startupFailure(started.cause)}`);
+    await runtime.dispose();
+    process.exit(1);
+  }
   const address = { hostname: config.http.host, port: config.http.port };
   const listener = await Promise.resolve()
     .then(() => platform.serve(app, address))

@@ -138,3 +138,26 @@ test("embedded mode without JWT_SECRET keeps one secret in DATA_DIR: tokens surv
     await second.stop();
   }
 }, 60_000);
+
+test("an unreachable or missing database stops the start with one line naming it", async () => {
+  const redis = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const database = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+  const unreachable = await start({
+    DATABASE_URL: "postgres://postgres@127.0.0.1:1/postgres",
+    REDIS_URL: redis,
+    PORT: "0",
+  });
+  expect(unreachable.code).toBe(1);
+  expect(unreachable.stderr.trim().split("\n")).toEqual([
+    "cannot start: cannot reach PostgreSQL at 127.0.0.1:1: connection refused",
+  ]);
+  const missing = await start({
+    DATABASE_URL: database.replace(/\/[^/]*$/, "/authlog_no_such_database"),
+    REDIS_URL: redis,
+    PORT: "0",
+  });
+  expect(missing.code).toBe(1);
+  expect(missing.stderr.trim().split("\n")).toEqual([
+    'cannot start: PostgreSQL: database "authlog_no_such_database" does not exist',
+  ]);
+}, 40_000);
