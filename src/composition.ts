@@ -19,7 +19,7 @@ import { jsonLogger, type Logger } from "./adapters/logging/jsonLogger.ts";
 import { PostgresEventStoreFromUrl } from "./adapters/postgres/PostgresEventStore.ts";
 import { makePrometheusMetrics } from "./adapters/prometheus/PrometheusMetrics.ts";
 import { bunMget } from "./adapters/redis/bunRedis.ts";
-import { createRedis, createRedisCluster, isClusterUrl } from "./adapters/redis/client.ts";
+import { createRedis, createRedisCluster, isClusterUrl, outage } from "./adapters/redis/client.ts";
 import { RedisCacheLayer } from "./adapters/redis/RedisCache.ts";
 import { RedisRateLimiterLayer } from "./adapters/redis/RedisRateLimiter.ts";
 import { RedisTokenStateLayer } from "./adapters/redis/RedisTokenState.ts";
@@ -58,14 +58,18 @@ export const infrastructure = (config: Config, log: Logger): Infrastructure => {
     url: Redacted.value(storage.databaseUrl),
     ...(storage.databaseSchema ? { schema: storage.databaseSchema } : {}),
   });
+  const redisOutage = outage(log, {
+    down: "redis unreachable: token checks and logins answer 503 until it is back",
+    up: "redis reachable again",
+  });
   const redis = Layer.unwrap(
     Effect.acquireRelease(
       Effect.sync(() => {
         const options = {
           url: Redacted.value(storage.redisUrl),
           commandTimeoutMs: storage.redisCommandTimeoutMs,
-          onError: (error: unknown) =>
-            log("warn", "redis connection error", { error: String(error) }),
+          onError: redisOutage.down,
+          onReady: redisOutage.up,
         };
         const client = isClusterUrl(Redacted.value(storage.redisUrl))
           ? createRedisCluster(options)

@@ -3,8 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { accepts, eventually, freePort } from "../support/net.ts";
+import { throwawayRedis } from "../support/redisServer.ts";
 import { baseEnv } from "../support/run.ts";
-import { spawnApi } from "../support/server.ts";
+import { spawnApi, storageFor } from "../support/server.ts";
 
 const dirs: string[] = [];
 const dataDir = () => {
@@ -160,4 +161,43 @@ test("an unreachable or missing database stops the start with one line naming it
   expect(missing.stderr.trim().split("\n")).toEqual([
     'cannot start: PostgreSQL: database "authlog_no_such_database" does not exist',
   ]);
+}, 40_000);
+
+test("a Redis outage at start is logged once, and its end once", async () => {
+  const redis = await throwawayRedis();
+  await redis.stop();
+  const storage = storageFor("startup_redis");
+  const proc = Bun.spawn([process.execPath, "src/main.ts"], {
+    cwd: `${import.meta.dir}/../..`,
+    env: {
+      ...baseEnv(),
+      ...storage.env,
+      REDIS_URL: redis.url,
+      PORT: String(freePort()),
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+    },
+    stdout: "pipe",
+    stderr: "ignore",
+  });
+  const output = new Response(proc.stdout).text();
+  try {
+    await Bun.sleep(3_000);
+    await redis.start();
+    await Bun.sleep(2_000);
+  } finally {
+    proc.kill("SIGTERM");
+    await proc.exited;
+    await redis.stop();
+    await storage.drop();
+  }
+  const messages = (await output)
+    .trim()
+    .split("\n")
+    .map((line) => (JSON.parse(line) as { message: string }).message);
+  expect(messages.filter((m) => m.startsWith("redis unreachable"))).toHaveLength(1);
+  expect(messages.filter((m) => m === "redis reachable again")).toHaveLength(1);
+  expect(messages.indexOf("redis reachable again")).toBeGreaterThan(
+    messages.findIndex((m) => m.startsWith("redis unreachable")),
+  );
 }, 40_000);

@@ -6,35 +6,21 @@ import {
   createRedisCluster,
   deadlines,
   isClusterUrl,
+  outage,
   type Redis,
   type RedisCluster,
 } from "./client.ts";
 
 type Log = (level: "warn" | "info", message: string, fields?: object) => void;
 
-/**
- * Says once that the cache went away and once that it came back, however many requests and
- * reconnect attempts fail in between.
- */
-export const outageReporter = (log: Log) => {
-  let down = false;
-  return {
-    down: (error: unknown) => {
-      if (down) return;
-      down = true;
-      log("warn", "cache unavailable: answering without it until it is back", {
-        error: String(error),
-      });
-    },
-    up: () => {
-      if (!down) return;
-      down = false;
-      log("info", "cache available again");
-    },
-  };
-};
+/** The cache's outage, said once when it goes and once when it is back. */
+export const outageReporter = (log: Log) =>
+  outage(log, {
+    down: "cache unavailable: answering without it until it is back",
+    up: "cache available again",
+  });
 
-export type OutageReporter = ReturnType<typeof outageReporter>;
+export type OutageReporter = ReturnType<typeof outage>;
 
 /**
  * The cache in Redis, each key under `prefix`, each value the decimal string as served so a hit

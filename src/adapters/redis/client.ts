@@ -10,6 +10,8 @@ export type RedisOptions = {
   /** Every command fails after this long rather than hang a request. */
   readonly commandTimeoutMs: number;
   readonly onError?: (error: unknown) => void;
+  /** Called each time the connection is (again) ready for commands. */
+  readonly onReady?: () => void;
 };
 
 /**
@@ -119,6 +121,7 @@ const clientOptions = (options: RedisOptions) => ({
 export const createRedis = (options: RedisOptions) => {
   const client = createClient({ url: options.url, ...clientOptions(options) });
   client.on("error", options.onError ?? (() => {}));
+  client.on("ready", options.onReady ?? (() => {}));
   return client;
 };
 
@@ -138,4 +141,26 @@ export const createRedisCluster = (options: RedisOptions) => {
   });
   cluster.on("error", options.onError ?? (() => {}));
   return cluster;
+};
+
+type Log = (level: "warn" | "info", message: string, fields?: object) => void;
+
+/**
+ * Says once that a dependency went away and once that it came back, however many requests and
+ * reconnect attempts fail in between.
+ */
+export const outage = (log: Log, say: { readonly down: string; readonly up: string }) => {
+  let down = false;
+  return {
+    down: (error: unknown) => {
+      if (down) return;
+      down = true;
+      log("warn", say.down, { error: String(error) });
+    },
+    up: () => {
+      if (!down) return;
+      down = false;
+      log("info", say.up);
+    },
+  };
 };
