@@ -252,7 +252,7 @@ export const compose = (
 };
 
 /** A listening server; `stop` stops accepting and resolves once in-flight requests are answered. */
-export type Listener = { readonly stop: () => Promise<void> };
+export type Listener = { readonly stop: () => Promise<void>; readonly port?: number };
 
 export type Platform = ComposeOptions & {
   readonly serve: (app: App, address: { hostname: string; port: number }) => Listener;
@@ -266,6 +266,7 @@ export const bun: Platform = {
     // problem; Bun's answer would be a bare 413.
     app.listen({ ...address, maxRequestBodySize: 16 * maxBodyBytes, reusePort: false });
     return {
+      ...(app.server?.port === undefined ? {} : { port: app.server.port }),
       stop: async () => {
         await app.stop();
       },
@@ -307,6 +308,9 @@ const startupFailure = (cause: Cause.Cause<unknown>): string => {
   }
   return Cause.pretty(cause).split("\n")[0] ?? "unknown failure";
 };
+
+/** A server URL fit for a log line: user and password removed. */
+const withoutCredentials = (url: string) => url.replace(/\/\/[^@/]*@/, "//");
 
 /** Why a listen failed, in a few words. */
 const listenFailure = (error: unknown): string => {
@@ -362,11 +366,21 @@ export const main = async (platform: Platform = bun) => {
       await runtime.dispose();
       process.exit(1);
     });
+  const port = listener.port ?? config.http.port;
+  const url = `http://${config.http.host.includes(":") ? `[${config.http.host}]` : config.http.host}:${port}`;
+  const storage = config.storage;
   log("info", "listening", {
-    host: config.http.host,
-    port: config.http.port,
-    mode: config.storage.mode,
+    url,
+    docs: `${url}/docs`,
+    mode: storage.mode,
     runtime: platform.runtime ?? "bun",
+    ...(storage.mode === "embedded"
+      ? { dataDir: storage.dataDir }
+      : {
+          database: withoutCredentials(Redacted.value(storage.databaseUrl)),
+          schema: storage.databaseSchema ?? "(search_path)",
+          redis: withoutCredentials(Redacted.value(storage.redisUrl)),
+        }),
   });
   let stopping = false;
   const stop = async (signal: string) => {

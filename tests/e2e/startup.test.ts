@@ -201,3 +201,32 @@ test("a Redis outage at start is logged once, and its end once", async () => {
     messages.findIndex((m) => m.startsWith("redis unreachable")),
   );
 }, 40_000);
+
+test("the start line names the URL, the docs, and the database, schema and Redis in use, without passwords", async () => {
+  const storage = storageFor("startup_log");
+  // The local server trusts its clients, so a password in the URL is sent and ignored.
+  const database = (storage.env.DATABASE_URL ?? "").replace(
+    /:\/\/(?:[^@/]*@)?/,
+    "://postgres:hunter2secret@",
+  );
+  const api = await spawnApi(
+    { ...storage.env, DATABASE_URL: database, LOG_LEVEL: "info" },
+    { quiet: true, captureOutput: true },
+  );
+  await api.stop();
+  await storage.drop();
+  const lines = (await api.output()).trim().split("\n");
+  const listening = lines
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .find((line) => line.message === "listening");
+  expect(listening).toMatchObject({
+    url: `http://127.0.0.1:${api.port}`,
+    docs: `http://127.0.0.1:${api.port}/docs`,
+    mode: "servers",
+    schema: storage.schema,
+  });
+  expect(String(listening?.database)).toStartWith("postgres://127.0.0.1");
+  expect(String(listening?.redis)).toStartWith("redis://");
+  expect(database).toContain("hunter2secret");
+  expect(lines.join("\n")).not.toContain("hunter2secret");
+}, 30_000);
