@@ -2,23 +2,32 @@ import type { RebuildPhase } from "../../application/Projector.ts";
 
 const phases: readonly RebuildPhase[] = ["revocations", "epochs", "since"];
 
-/** A bar redrawn on a terminal, plain lines on a pipe; a pass's size is not known ahead. */
-export const progress = (out: NodeJS.WriteStream = process.stdout) => {
+/**
+ * A bar redrawn on a terminal, plain lines on a pipe. The bar moves with the events read against
+ * the log's size (`expected`): passes skip what cannot matter, so it may end short of full.
+ * Each redraw clears the line and fits the terminal's width.
+ */
+export const progress = (out: NodeJS.WriteStream = process.stdout, expected = 0) => {
   const started = performance.now();
   const read: Record<RebuildPhase, number> = { revocations: 0, epochs: 0, since: 0 };
   let keys = 0;
   let current = -1;
+  const total = () => read.revocations + read.epochs + read.since;
   const line = () => {
-    const total = read.revocations + read.epochs + read.since;
     const seconds = (performance.now() - started) / 1000;
     const counts = phases.map((phase) => `${phase} ${read[phase]}`).join(", ");
-    return `${counts} events read, ${keys} keys written, ${Math.round(total / Math.max(seconds, 1e-9))}/s`;
+    return `${counts} events read, ${keys} keys written, ${Math.round(total() / Math.max(seconds, 1e-9))}/s`;
   };
   const draw = () => {
-    if (out.isTTY) {
-      const filled = Math.max(0, current) * 10;
-      out.write(`\r[${"#".repeat(filled)}${"-".repeat(30 - filled)}] ${line()}`);
-    }
+    if (!out.isTTY) return;
+    const width = Math.max(20, (out.columns ?? 80) - 1);
+    const phase = phases[Math.min(Math.max(current, 0), phases.length - 1)] ?? "since";
+    const status = `${phase} ${total()} read, ${keys} written`;
+    const barWidth = Math.max(5, Math.min(30, width - status.length - 3));
+    const done = expected > 0 ? Math.min(1, total() / expected) : current / phases.length;
+    const filled = Math.round(Math.max(0, done) * barWidth);
+    const text = `[${"#".repeat(filled)}${"-".repeat(barWidth - filled)}] ${status}`;
+    out.write(`\r\x1b[2K${text.slice(0, width)}`);
   };
   return {
     advance: (phase: RebuildPhase, events: number, written: number) => {
@@ -36,7 +45,8 @@ export const progress = (out: NodeJS.WriteStream = process.stdout) => {
       if (out.isTTY) {
         draw();
         out.write("\n");
-      } else out.write(`${line()}\n`);
+      }
+      out.write(`${line()}\n`);
     },
   };
 };

@@ -31,7 +31,7 @@ export const replayCommand = async (config: Config, verify: boolean): Promise<nu
         return result.differences.length === 0 ? 0 : 1;
       }
       const log = yield* (yield* EventStore).size;
-      const bar = progress();
+      const bar = progress(process.stdout, log);
       let batches = 0;
       const summary = yield* replay((phase, events, keys) => {
         bar.advance(phase, events, keys);
