@@ -144,3 +144,31 @@ describe("the admin CLI (embedded)", () => {
     }
   }, 30_000);
 });
+
+test("the README's CLI commands work through npm, flags included", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "authlog-npm-cli-"));
+  try {
+    const npm = async (args: string[], env: Record<string, string> = {}) => {
+      const proc = Bun.spawn(["npm", "run", "--silent", "cli", "--", ...args], {
+        cwd: `${import.meta.dir}/../..`,
+        env: { ...baseEnv(), DATA_DIR: dir, ...env },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+      return { stdout, code };
+    };
+    const created = await npm(["create-user", "hank", "--role", "admin"], {
+      AUTHLOG_PASSWORD: "hank password 1",
+    });
+    expect(created.code).toBe(0);
+    expect(created.stdout).toStartWith("created admin hank");
+    const events = await npm(["events", "hank", "--json"]);
+    expect(events.code).toBe(0);
+    expect(JSON.parse(events.stdout).map((e: { type: string }) => e.type)).toEqual([
+      "UserRegistered",
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);
