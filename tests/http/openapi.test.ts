@@ -153,6 +153,10 @@ describe("OpenAPI document", () => {
     expect(Object.keys(operation("POST /auth/change-role").responses)).toEqual(
       expect.arrayContaining(["200", "403", "404", "409"]),
     );
+    // The current password is checked under the login limits, and a lost race is a conflict.
+    expect(Object.keys(operation("POST /auth/change-password").responses)).toEqual(
+      expect.arrayContaining(["200", "401", "409", "422", "429", "503"]),
+    );
   });
 
   test("bodies and success answers carry their schemas", () => {

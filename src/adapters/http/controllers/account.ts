@@ -60,6 +60,7 @@ export const accountController = ({ run, guard, bodies, context, cookies }: Deps
             401: "No valid access token, or current_password is wrong.",
             409: "Another request changed the account meanwhile.",
             422: "new_password breaks the password rules (errors[] names it).",
+            429: "Too many wrong current passwords for this user or from this client; see Retry-After.",
           }),
         },
         detail: {
