@@ -62,25 +62,25 @@ export const infrastructure = (config: Config, log: Logger): Infrastructure => {
     down: "redis unreachable: token checks and logins answer 503 until it is back",
     up: "redis reachable again",
   });
+  const redisUrl = Redacted.value(storage.redisUrl);
+  const cluster = isClusterUrl(redisUrl);
   const redis = Layer.unwrap(
     Effect.acquireRelease(
       Effect.sync(() => {
         const options = {
-          url: Redacted.value(storage.redisUrl),
+          url: redisUrl,
           commandTimeoutMs: storage.redisCommandTimeoutMs,
           onError: redisOutage.down,
           onReady: redisOutage.up,
         };
-        const client = isClusterUrl(Redacted.value(storage.redisUrl))
-          ? createRedisCluster(options)
-          : createRedis(options);
+        const client = cluster ? createRedisCluster(options) : createRedis(options);
         client.connect().catch(() => {});
         return client;
       }),
       (client) => Effect.sync(() => client.destroy()),
     ).pipe(
       Effect.flatMap((client) =>
-        Effect.map(nativeMget(Redacted.value(storage.redisUrl)), (native) => ({ client, native })),
+        Effect.map(nativeMget(redisUrl, cluster), (native) => ({ client, native })),
       ),
       Effect.map(({ client, native }) =>
         Layer.merge(
@@ -88,7 +88,7 @@ export const infrastructure = (config: Config, log: Logger): Infrastructure => {
             client,
             storage.redisKeyPrefix,
             storage.redisCommandTimeoutMs,
-            !isClusterUrl(Redacted.value(storage.redisUrl)),
+            !cluster,
             native,
           ),
           RedisRateLimiterLayer(client, storage.redisKeyPrefix, storage.redisCommandTimeoutMs),
@@ -100,8 +100,8 @@ export const infrastructure = (config: Config, log: Logger): Infrastructure => {
 };
 
 /** On Bun, token checks read through Bun's own Redis client (decision 32); not on a cluster. */
-const nativeMget = (url: string) =>
-  typeof Bun === "undefined" || isClusterUrl(url)
+const nativeMget = (url: string, cluster: boolean) =>
+  typeof Bun === "undefined" || cluster
     ? Effect.succeed(undefined)
     : Effect.acquireRelease(
         Effect.sync(() => bunMget(url)),

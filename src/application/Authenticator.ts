@@ -26,6 +26,10 @@ export type Refusal =
   | TokenStateUnavailable
   | StoreUnavailable;
 
+/** Claims are plain parsed JSON; every refusal is an error instance. */
+export const isRefusal = (outcome: AccessClaims | Refusal): outcome is Refusal =>
+  outcome instanceof Error;
+
 /** Services are resolved once here, so a request runs a short chain with no lookups. */
 export const AuthenticatorLive = Layer.effect(
   Authenticator,
@@ -82,7 +86,7 @@ export const AuthenticatorLive = Layer.effect(
       authenticate: (accessToken) =>
         Effect.promise(() => check(accessToken)).pipe(
           Effect.flatMap((outcome) =>
-            "_tag" in outcome ? Effect.fail(outcome) : Effect.succeed(outcome),
+            isRefusal(outcome) ? Effect.fail(outcome) : Effect.succeed(outcome),
           ),
         ),
     };

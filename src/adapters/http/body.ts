@@ -1,8 +1,8 @@
 import { Elysia } from "elysia";
-import { Refused } from "./errors.ts";
+import { Refused, tooLarge as tooLargeProblem } from "./errors.ts";
 import { problem } from "./problem.ts";
 
-const tooLarge = () => new Refused(problem(413, "The body is too large."));
+const tooLarge = () => new Refused(tooLargeProblem());
 
 /** The body as text, read no further than `maxBytes`: a larger one is refused mid-stream. */
 const readBounded = async (request: Request, maxBytes: number): Promise<string> => {

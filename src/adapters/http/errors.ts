@@ -6,8 +6,12 @@ import { problem, realm } from "./problem.ts";
 
 const invalidToken = { "www-authenticate": `${realm}, error="invalid_token"` };
 
-const invalidFields = (errors: readonly { field: string; message: string }[]) =>
+export const invalidFields = (errors: readonly { field: string; message: string }[]) =>
   problem(422, "The request has invalid fields.", { extra: { errors } });
+
+export const tooLarge = () => problem(413, "The body is too large.");
+
+const stateDown = "Token revocation state cannot be checked or written right now. Retry shortly.";
 
 /** The one table from an application error to its HTTP answer. */
 export const toProblem = (error: AppError): Response => {
@@ -45,18 +49,11 @@ export const toProblem = (error: AppError): Response => {
     case "StoreUnavailable":
       return problem(503, "The event store did not answer in time. Retry shortly.");
     case "TokenStateUnavailable":
-      return problem(
-        503,
-        "Token revocation state cannot be checked or written right now. Retry shortly.",
-      );
+      return problem(503, stateDown);
     case "ProjectionIncomplete":
       return problem(503, "The token projection is being rebuilt. Retry shortly.");
     case "ProjectionBehind":
-      return problem(
-        503,
-        "Token revocation state cannot be checked or written right now. Retry shortly.",
-        { extra: { committed: true } },
-      );
+      return problem(503, stateDown, { extra: { committed: true } });
     case "RateLimiterUnavailable":
       return problem(
         503,
@@ -123,7 +120,7 @@ export const problemErrors = (log: Logger) =>
       case "INVALID_COOKIE_SIGNATURE":
         return problem(401, "Invalid cookie.");
       default:
-        if (set.status === 413) return problem(413, "The body is too large.");
+        if (set.status === 413) return tooLarge();
         log("error", "unhandled error", { code, error: String(error) });
         return serverFault();
     }

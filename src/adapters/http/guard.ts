@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import { Authenticator } from "../../application/Authenticator.ts";
+import { Authenticator, isRefusal } from "../../application/Authenticator.ts";
 import { RoleRequired } from "../../application/errors.ts";
 import type { AccessClaims } from "../../application/ports/Tokens.ts";
 import type { Role } from "../../domain/Role.ts";
@@ -28,7 +28,7 @@ export const guard = (runtime: Runtime) => {
     if (!token) return noToken();
     check ??= (await runtime.runPromise(Authenticator)).check;
     const outcome = await check(token);
-    return "_tag" in outcome ? toProblem(outcome) : outcome;
+    return isRefusal(outcome) ? toProblem(outcome) : outcome;
   };
 
   return new Elysia({ name: "guard" }).macro({

@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import { heavyTask } from "../../../application/heavyTask.ts";
-import { problem } from "../problem.ts";
+import { invalidFields } from "../errors.ts";
 import { bearer, problems, SecureData, tokenProblems } from "../schemas.ts";
 import type { Deps } from "./deps.ts";
 
@@ -8,10 +8,7 @@ const decimal = /^(?:0|[1-9][0-9]{0,15})$/;
 
 export const secureController = ({ run, guard }: Deps, maxN: number) => {
   const rule = `an integer from 0 to ${maxN}, in decimal digits`;
-  const invalid = () =>
-    problem(422, "The request has invalid fields.", {
-      extra: { errors: [{ field: "n", message: rule }] },
-    });
+  const invalid = () => invalidFields([{ field: "n", message: rule }]);
   const rejected = new WeakSet<Request>();
 
   return new Elysia({ name: "secure-controller" })
