@@ -20,11 +20,19 @@ describe("PostgreSQL outages", () => {
     await pg.remove();
   });
 
+  // A failed step shows its answer and the service's last log lines.
+  const answered = (reply: { status: number; text: string }, status: number) =>
+    expect({ status: reply.status, text: reply.text, log: ctx.logLines.slice(-5) }).toMatchObject({
+      status,
+    });
+
   test("down: tokens are still checked, every write answers 503 and changes nothing; back: all works", async () => {
-    await api.register("pg_user");
+    answered(await api.register("pg_user"), 201);
     const live = await api.login("pg_user");
     const gone = await api.login("pg_user");
-    expect((await api.call("POST", "/auth/logout", { token: gone.token })).status).toBe(204);
+    answered(live, 200);
+    answered(gone, 200);
+    answered(await api.call("POST", "/auth/logout", { token: gone.token }), 204);
     const store = await ctx.runtime.runPromise(EventStore);
     const logSize = () => ctx.runtime.runPromise(store.size);
     const sizeBefore = await logSize();
@@ -62,6 +70,7 @@ describe("PostgreSQL outages", () => {
     expect((await api.call("GET", "/secure/data", { token: live.token })).status).toBe(200);
     expect((await api.register("pg_newcomer")).status).toBe(201);
     const again = await api.call("POST", "/auth/refresh", { cookie: live.refresh });
+    if (again.status !== 200) console.log("AGAIN", again.text);
     expect(again.status).toBe(200);
     expect((await api.call("POST", "/auth/logout", { token: live.token })).status).toBe(204);
     expect((await api.call("GET", "/secure/data", { token: live.token })).status).toBe(401);
@@ -74,8 +83,9 @@ describe("PostgreSQL outages", () => {
   };
 
   test("frozen: every request answers within the query bound, checks keep working; thawed: at once again", async () => {
-    await api.register("frozen_pg_user");
+    answered(await api.register("frozen_pg_user"), 201);
     const live = await api.login("frozen_pg_user");
+    answered(live, 200);
     pg.freeze();
     try {
       const answers = await Promise.all([
