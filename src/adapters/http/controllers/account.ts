@@ -25,7 +25,8 @@ export const accountController = ({ run, guard, bodies, context, cookies }: Deps
       ({ principal, metadata }) => run(logoutAll(principal, metadata), noContent),
       {
         role: "any",
-        response: problems(tokenProblems),
+        // It takes no body, but one sent still goes through the shared parser.
+        response: problems({ ...bodyProblems, ...tokenProblems }),
         detail: {
           summary: "End every login of the caller",
           security: bearer,

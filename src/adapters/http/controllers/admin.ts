@@ -73,6 +73,7 @@ export const adminController = ({ run, guard, bodies, context }: Deps) =>
             ...tokenProblems,
             403: "The caller is not an admin.",
             404: "No such user.",
+            422: "id is longer than 64 characters (checked before the token).",
           }),
         },
         detail: {

@@ -97,7 +97,9 @@ export const sessionController = ({ run, bodies, context, cookies }: Deps) => {
         {
           response: {
             200: Token,
+            // Refresh and logout take no body, but one sent still goes through the shared parser.
             ...problems({
+              ...bodyProblems,
               401: "The cookie is missing, invalid or expired, or was already rotated: a reused refresh token revokes its whole session.",
               503: "The event store or the token state is unreachable.",
             }),
@@ -127,6 +129,7 @@ export const sessionController = ({ run, bodies, context, cookies }: Deps) => {
         },
         {
           response: problems({
+            ...bodyProblems,
             401: "Neither a valid access token nor a valid refresh cookie was sent.",
             503: "The event store or the token state is unreachable.",
           }),
