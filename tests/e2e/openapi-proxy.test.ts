@@ -1,0 +1,406 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { eventually, freePort } from "../support/net.ts";
+import { baseEnv } from "../support/run.ts";
+import { spawnApi } from "../support/server.ts";
+
+// Every call goes through Stoplight Prism, which checks each answer against the API's own
+// /docs/json: an undeclared status, media type, header or body shape fails the call.
+
+const root = `${import.meta.dir}/../..`;
+const password = "correct horse battery";
+const admin = { username: "boss", password: "boss password 123" };
+const maxFailures = 3;
+const registerLimit = 20;
+
+type Operation = { requestBody?: { content?: Record<string, { schema?: Schema }> } };
+type Schema = { properties?: Record<string, { enum?: string[] }> };
+type Document = { paths: Record<string, Record<string, Operation>> };
+
+type Send = {
+  json?: unknown;
+  form?: Record<string, string>;
+  /** Sent as text/plain. */
+  text?: string;
+  token?: string;
+  cookie?: string;
+};
+
+type Reply = {
+  status: number;
+  headers: Headers;
+  text: string;
+  body: Record<string, unknown>;
+  cookie: string | undefined;
+};
+
+const dir = mkdtempSync(join(tmpdir(), "authlog-prism-"));
+let api: Awaited<ReturnType<typeof spawnApi>> | undefined;
+const proxies: Bun.Subprocess[] = [];
+let document: Document;
+/** Validates requests too: every well-formed call must fit the document on both sides. */
+let strict: string;
+/** Request validation off, for calls that break the document on purpose: the API must answer. */
+let loose: string;
+const driven = new Set<string>();
+
+const startPrism = async (documentFile: string, upstream: string, validateRequests: boolean) => {
+  const port = freePort();
+  const proc = Bun.spawn(
+    [
+      `${root}/node_modules/.bin/prism`,
+      "proxy",
+      documentFile,
+      upstream,
+      "--errors",
+      `--validate-request=${validateRequests}`,
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--verboseLevel",
+      "warn",
+    ],
+    { cwd: root, env: baseEnv(), stdout: "pipe", stderr: "pipe" },
+  );
+  proxies.push(proc);
+  // Read as it comes, so a full pipe never stalls Prism; shown if it does not start.
+  const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  const base = `http://127.0.0.1:${port}`;
+  const answers = () =>
+    fetch(`${base}/health/live`).then(
+      (r) => r.ok && r.headers.get("x-request-id") !== null,
+      () => false,
+    );
+  const settled = await eventually(async () => proc.exitCode !== null || (await answers()), 15_000);
+  if (!settled || proc.exitCode !== null) {
+    proc.kill("SIGKILL");
+    throw new Error(`prism proxy did not start:\n${(await output).join("\n").slice(-4000)}`);
+  }
+  return base;
+};
+
+beforeAll(async () => {
+  api = await spawnApi(
+    {
+      DATA_DIR: dir,
+      JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`,
+      ADMIN_USERNAME: admin.username,
+      ADMIN_PASSWORD: admin.password,
+      LOGIN_MAX_FAILURES_PER_USER: String(maxFailures),
+      REGISTER_RATE_LIMIT: String(registerLimit),
+      REFRESH_GRACE_SECONDS: "0",
+      HEAVY_TASK_MAX_N: "1000",
+    },
+    { readyWithinMs: 15_000 },
+  );
+  const fetched = await fetch(`${api.base}/docs/json`);
+  expect(fetched.status).toBe(200);
+  const text = await fetched.text();
+  document = JSON.parse(text) as Document;
+  const documentFile = join(dir, "openapi.json");
+  writeFileSync(documentFile, text);
+  [strict, loose] = await Promise.all([
+    startPrism(documentFile, api.base, true),
+    startPrism(documentFile, api.base, false),
+  ]);
+}, 30_000);
+
+afterAll(async () => {
+  for (const proc of proxies) proc.kill("SIGKILL");
+  await Promise.all([...proxies.map((proc) => proc.exited), api?.stop("SIGKILL")]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The document's path template a concrete path falls under, as in `GET /admin/users/{id}/events`. */
+const operationOf = (method: string, path: string) => {
+  const bare = path.split("?")[0] ?? path;
+  const template = Object.keys(document.paths).find((candidate) =>
+    new RegExp(`^${candidate.replace(/\{[^}]+\}/g, "[^/]+")}$`).test(bare),
+  );
+  return `${method} ${template ?? bare}`;
+};
+
+const send = async (proxy: string, method: string, path: string, init: Send = {}) => {
+  const headers: Record<string, string> = {};
+  let body: string | undefined;
+  if (init.json !== undefined) {
+    headers["content-type"] = "application/json";
+    body = JSON.stringify(init.json);
+  } else if (init.form !== undefined) {
+    headers["content-type"] = "application/x-www-form-urlencoded";
+    body = new URLSearchParams(init.form).toString();
+  } else if (init.text !== undefined) {
+    headers["content-type"] = "text/plain";
+    body = init.text;
+  }
+  if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
+  if (init.cookie !== undefined) headers.cookie = init.cookie;
+  const response = await fetch(`${proxy}${path}`, { method, headers, body });
+  const text = await response.text();
+  const json = (response.headers.get("content-type") ?? "").includes("json");
+  const setCookie = response.headers.get("set-cookie") ?? "";
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    body: json && text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    cookie: /(refresh_token=[^;]+)/.exec(setCookie)?.[1],
+  } satisfies Reply;
+};
+
+/**
+ * Sends one call through a proxy and checks that the API itself answered `status` and that Prism
+ * found nothing the document does not declare. Prism marks any violation with `sl-violations`
+ * (an undeclared 4xx is only a warning, so the status alone would not tell).
+ */
+const call = async (
+  status: number | readonly number[],
+  proxy: string,
+  method: string,
+  path: string,
+  init: Send = {},
+): Promise<Reply> => {
+  const reply = await send(proxy, method, path, init);
+  driven.add(operationOf(method, path));
+  const what = `${method} ${path} answered ${reply.status}`;
+  const violations = reply.headers.get("sl-violations");
+  if (violations !== null) {
+    throw new Error(`${what}; the document does not declare it:\n${violations}\n${reply.text}`);
+  }
+  // Prism's own answers (to a request it refused) carry no request id: the API never saw them.
+  if (reply.headers.get("x-request-id") === null) {
+    throw new Error(`${what} from Prism, not from the API:\n${reply.text}`);
+  }
+  const expected = typeof status === "number" ? [status] : status;
+  if (!expected.includes(reply.status)) {
+    throw new Error(`${what}, not ${expected.join(" or ")}:\n${reply.text}`);
+  }
+  return reply;
+};
+
+const register = (username: string) =>
+  call(201, strict, "POST", "/auth/register", { json: { username, password } });
+
+const logIn = async (username: string, secret = password) => {
+  const reply = await call(200, strict, "POST", "/auth/login", {
+    json: { username, password: secret },
+  });
+  expect(reply.cookie).toBeDefined();
+  return { token: String(reply.body.access_token), cookie: reply.cookie ?? "" };
+};
+
+const bogusToken = "not-a-jwt";
+
+describe("the whole API through a validating proxy (Prism) in front of a real process", () => {
+  test("the health routes and the metrics answer as documented", async () => {
+    await call(200, strict, "GET", "/health/live");
+    const ready = await call(200, strict, "GET", "/health/ready");
+    expect(ready.body.ready).toBe(true);
+    if (document.paths["/metrics"]) {
+      const metrics = await call(200, strict, "GET", "/metrics");
+      expect(metrics.text).toContain("# TYPE");
+    }
+  });
+
+  test("register: 201, a taken name 409, bad fields 422, a wrong media type 415, too large 413", async () => {
+    const created = await register("alice");
+    expect(created.body).toMatchObject({ username: "alice", role: "user" });
+    await call(409, strict, "POST", "/auth/register", {
+      json: { username: "ALICE", password },
+    });
+    // Within the document's schema, outside the domain's rules: the API says which field.
+    const ruled = await call(422, strict, "POST", "/auth/register", {
+      json: { username: "a b", password: "short" },
+    });
+    expect(ruled.body.errors).toBeArray();
+    await call(422, loose, "POST", "/auth/register", { json: { username: "carol" } });
+    await call(415, loose, "POST", "/auth/register", { text: "carol" });
+    await call(413, loose, "POST", "/auth/register", {
+      json: { username: "carol", password: "x".repeat(70_000) },
+    });
+  });
+
+  test("login: 200 with the refresh cookie, a wrong password 401, a missing field 422", async () => {
+    const session = await logIn("alice");
+    expect(session.token.split(".")).toHaveLength(3);
+    await call(401, strict, "POST", "/auth/login", {
+      json: { username: "alice", password: "wrong password" },
+    });
+    await call(401, strict, "POST", "/auth/login", {
+      json: { username: "nobody_here", password },
+    });
+    await call(422, loose, "POST", "/auth/login", { json: { username: "alice" } });
+  });
+
+  test("login: repeated wrong passwords for one user end in 429 with Retry-After", async () => {
+    await register("locked_out");
+    const wrong = { json: { username: "locked_out", password: "wrong password" } };
+    for (let i = 0; i < maxFailures; i++) await call(401, strict, "POST", "/auth/login", wrong);
+    const refused = await call(429, strict, "POST", "/auth/login", {
+      json: { username: "locked_out", password },
+    });
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+
+  test("/auth/token: each body the document declares gets a token; a wrong password does not", async () => {
+    await register("grant_user");
+    const content = document.paths["/auth/token"]?.post?.requestBody?.content ?? {};
+    expect(Object.keys(content).length).toBeGreaterThan(0);
+    for (const [type, { schema }] of Object.entries(content)) {
+      const grants = schema?.properties?.grant_type?.enum;
+      const as = (values: Record<string, string>): Send =>
+        type === "application/json" ? { json: values } : { form: values };
+      const withPassword = (secret: string) =>
+        as({
+          ...(grants ? { grant_type: "password" } : {}),
+          username: "grant_user",
+          password: secret,
+        });
+      const issued = await call(200, strict, "POST", "/auth/token", withPassword(password));
+      expect(issued.body.token_type).toBe("bearer");
+      // 401 as /auth/login has it, or 400 invalid_grant as RFC 6749 does: either, if declared.
+      await call([400, 401], strict, "POST", "/auth/token", withPassword("wrong password"));
+      if (grants?.includes("refresh_token")) {
+        const refreshToken = issued.body.refresh_token;
+        expect(refreshToken).toBeString();
+        const rotate = as({ grant_type: "refresh_token", refresh_token: String(refreshToken) });
+        await call(200, strict, "POST", "/auth/token", rotate);
+        await call(400, strict, "POST", "/auth/token", rotate);
+        await call(400, loose, "POST", "/auth/token", as({ grant_type: "client_credentials" }));
+      }
+    }
+  });
+
+  test("refresh: 200 rotates the cookie; an unknown or already rotated cookie is 401", async () => {
+    const session = await logIn("alice");
+    const rotated = await call(200, strict, "POST", "/auth/refresh", { cookie: session.cookie });
+    expect(rotated.cookie).toBeDefined();
+    expect(rotated.cookie).not.toBe(session.cookie);
+    await call(401, strict, "POST", "/auth/refresh", { cookie: "refresh_token=bogus" });
+    await call(401, strict, "POST", "/auth/refresh", { cookie: session.cookie });
+  });
+
+  test("me, secure data and the heavy task: 200 with a token, 401 with a bad one", async () => {
+    const { token } = await logIn("alice");
+    const me = await call(200, strict, "GET", "/auth/me", { token });
+    expect(me.body.username).toBe("alice");
+    await call(401, strict, "GET", "/auth/me", { token: bogusToken });
+    const data = await call(200, strict, "GET", "/secure/data", { token });
+    expect(data.body.message).toBe("Hello, alice.");
+    await call(401, strict, "GET", "/secure/data", { token: bogusToken });
+    const first = await call(200, strict, "GET", "/secure/heavy-task?n=90", { token });
+    expect(first.body).toEqual({ n: 90, result: "2880067194370816120", cached: false });
+    const again = await call(200, strict, "GET", "/secure/heavy-task?n=90", { token });
+    expect(again.body.cached).toBe(true);
+    await call(422, loose, "GET", "/secure/heavy-task?n=1e3", { token });
+    await call(422, loose, "GET", "/secure/heavy-task?n=1001", { token });
+    await call(401, strict, "GET", "/secure/heavy-task?n=5", { token: bogusToken });
+  });
+
+  test("change-password: 422, 401 for a wrong current password, 429 when repeated, then 200", async () => {
+    await register("changer");
+    const { token } = await logIn("changer");
+    const change = (current: string, next: string) => ({
+      json: { current_password: current, new_password: next },
+      token,
+    });
+    await call(422, strict, "POST", "/auth/change-password", change(password, "short"));
+    await call(422, loose, "POST", "/auth/change-password", { json: {}, token });
+    await call(401, strict, "POST", "/auth/change-password", {
+      ...change(password, "x"),
+      token: bogusToken,
+    });
+    const wrong = change("wrong password", "a new password");
+    for (let i = 0; i < maxFailures; i++) {
+      await call(401, strict, "POST", "/auth/change-password", wrong);
+    }
+    await call(429, strict, "POST", "/auth/change-password", wrong);
+
+    await register("changer2");
+    const other = await logIn("changer2");
+    const changed = await call(200, strict, "POST", "/auth/change-password", {
+      json: { current_password: password, new_password: "a new password" },
+      token: other.token,
+    });
+    expect(changed.cookie).toBeDefined();
+    await call(401, strict, "GET", "/auth/me", { token: other.token });
+    await logIn("changer2", "a new password");
+  });
+
+  test("logout and logout-all: 204, then the tokens are dead; a bad token is 401", async () => {
+    const one = await logIn("alice");
+    await call(204, strict, "POST", "/auth/logout", { token: one.token, cookie: one.cookie });
+    await call(401, strict, "GET", "/auth/me", { token: one.token });
+    await call(401, strict, "POST", "/auth/logout", { token: bogusToken });
+    await call(401, strict, "POST", "/auth/logout", { cookie: "refresh_token=bogus" });
+
+    const two = await logIn("alice");
+    await call(204, strict, "POST", "/auth/logout-all", { token: two.token });
+    await call(401, strict, "POST", "/auth/refresh", { cookie: two.cookie });
+    await call(401, strict, "POST", "/auth/logout-all", { token: bogusToken });
+  });
+
+  test("refresh, logout and logout-all take no body, but one sent meets the shared parser", async () => {
+    const { token, cookie } = await logIn("alice");
+    for (const path of ["/auth/refresh", "/auth/logout", "/auth/logout-all"]) {
+      await call(415, loose, "POST", path, { text: "hello", token, cookie });
+      await call(413, loose, "POST", path, { json: { pad: "x".repeat(70_000) }, token, cookie });
+    }
+  });
+
+  test("admin routes: 200, 403 for a user, 404 for no such user, 409 for the last admin, 422", async () => {
+    const boss = await logIn(admin.username, admin.password);
+    const dave = await register("dave");
+    const daveId = String(dave.body.id);
+    const user = await logIn("dave");
+    const role = (username: string, value: string, token = boss.token) => ({
+      json: { username, role: value },
+      token,
+    });
+
+    await call(409, strict, "POST", "/auth/change-role", role(admin.username, "user"));
+    await call(403, strict, "POST", "/auth/change-role", role("dave", "admin", user.token));
+    await call(404, strict, "POST", "/auth/change-role", role("nobody_here", "admin"));
+    await call(422, strict, "POST", "/auth/change-role", role("dave", "root"));
+    await call(422, loose, "POST", "/auth/change-role", {
+      json: { username: "dave" },
+      token: boss.token,
+    });
+    await call(401, strict, "POST", "/auth/change-role", role("dave", "admin", bogusToken));
+
+    const events = `/admin/users/${daveId}/events`;
+    await call(403, strict, "GET", events, { token: user.token });
+    const promoted = await call(200, strict, "POST", "/auth/change-role", role("dave", "admin"));
+    expect(promoted.body.role).toBe("admin");
+    // The role change ended dave's sessions.
+    await call(401, strict, "GET", "/auth/me", { token: user.token });
+
+    const trail = await call(200, strict, "GET", events, { token: boss.token });
+    expect((trail.body.events as { type: string }[]).map((e) => e.type)).toContain("RoleChanged");
+    await call(404, strict, "GET", `/admin/users/${crypto.randomUUID()}/events`, {
+      token: boss.token,
+    });
+    await call(401, strict, "GET", events, { token: bogusToken });
+    await call(422, loose, "GET", `/admin/users/${"x".repeat(65)}/events`, { token: boss.token });
+  });
+
+  test("register: past REGISTER_RATE_LIMIT from one client it is 429", async () => {
+    let status = 0;
+    for (let i = 0; i <= registerLimit && status !== 429; i++) {
+      const json = { username: `many_${i}`, password };
+      status = (await call([201, 429], strict, "POST", "/auth/register", { json })).status;
+    }
+    expect(status).toBe(429);
+    await call(429, strict, "POST", "/auth/register", { json: { username: "one_more", password } });
+  });
+
+  test("every operation in the document was driven through the proxy", () => {
+    const documented = Object.entries(document.paths).flatMap(([path, item]) =>
+      Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(documented.filter((operation) => !driven.has(operation))).toEqual([]);
+  });
+});
