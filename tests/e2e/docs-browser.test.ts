@@ -108,13 +108,17 @@ describe.skipIf(!installed)("API documentation in a real browser, offline", () =
     await page.close();
   });
 
-  test("ReDoc (/redoc) renders every operation and finds one by its search", async () => {
+  test("ReDoc (/redoc) renders every operation, its examples, and finds one by its search", async () => {
     const page = await open("/redoc");
     await page.locator("h1", { hasText: "authlog" }).first().waitFor();
     await page.locator("h2", { hasText: "The caller's account" }).waitFor();
-    const heavy = page.locator("h2", { hasText: "Fibonacci F(n)" });
-    await heavy.waitFor();
+    await page.locator("h2", { hasText: "Fibonacci F(n)" }).waitFor();
     expect(await page.locator("h2").count()).toBeGreaterThanOrEqual(15);
+    const heavy = page.locator('[id="tag/secure/operation/getSecureHeavy-task"]');
+    await heavy.getByText("n=30").waitFor();
+    await heavy.getByRole("tab", { name: "422" }).click();
+    await heavy.getByText('"Unprocessable Content"').waitFor();
+    await heavy.getByText('"n is not an integer from 0 to 100000, in decimal digits."').waitFor();
     // Its search index is built in a worker from a blob URL, which the policy has to allow.
     await page.getByPlaceholder("Search...").fill("Fibonacci");
     await page.locator('[data-role="search:results"]', { hasText: "Fibonacci F(n)" }).waitFor();

@@ -29,7 +29,7 @@ describe("the typed client (Eden treaty over the app's type)", () => {
     if (me.error) throw new Error(`me: ${me.status}`);
     expect(me.data.username).toBe("eden_user");
 
-    const heavy = await api.secure["heavy-task"].get({ query: { n: 10 }, headers });
+    const heavy = await api.secure["heavy-task"].get({ query: { n: "10" }, headers });
     if (heavy.error) throw new Error(`heavy task: ${heavy.status}`);
     expect(heavy.data).toMatchObject({ n: 10, result: "55" });
   });

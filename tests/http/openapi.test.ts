@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { compileErrors, validate } from "@readme/openapi-parser";
+// A JSON Schema 2020-12 validator, the dialect of OpenAPI 3.1 (installed with the parser).
+import Ajv2020 from "ajv/dist/2020.js";
 import { client, startApp } from "../support/app.ts";
 
 type Schema = {
@@ -9,16 +11,17 @@ type Schema = {
   items?: Schema;
   minimum?: number;
   maximum?: number;
+  pattern?: string;
 };
 type Response = {
   description: string;
   headers?: Record<string, unknown>;
-  content?: Record<string, { schema: Schema & { $ref?: string } }>;
+  content?: Record<string, { schema: Schema & { $ref?: string }; example?: unknown }>;
 };
 type Operation = {
   summary?: string;
   security?: Record<string, string[]>[];
-  parameters?: { name: string; in: string; schema: Schema }[];
+  parameters?: { name: string; in: string; schema: Schema; example?: unknown }[];
   requestBody?: { content: Record<string, unknown> };
   responses: Record<string, Response>;
 };
@@ -174,11 +177,102 @@ describe("OpenAPI document", () => {
     expect(token?.headers).toHaveProperty("Set-Cookie");
   });
 
-  test("the heavy task states HEAVY_TASK_MAX_N as the maximum of n", () => {
+  /** Checks a value against a schema of the document, its $refs into components resolved. */
+  const validator = () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true, coerceTypes: true });
+    ajv.addSchema({ $id: "doc", components: doc.components });
+    return (schema: object, value: unknown) => {
+      const resolved = JSON.parse(
+        JSON.stringify(schema).replaceAll('"#/components/', '"doc#/components/'),
+      );
+      const check = ajv.compile(resolved);
+      return { valid: check(structuredClone(value)), errors: check.errors };
+    };
+  };
+
+  test("the heavy task's n is decimal digits from 0 to HEAVY_TASK_MAX_N, exactly as its pattern says", () => {
     const n = operation("GET /secure/heavy-task").parameters?.find((p) => p.name === "n");
-    expect(n).toMatchObject({
-      in: "query",
-      schema: { type: "integer", minimum: 0, maximum: maxN },
+    expect(n).toMatchObject({ in: "query", schema: { type: "string" }, example: "30" });
+    const pattern = new RegExp(n?.schema.pattern ?? "(?!)");
+    const outOfStep: number[] = [];
+    for (let value = 0; value <= maxN * 3; value++) {
+      if (pattern.test(String(value)) !== value <= maxN) outOfStep.push(value);
+    }
+    expect(outOfStep).toEqual([]);
+    for (const text of ["00", "01", "-0", "+1", " 1", "1.0", "1e2", "0x1", ""]) {
+      expect(pattern.test(text), text).toBe(false);
+    }
+  });
+
+  test("a schema validator and the API agree on n: only 30 of 1e3, 010, +5, 5.0, -1, 30", async () => {
+    const api = client(ctx.app);
+    expect((await api.register("openapi_n")).status).toBe(201);
+    const { token } = await api.login("openapi_n");
+    const n = operation("GET /secure/heavy-task").parameters?.find((p) => p.name === "n");
+    // Query values arrive as text; the coercing validator reads them as a proxy such as Prism does.
+    const check = validator();
+    const verdicts: Record<string, { document: boolean; api: number }> = {};
+    for (const raw of ["1e3", "010", "+5", "5.0", "-1", "30"]) {
+      const reply = await api.call("GET", `/secure/heavy-task?n=${encodeURIComponent(raw)}`, {
+        token,
+      });
+      verdicts[raw] = { document: check(n?.schema ?? {}, raw).valid, api: reply.status };
+    }
+    expect(verdicts).toEqual({
+      "1e3": { document: false, api: 422 },
+      "010": { document: false, api: 422 },
+      "+5": { document: false, api: 422 },
+      "5.0": { document: false, api: 422 },
+      "-1": { document: false, api: 422 },
+      "30": { document: true, api: 200 },
+    });
+  });
+
+  test("every path parameter and every problem answer has an example valid against its schema", () => {
+    const check = validator();
+    const invalid: string[] = [];
+    let problemExamples = 0;
+    for (const { route, op } of operations()) {
+      for (const parameter of op.parameters ?? []) {
+        if (parameter.in === "path" || route === "GET /secure/heavy-task") {
+          expect(parameter.example, `${route} ${parameter.name}`).toBeDefined();
+        }
+        if (parameter.example !== undefined && !check(parameter.schema, parameter.example).valid) {
+          invalid.push(`${route} ${parameter.name}`);
+        }
+      }
+      for (const [status, response] of Object.entries(op.responses)) {
+        for (const [type, media] of Object.entries(response.content ?? {})) {
+          if (type === "application/problem+json") {
+            expect(media.example, `${route} ${status}`).toMatchObject({
+              type: "about:blank",
+              status: Number(status),
+              detail: response.description,
+            });
+            problemExamples++;
+          }
+          if (media.example === undefined) continue;
+          const result = check(media.schema, media.example);
+          if (!result.valid) invalid.push(`${route} ${status}: ${JSON.stringify(result.errors)}`);
+        }
+      }
+    }
+    expect(invalid).toEqual([]);
+    expect(problemExamples).toBeGreaterThan(40);
+  });
+
+  test("a 422 example names a field the route takes, as the API's own 422 does", () => {
+    const example = (route: string) =>
+      operation(route).responses["422"]?.content?.["application/problem+json"]?.example;
+    expect(example("POST /auth/register")).toMatchObject({
+      title: "Unprocessable Content",
+      errors: [{ field: "username", message: "Expected string" }],
+    });
+    expect(example("GET /secure/heavy-task")).toMatchObject({
+      errors: [{ field: "n", message: `an integer from 0 to ${maxN}, in decimal digits` }],
+    });
+    expect(example("POST /auth/change-password")).toMatchObject({
+      errors: [{ field: "current_password" }],
     });
   });
 });

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { toOpenAPISchema } from "@elysiajs/openapi/openapi";
 import { type AnyElysia, Elysia } from "elysia";
 import packageJson from "../../../package.json" with { type: "json" };
+import { problemBody } from "./problem.ts";
 import { Problem, problemMarker, problemRef } from "./schemas.ts";
 
 const title = "authlog";
@@ -58,18 +59,60 @@ const problemHeaders: Record<string, JsonObject> = {
   "503": { "Retry-After": header("Seconds to wait before retrying.") },
 };
 
-const asProblem = (status: string, response: Json): Json => {
+/** What a request must carry first, as a 422 names it: a body field, else a parameter. */
+const firstInput = (operation: JsonObject): { name: string; schema: JsonObject } | undefined => {
+  const body = isObject(operation.requestBody) ? operation.requestBody.content : undefined;
+  const json = isObject(body) ? body["application/json"] : undefined;
+  const schema = isObject(json) ? json.schema : undefined;
+  if (isObject(schema) && isObject(schema.properties) && Array.isArray(schema.required)) {
+    const name = String(schema.required[0] ?? "");
+    const field = schema.properties[name];
+    if (isObject(field)) return { name, schema: field };
+  }
+  const parameters = Array.isArray(operation.parameters) ? operation.parameters : [];
+  const parameter = parameters.find((p) => isObject(p) && p.required === true);
+  return isObject(parameter) && isObject(parameter.schema)
+    ? { name: String(parameter.name), schema: parameter.schema }
+    : undefined;
+};
+
+/** The answer as the API builds it, its detail this route's own sentence for the status. */
+const problemExample = (status: string, description: string, operation: JsonObject): Json => {
+  const input = status === "422" ? firstInput(operation) : undefined;
+  // TypeBox's words for a missing string, which is what a 422 names when no rule says more.
+  const message =
+    typeof input?.schema.description === "string" ? input.schema.description : "Expected string";
+  const errors = input ? { errors: [{ field: input.name, message }] } : {};
+  return JSON.parse(JSON.stringify(problemBody(Number(status), description, errors)));
+};
+
+const asProblem = (status: string, response: Json, operation: JsonObject): Json => {
   if (!isObject(response) || !isObject(response.content)) return response;
   const json = response.content["application/json"];
   if (!isObject(json) || !isObject(json.schema) || json.schema[problemMarker] !== true) {
     return response;
   }
   const headers = problemHeaders[status];
+  const description = typeof response.description === "string" ? response.description : "";
   return {
-    description: response.description ?? "",
+    description,
     ...(headers ? { headers } : {}),
-    content: { "application/problem+json": { schema: { $ref: problemRef } } },
+    content: {
+      "application/problem+json": {
+        schema: { $ref: problemRef },
+        example: problemExample(status, description, operation),
+      },
+    },
   };
+};
+
+/** Viewers show a parameter's own `example`; the models carry JSON Schema `examples`. */
+const withExample = (parameter: Json): Json => {
+  if (!isObject(parameter) || !isObject(parameter.schema)) return parameter;
+  const examples = parameter.schema.examples;
+  return Array.isArray(examples) && examples.length > 0
+    ? { ...parameter, example: examples[0] ?? null }
+    : parameter;
 };
 
 export const openApiDocument = (app: AnyElysia): JsonObject => {
@@ -115,10 +158,13 @@ export const openApiDocument = (app: AnyElysia): JsonObject => {
       operations[method] = {
         tags: [path.split("/")[1] ?? "api"],
         ...rest,
+        ...(Array.isArray(operation.parameters)
+          ? { parameters: operation.parameters.map(withExample) }
+          : {}),
         responses: Object.fromEntries(
           Object.entries(responses)
             .sort(([a], [b]) => a.localeCompare(b))
-            .map(([status, response]) => [status, asProblem(status, response)]),
+            .map(([status, response]) => [status, asProblem(status, response, operation)]),
         ),
       };
     }

@@ -23,6 +23,13 @@ const titles: Record<number, string> = {
 
 export const realm = 'Bearer realm="authlog"';
 
+/** The body of a problem answer; the OpenAPI document's examples are built with it too. */
+export const problemBody = (
+  status: number,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): Problem => ({ type: "about:blank", title: titles[status] ?? "Error", status, detail, ...extra });
+
 export const problem = (
   status: number,
   detail: string,
@@ -31,14 +38,7 @@ export const problem = (
     readonly extra?: Record<string, unknown>;
   } = {},
 ): Response => {
-  const title = titles[status] ?? "Error";
-  const body: Problem = {
-    type: `about:blank`,
-    title,
-    status,
-    detail,
-    ...options.extra,
-  };
+  const body = problemBody(status, detail, options.extra);
   const headers: Record<string, string> = {
     "content-type": "application/problem+json",
     ...options.headers,

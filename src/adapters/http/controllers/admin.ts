@@ -66,7 +66,13 @@ export const adminController = ({ run, guard, bodies, context }: Deps) =>
         })),
       {
         role: "admin",
-        params: t.Object({ id: t.String({ maxLength: 64 }) }),
+        params: t.Object({
+          id: t.String({
+            maxLength: 64,
+            description: "The user's id, as register and GET /auth/me answer it.",
+            examples: ["0199a8f2-5c3e-7b41-9d2a-3f6e8c1b4a07"],
+          }),
+        }),
         response: {
           200: UserEvents,
           ...problems({
