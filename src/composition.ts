@@ -16,6 +16,7 @@ import { MemoryRateLimiterLayer } from "./adapters/embedded/MemoryRateLimiter.ts
 import { MemoryTokenStateLayer } from "./adapters/embedded/MemoryTokenState.ts";
 import { type App, createApp } from "./adapters/http/app.ts";
 import { jsonLogger, type Logger } from "./adapters/logging/jsonLogger.ts";
+import { prettyLogger } from "./adapters/logging/prettyLogger.ts";
 import { PostgresEventStoreFromUrl } from "./adapters/postgres/PostgresEventStore.ts";
 import { makePrometheusMetrics } from "./adapters/prometheus/PrometheusMetrics.ts";
 import { bunMget } from "./adapters/redis/bunRedis.ts";
@@ -146,11 +147,15 @@ export const heavyTaskLayers = (config: Config, log: Logger) => {
   );
 };
 
+/** LOG_FORMAT: JSON lines for machines (the default), or one readable line for a person. */
+export const logger = (config: Pick<Config, "logLevel" | "logFormat">): Logger =>
+  config.logFormat === "pretty" ? prettyLogger(config.logLevel) : jsonLogger(config.logLevel);
+
 /** config -> layers: every service the use cases need, over the given infrastructure. */
 export const services = (
   config: Config,
   infra: Infrastructure,
-  log: Logger = jsonLogger(config.logLevel),
+  log: Logger = logger(config),
   options: { readonly runtime?: Runtime; readonly metrics?: MetricsShape } = {},
 ) => {
   const cost = {
@@ -327,7 +332,7 @@ const drainMs = 8_000;
 
 export const main = async (platform: Platform = bun) => {
   const loaded = loadConfig(process.env);
-  const log = jsonLogger(loaded.ok ? loaded.config.logLevel : "info");
+  const log = loaded.ok ? logger(loaded.config) : jsonLogger("info");
   for (const warning of loaded.warnings) log("warn", warning);
   if (!loaded.ok) {
     console.error(formatConfigErrors(loaded.errors));

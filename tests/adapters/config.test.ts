@@ -55,6 +55,7 @@ describe("defaults", () => {
     const { config } = ok({});
     expect(config.nodeEnv).toBe("development");
     expect(config.logLevel).toBe("info");
+    expect(config.logFormat).toBe("json");
     expect(config.http).toEqual({
       host: "127.0.0.1",
       port: 3000,
@@ -104,6 +105,7 @@ describe("defaults", () => {
       PORT: "8080",
       HOST: "127.0.0.1",
       LOG_LEVEL: "DEBUG",
+      LOG_FORMAT: "Pretty",
       DATA_DIR: "/var/lib/authlog",
       JWT_ISSUER: "auth.example.com",
       ACCESS_TOKEN_EXPIRE_MINUTES: "5",
@@ -135,6 +137,7 @@ describe("defaults", () => {
       metricsEnabled: false,
     });
     expect(config.logLevel).toBe("debug");
+    expect(config.logFormat).toBe("pretty");
     expect(config.storage).toEqual({ mode: "embedded", dataDir: "/var/lib/authlog" });
     expect(config.jwt.issuer).toBe("auth.example.com");
     expect(config.jwt.accessTokenMinutes).toBe(5);
@@ -328,6 +331,7 @@ describe("every bad value yields its own message", () => {
     ["CACHE_TTL_SECONDS", "0", "an integer from 1 to"],
     ["HEAVY_TASK_MAX_N", "1000001", "an integer from 0 to 1000000"],
     ["LOG_LEVEL", "trace", "debug, info, warn, error"],
+    ["LOG_FORMAT", "text", "json, pretty"],
     ["REGISTER_RATE_LIMIT", "-5", "an integer from 0 to"],
     ["LOGIN_MAX_FAILURES_PER_USER", "0", "an integer from 1 to"],
     ["LOGIN_MAX_FAILURES_PER_IP", "lots", "an integer from 1 to"],

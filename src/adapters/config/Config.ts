@@ -15,6 +15,7 @@ import { isValidUsername, usernameRule } from "../../domain/user/Username.ts";
 
 export type NodeEnv = "production" | "development" | "test";
 export type LogLevel = "debug" | "info" | "warn" | "error";
+export type LogFormat = "json" | "pretty";
 
 export type Secret = Redacted.Redacted<string>;
 
@@ -33,6 +34,7 @@ export type Storage =
 export interface Config {
   readonly nodeEnv: NodeEnv;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   readonly http: {
     readonly host: string;
     readonly port: number;
@@ -524,6 +526,7 @@ export const loadConfig = (env: Env = process.env): ConfigResult => {
   const config: Config = {
     nodeEnv,
     logLevel: read.read(choice<LogLevel>("LOG_LEVEL", ["debug", "info", "warn", "error"]), "info"),
+    logFormat: read.read(choice<LogFormat>("LOG_FORMAT", ["json", "pretty"]), "json"),
     http: {
       // A laptop default must not listen on the LAN; containers and servers set HOST.
       host: read.read(text("HOST"), stored.mode === "embedded" ? "127.0.0.1" : "0.0.0.0"),

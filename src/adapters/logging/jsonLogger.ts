@@ -2,7 +2,7 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export type Logger = (level: Exclude<LogLevel, "debug">, message: string, fields?: object) => void;
 
-const levels = { debug: 10, info: 20, warn: 30, error: 40 } as const;
+export const levels = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 
 /**
  * One JSON object per line on stdout, below `minimum` dropped. Lines of one event-loop turn are
