@@ -120,7 +120,7 @@ export const lifecycleSuite = (mode: Mode, env: Record<string, string> = {}) =>
         expect(reply.refresh).toBeTruthy();
       });
 
-      test("form login on /auth/token works like /auth/login (OAuth2 password fields)", async () => {
+      test("form login on /auth/token works like /auth/login, the body adding refresh_token (RFC 6749)", async () => {
         const name = fresh();
         await api.register(name);
         const reply = await api.call("POST", "/auth/token", {
@@ -131,6 +131,7 @@ export const lifecycleSuite = (mode: Mode, env: Record<string, string> = {}) =>
           access_token: expect.any(String),
           token_type: "bearer",
           expires_in: 900,
+          refresh_token: reply.refreshCookie,
         });
         expect(reply.setCookie).toContain("HttpOnly");
         expect(reply.refreshCookie).toBeTruthy();

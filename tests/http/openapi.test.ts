@@ -11,6 +11,7 @@ type Schema = {
   items?: Schema;
   minimum?: number;
   maximum?: number;
+  enum?: unknown[];
   pattern?: string;
 };
 type Response = {
@@ -127,11 +128,14 @@ describe("OpenAPI document", () => {
     expect(operation("POST /auth/refresh").security).toEqual([{ refresh_token: [] }]);
     expect(operation("POST /auth/logout").security).toEqual([
       { bearer: [] },
+      { oauth2: [] },
       { refresh_token: [] },
     ]);
   });
 
   test("every error answer is a problem+json Problem, but the readiness report", () => {
+    // An OAuth2 form request to the token endpoint gets the same fields as RFC 6749's JSON.
+    const oauth = new Set(["POST /auth/token 400", "POST /auth/token 429", "POST /auth/token 503"]);
     const problem = doc.components.schemas.Problem;
     expect(problem?.required).toEqual(["type", "title", "status", "detail"]);
     expect(problem?.properties?.errors?.items?.required).toEqual(["field", "message"]);
@@ -140,9 +144,10 @@ describe("OpenAPI document", () => {
       for (const [status, response] of Object.entries(op.responses)) {
         if (Number(status) < 400 || route === "GET /health/ready") continue;
         expect(isProblem(response), `${route} ${status}`).toBe(true);
-        expect(Object.keys(response.content ?? {}), `${route} ${status}`).toEqual([
-          "application/problem+json",
-        ]);
+        const types = oauth.has(`${route} ${status}`)
+          ? ["application/problem+json", "application/json"]
+          : ["application/problem+json"];
+        expect(Object.keys(response.content ?? {}), `${route} ${status}`).toEqual(types);
         count++;
       }
     }
@@ -175,6 +180,50 @@ describe("OpenAPI document", () => {
       const: "bearer",
     });
     expect(token?.headers).toHaveProperty("Set-Cookie");
+  });
+
+  test("an OAuth2 password flow at /auth/token is declared, and its token opens the bearer routes", () => {
+    expect(doc.components.securitySchemes.oauth2).toMatchObject({
+      type: "oauth2",
+      flows: { password: { tokenUrl: "/auth/token", refreshUrl: "/auth/token", scopes: {} } },
+    });
+    for (const route of bearerRoutes) {
+      expect(operation(route).security, route).toEqual([{ bearer: [] }, { oauth2: [] }]);
+    }
+    expect(operation("POST /auth/token").security).toBeUndefined();
+  });
+
+  test("/auth/token declares the RFC 6749 form, the answer with refresh_token, and RFC 6749 errors", () => {
+    const token = operation("POST /auth/token");
+    const content = token.requestBody?.content as Record<string, { schema: Schema }>;
+    const form = content["application/x-www-form-urlencoded"]?.schema;
+    expect(form?.required).toEqual(["grant_type"]);
+    expect(form?.properties?.grant_type).toMatchObject({ enum: ["password", "refresh_token"] });
+    expect(Object.keys(form?.properties ?? {})).toEqual(
+      expect.arrayContaining(["username", "password", "refresh_token", "scope"]),
+    );
+    expect(content["application/json"]?.schema.required).toEqual(["username", "password"]);
+
+    const ok = token.responses["200"];
+    const body = ok?.content?.["application/json"]?.schema;
+    expect(body?.required).toEqual(["access_token", "token_type", "expires_in"]);
+    expect(body?.properties).toHaveProperty("refresh_token");
+    expect(Object.keys(ok?.headers ?? {})).toEqual(
+      expect.arrayContaining(["Set-Cookie", "Cache-Control", "Pragma"]),
+    );
+
+    for (const status of ["400", "429", "503"]) {
+      expect(token.responses[status]?.content?.["application/json"]?.schema.$ref, status).toBe(
+        "#/components/schemas/OAuthError",
+      );
+    }
+    const error = doc.components.schemas.OAuthError;
+    expect(error?.required).toEqual(
+      expect.arrayContaining(["error", "error_description", "type", "title", "status", "detail"]),
+    );
+    expect(error?.properties?.error?.enum).toEqual(
+      expect.arrayContaining(["invalid_request", "invalid_grant", "unsupported_grant_type"]),
+    );
   });
 
   /** Checks a value against a schema of the document, its $refs into components resolved. */

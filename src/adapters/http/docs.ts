@@ -5,7 +5,14 @@ import { toOpenAPISchema } from "@elysiajs/openapi/openapi";
 import { type AnyElysia, Elysia } from "elysia";
 import packageJson from "../../../package.json" with { type: "json" };
 import { problemBody } from "./problem.ts";
-import { Problem, problemMarker, problemRef } from "./schemas.ts";
+import {
+  OAuthError,
+  oauthErrorRef,
+  oauthMarker,
+  Problem,
+  problemMarker,
+  problemRef,
+} from "./schemas.ts";
 
 const title = "authlog";
 
@@ -93,6 +100,7 @@ const asProblem = (status: string, response: Json, operation: JsonObject): Json 
     return response;
   }
   const headers = problemHeaders[status];
+  const oauth = json.schema[oauthMarker] === true;
   const description = typeof response.description === "string" ? response.description : "";
   return {
     description,
@@ -102,6 +110,7 @@ const asProblem = (status: string, response: Json, operation: JsonObject): Json 
         schema: { $ref: problemRef },
         example: problemExample(status, description, operation),
       },
+      ...(oauth ? { "application/json": { schema: { $ref: oauthErrorRef } } } : {}),
     },
   };
 };
@@ -190,13 +199,25 @@ export const openApiDocument = (app: AnyElysia): JsonObject => {
     ],
     paths,
     components: {
-      schemas: { ...generated.components.schemas, Problem: JSON.parse(JSON.stringify(Problem)) },
+      schemas: {
+        ...generated.components.schemas,
+        Problem: JSON.parse(JSON.stringify(Problem)),
+        OAuthError: JSON.parse(JSON.stringify(OAuthError)),
+      },
       securitySchemes: {
         bearer: {
           type: "http",
           scheme: "bearer",
           bearerFormat: "JWT",
           description: "The access_token from POST /auth/login (or /auth/token, /auth/refresh).",
+        },
+        oauth2: {
+          type: "oauth2",
+          description:
+            "Username and password at POST /auth/token (RFC 6749 password grant); the access " +
+            "token it answers goes in the Authorization header. There are no clients: client_id " +
+            "and client_secret may stay empty, and scopes are ignored.",
+          flows: { password: { tokenUrl: "/auth/token", refreshUrl: "/auth/token", scopes: {} } },
         },
         refresh_token: {
           type: "apiKey",

@@ -6,77 +6,125 @@ import { problem, realm } from "./problem.ts";
 
 const invalidToken = { "www-authenticate": `${realm}, error="invalid_token"` };
 
+const invalidDetail = "The request has invalid fields.";
+
 export const invalidFields = (errors: readonly { field: string; message: string }[]) =>
-  problem(422, "The request has invalid fields.", { extra: { errors } });
+  problem(422, invalidDetail, { extra: { errors } });
 
 export const tooLarge = () => problem(413, "The body is too large.");
 
 const stateDown = "Token revocation state cannot be checked or written right now. Retry shortly.";
 
-/** The one table from an application error to its HTTP answer. */
-export const toProblem = (error: AppError): Response => {
+/** What an application error means in HTTP, before a route renders it. */
+export type Meaning = {
+  readonly status: number;
+  readonly detail: string;
+  readonly headers?: Record<string, string>;
+  readonly extra?: Record<string, unknown>;
+};
+
+/** The one table from an application error to its HTTP meaning. */
+export const meaningOf = (error: AppError): Meaning => {
   switch (error._tag) {
     case "ValidationFailed":
-      return invalidFields(error.fields.map((f) => ({ field: f.name, message: f.rule })));
+      return {
+        status: 422,
+        detail: invalidDetail,
+        extra: { errors: error.fields.map((f) => ({ field: f.name, message: f.rule })) },
+      };
     case "UsernameTaken":
-      return problem(409, "That username is taken.");
+      return { status: 409, detail: "That username is taken." };
     case "InvalidCredentials":
-      return problem(401, "Invalid username or password.");
+      return { status: 401, detail: "Invalid username or password." };
     case "TokenRejected":
-      return problem(401, "The token is missing, invalid, expired or revoked.", {
+      return {
+        status: 401,
+        detail: "The token is missing, invalid, expired or revoked.",
         headers: invalidToken,
-      });
+      };
     case "RefreshTokenReused":
-      return problem(401, "The refresh token was already used: its whole session is revoked.", {
+      return {
+        status: 401,
+        detail: "The refresh token was already used: its whole session is revoked.",
         headers: invalidToken,
-      });
+      };
     case "RoleRequired":
-      return problem(403, "This needs a role the caller does not have.");
+      return { status: 403, detail: "This needs a role the caller does not have." };
     case "UserNotFound":
-      return problem(404, "No such user.");
+      return { status: 404, detail: "No such user." };
     case "LastAdmin":
-      return problem(409, "That would leave no admin: promote another user first.");
+      return { status: 409, detail: "That would leave no admin: promote another user first." };
     case "AccountChanged":
-      return problem(409, "The account was changed meanwhile by another request.");
+      return { status: 409, detail: "The account was changed meanwhile by another request." };
     case "Contended":
-      return problem(409, "Too many changes to this account at once; retry shortly.", {
+      return {
+        status: 409,
+        detail: "Too many changes to this account at once; retry shortly.",
         headers: { "retry-after": "1" },
-      });
+      };
     case "RateLimited":
-      return problem(429, "Too many attempts. Retry later.", {
+      return {
+        status: 429,
+        detail: "Too many attempts. Retry later.",
         headers: { "retry-after": String(error.retryAfterSeconds) },
-      });
+      };
     case "StoreUnavailable":
-      return problem(503, "The event store did not answer in time. Retry shortly.");
+      return { status: 503, detail: "The event store did not answer in time. Retry shortly." };
     case "TokenStateUnavailable":
-      return problem(503, stateDown);
+      return { status: 503, detail: stateDown };
     case "ProjectionIncomplete":
-      return problem(503, "The token projection is being rebuilt. Retry shortly.");
+      return { status: 503, detail: "The token projection is being rebuilt. Retry shortly." };
     case "ProjectionBehind":
-      return problem(503, stateDown, { extra: { committed: true } });
+      return { status: 503, detail: stateDown, extra: { committed: true } };
     case "RateLimiterUnavailable":
-      return problem(
-        503,
-        "Attempt limits cannot be checked right now, so nothing was tried. Retry shortly.",
-      );
+      return {
+        status: 503,
+        detail: "Attempt limits cannot be checked right now, so nothing was tried. Retry shortly.",
+      };
     case "ComputerSaturated":
-      return problem(503, "Every worker is busy. Retry shortly.", {
+      return {
+        status: 503,
+        detail: "Every worker is busy. Retry shortly.",
         headers: { "retry-after": String(error.retryAfterSeconds) },
-      });
+      };
   }
 };
 
-const serverFault = () => problem(500, "The server failed to handle the request.");
+export const toProblem = (error: AppError): Response => {
+  const { status, detail, ...options } = meaningOf(error);
+  return problem(status, detail, options);
+};
+
+const serverFaultDetail = "The server failed to handle the request.";
+
+const serverFault = () => problem(500, serverFaultDetail);
+
+/** How a route words its failures: an application error, or a fault of the server's own. */
+export type Answers = {
+  readonly failure: (error: AppError) => Response;
+  readonly fault: (status: 500 | 503, detail: string) => Response;
+};
+
+export const problemAnswers: Answers = {
+  failure: toProblem,
+  fault: (status, detail) => problem(status, detail),
+};
 
 /** The answer for a finished use case: `ok` of its value, or the problem of its failure. */
-export const answer = <A, B>(exit: Exit.Exit<A, AppError>, ok: (value: A) => B, log: Logger) => {
+export const answer = <A, B>(
+  exit: Exit.Exit<A, AppError>,
+  ok: (value: A) => B,
+  log: Logger,
+  answers: Answers = problemAnswers,
+) => {
   if (Exit.isSuccess(exit)) return ok(exit.value);
   const failure = exit.cause.reasons.find(Cause.isFailReason);
-  if (failure) return toProblem(failure.error);
+  if (failure) return answers.failure(failure.error);
   // Interrupted: the process is shutting down under this request.
-  if (Cause.hasInterruptsOnly(exit.cause)) return problem(503, "The server is shutting down.");
+  if (Cause.hasInterruptsOnly(exit.cause))
+    return answers.fault(503, "The server is shutting down.");
   log("error", "unexpected failure", { cause: Cause.pretty(exit.cause) });
-  return serverFault();
+  return answers.fault(500, serverFaultDetail);
 };
 
 /** A request refused before any route ran (body too large, wrong media type, bad JSON). */
@@ -86,15 +134,21 @@ export class Refused extends Error {
   }
 }
 
-const validationErrors = (error: unknown): { field: string; message: string }[] => {
-  const all = (error as { all?: { path?: string; message?: string }[] }).all;
-  if (!Array.isArray(all)) return [{ field: "body", message: "invalid" }];
+type Issue = { readonly path?: string; readonly message?: string };
+
+/** Schema issues by field, the first message of each; a value is never echoed. */
+export const fieldErrors = (issues: Iterable<Issue>): { field: string; message: string }[] => {
   const seen = new Map<string, string>();
-  for (const issue of all) {
+  for (const issue of issues) {
     const field = (issue.path ?? "").replace(/^\//, "").replaceAll("/", ".") || "body";
     if (!seen.has(field)) seen.set(field, issue.message ?? "invalid");
   }
   return [...seen].map(([field, message]) => ({ field, message }));
+};
+
+const validationErrors = (error: unknown) => {
+  const all = (error as { all?: Issue[] }).all;
+  return Array.isArray(all) ? fieldErrors(all) : [{ field: "body", message: "invalid" }];
 };
 
 /** Elysia's own errors as problem+json; never a submitted value echoed, never a stack. */

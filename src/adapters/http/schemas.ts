@@ -1,6 +1,6 @@
 // Not the package root: it replaces TypeBox's global format checks with slower zod/valibot ones.
 import { withHeaders } from "@elysiajs/openapi/openapi";
-import { t } from "elysia";
+import { type TSchema, t } from "elysia";
 
 export const Problem = t.Object(
   {
@@ -24,15 +24,48 @@ export const problemRef = "#/components/schemas/Problem";
 
 export const problemMarker = "x-problem";
 
-export const bearer = [{ bearer: [] }];
+export const oauthErrorCodes = [
+  "invalid_request",
+  "invalid_grant",
+  "unsupported_grant_type",
+  "temporarily_unavailable",
+  "server_error",
+] as const;
+
+export type OAuthErrorCode = (typeof oauthErrorCodes)[number];
+
+export const OAuthError = t.Object(
+  {
+    error: t.UnionEnum(oauthErrorCodes),
+    error_description: t.String({ description: "The same sentence as detail." }),
+    ...Problem.properties,
+  },
+  { description: "An RFC 6749 (5.2) error that is also an RFC 9457 problem" },
+);
+
+export const oauthErrorRef = "#/components/schemas/OAuthError";
+
+/** The problem may also come as an RFC 6749 error: answers to OAuth2 form requests. */
+export const oauthMarker = "x-oauth-error";
+
+// A token from the password flow is a bearer token too: Swagger UI sends either as Bearer.
+export const bearer = [{ bearer: [] }, { oauth2: [] }];
 export const refreshCookie = [{ refresh_token: [] }];
 
 /** Elysia never checks a ready Response against a model: hence the static type. */
-export const problems = <const D extends Readonly<Record<number, string>>>(described: D) =>
+export const problems = <const D extends Readonly<Record<number, string>>>(
+  described: D,
+  options: { readonly oauth?: boolean } = {},
+) =>
   Object.fromEntries(
     Object.entries(described).map(([status, description]) => [
       status,
-      t.Unsafe<Response>({ ...Problem, description, [problemMarker]: true }),
+      t.Unsafe<Response>({
+        ...Problem,
+        description,
+        [problemMarker]: true,
+        ...(options.oauth ? { [oauthMarker]: true } : {}),
+      }),
     ]),
   ) as { [S in keyof D]: ReturnType<typeof t.Unsafe<Response>> };
 
@@ -46,6 +79,34 @@ export const tokenProblems = {
   401: "No valid access token: missing, malformed, expired or revoked.",
   503: "Token revocation state cannot be checked right now.",
 } as const;
+
+/** A model as plain JSON Schema, for the parts of the document written by hand. */
+// biome-ignore lint/complexity/noBannedTypes: what an OpenAPI schema object accepts, unnamed here
+export const jsonSchema = (model: TSchema): {} => JSON.parse(JSON.stringify(model));
+
+export const Credentials = t.Object({
+  username: t.String({ maxLength: 256 }),
+  password: t.String({ maxLength: 1024 }),
+});
+
+/** RFC 6749 4.3.2 and 6; the other fields a client sends (client_id, ...) are ignored. */
+export const TokenRequest = t.Object(
+  {
+    grant_type: t.UnionEnum(["password", "refresh_token"]),
+    username: t.Optional(t.String({ maxLength: 256, description: "grant_type=password" })),
+    password: t.Optional(t.String({ maxLength: 1024, description: "grant_type=password" })),
+    refresh_token: t.Optional(
+      t.String({
+        maxLength: 4096,
+        description: "grant_type=refresh_token: the refresh_token of the last answer.",
+      }),
+    ),
+    scope: t.Optional(
+      t.String({ description: "Ignored: what a token may do follows from the user's role." }),
+    ),
+  },
+  { description: "An OAuth2 token request (RFC 6749)", additionalProperties: true },
+);
 
 const role = t.Union([t.Literal("user"), t.Literal("admin")]);
 
@@ -63,13 +124,30 @@ const refreshSetCookie = {
   }),
 };
 
-export const Token = withHeaders(
+const tokenFields = {
+  access_token: t.String({ description: "A JWT (HS256) for Authorization: Bearer." }),
+  token_type: t.Literal("bearer"),
+  expires_in: t.Integer({ description: "Seconds until the access token expires." }),
+};
+
+export const Token = withHeaders(t.Object(tokenFields), refreshSetCookie);
+
+/** RFC 6749 5.1; a JSON login on /auth/token answers as Token does. */
+export const TokenGrant = withHeaders(
   t.Object({
-    access_token: t.String({ description: "A JWT (HS256) for Authorization: Bearer." }),
-    token_type: t.Literal("bearer"),
-    expires_in: t.Integer({ description: "Seconds until the access token expires." }),
+    ...tokenFields,
+    refresh_token: t.Optional(
+      t.String({
+        description:
+          "Form (OAuth2) requests only: the rotating refresh token, the cookie's value too.",
+      }),
+    ),
   }),
-  refreshSetCookie,
+  {
+    ...refreshSetCookie,
+    "Cache-Control": t.String({ description: "no-store" }),
+    Pragma: t.String({ description: "no-cache" }),
+  },
 );
 
 export const SecureData = t.Object({

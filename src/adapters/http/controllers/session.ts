@@ -1,38 +1,93 @@
 import { Effect } from "effect";
-import { Elysia, t } from "elysia";
+import { Elysia, getSchemaValidator } from "elysia";
 import { login } from "../../../application/login.ts";
 import { logout } from "../../../application/logout.ts";
 import { refresh } from "../../../application/refresh.ts";
 import { register } from "../../../application/register.ts";
 import type { CookieJar } from "../cookies.ts";
+import { fieldErrors, invalidFields } from "../errors.ts";
 import { bearerToken } from "../guard.ts";
+import { grantOf, noStore, oauthAnswers } from "../oauth2.ts";
 import { problem } from "../problem.ts";
-import { bearer, bodyProblems, problems, refreshCookie, Token, User } from "../schemas.ts";
+import {
+  bearer,
+  bodyProblems,
+  Credentials,
+  jsonSchema,
+  problems,
+  refreshCookie,
+  Token,
+  TokenGrant,
+  TokenRequest,
+  User,
+} from "../schemas.ts";
 import type { Deps } from "./deps.ts";
 import { noContent, userBody } from "./views.ts";
 
-const credentials = t.Object({
-  username: t.String({ maxLength: 256 }),
-  password: t.String({ maxLength: 1024 }),
-});
+const loginProblems = {
+  ...bodyProblems,
+  401: "Invalid username or password: the same answer, in similar time, for an unknown user.",
+  422: "A missing or non-string field.",
+  429: "Too many failed logins for this username or from this client; see Retry-After. The right password is refused too until then.",
+  503: "The event store or the attempt counters are unreachable.",
+} as const;
 
 const loginRoute = {
-  body: credentials,
-  response: {
-    200: Token,
-    ...problems({
-      ...bodyProblems,
-      401: "Invalid username or password: the same answer, in similar time, for an unknown user.",
-      422: "A missing or non-string field.",
-      429: "Too many failed logins for this username or from this client; see Retry-After. The right password is refused too until then.",
-      503: "The event store or the attempt counters are unreachable.",
-    }),
-  },
+  body: Credentials,
+  response: { 200: Token, ...problems(loginProblems) },
   detail: {
     summary: "Log in: an access token, and the refresh token as an HttpOnly cookie",
     description:
       "JSON, or the OAuth2 password grant's form fields (application/x-www-form-urlencoded).",
     responses: { 200: { description: "Logged in; the refresh cookie is set." } },
+  },
+};
+
+const credentialsCheck = getSchemaValidator(Credentials, { normalize: true });
+
+/** The 422 of /auth/login's own validation, which first drops the fields the model lacks. */
+const credentialsOf = (body: unknown): typeof Credentials.static | Response => {
+  const cleaned = body === null ? body : (credentialsCheck.Clean?.(body) ?? body);
+  if (credentialsCheck.Check(cleaned)) return cleaned as typeof Credentials.static;
+  return invalidFields(fieldErrors(credentialsCheck.Errors(cleaned)));
+};
+
+const { 400: notJson, 429: lockedOut, 503: unreachable, ...loginOnly } = loginProblems;
+
+// No `body` model: a form with grant_type is checked against TokenRequest, anything else as a
+// login, so that each answers its own errors (RFC 6749's, or the 422 of /auth/login).
+const tokenRoute = {
+  response: {
+    200: TokenGrant,
+    ...problems(loginOnly),
+    ...problems(
+      {
+        400: `${notJson} A form request: invalid_request (a missing or invalid parameter), invalid_grant (wrong username or password; a refresh token that is unknown, expired, revoked or already rotated, which also ends its session) or unsupported_grant_type.`,
+        429: `${lockedOut} A form request gets error invalid_grant.`,
+        503: `${unreachable} A form request gets error temporarily_unavailable.`,
+      },
+      { oauth: true },
+    ),
+  },
+  detail: {
+    summary: "OAuth2 token endpoint (RFC 6749): password and refresh_token grants",
+    description: [
+      "A form (application/x-www-form-urlencoded) with `grant_type` is an RFC 6749 token request:",
+      "`password` (username, password) or `refresh_token` (refresh_token). The answer adds",
+      "`refresh_token` and sets the refresh cookie as well; errors are RFC 6749 errors (`error`,",
+      "`error_description`) with the problem fields, as application/json. Any other body is a",
+      "login and answers exactly as POST /auth/login.",
+    ].join(" "),
+    requestBody: {
+      required: true,
+      content: {
+        "application/x-www-form-urlencoded": { schema: jsonSchema(TokenRequest) },
+        "application/json": { schema: jsonSchema(Credentials) },
+      },
+    },
+    responses: {
+      200: { description: "A token; the refresh cookie is set, whichever the request." },
+    },
   },
 };
 
@@ -60,7 +115,7 @@ export const sessionController = ({ run, bodies, context, cookies }: Deps) => {
             return userBody(user);
           }),
         {
-          body: credentials,
+          body: Credentials,
           response: {
             201: User,
             ...problems({
@@ -78,8 +133,35 @@ export const sessionController = ({ run, bodies, context, cookies }: Deps) => {
         },
       )
       .post("/auth/login", logIn, loginRoute)
-      // The name OAuth2 password-flow clients use; it answers as /auth/login does.
-      .post("/auth/token", logIn, loginRoute)
+      // An OAuth2 token endpoint when the body is a form with grant_type; a login otherwise.
+      .post(
+        "/auth/token",
+        ({ body, request, metadata, cookie, set }) => {
+          const grant = grantOf(request.headers.get("content-type"), body);
+          if (grant === undefined) {
+            const credentials = credentialsOf(body);
+            if (credentials instanceof Response) return credentials;
+            return logIn({ body: credentials, metadata, cookie });
+          }
+          if (grant instanceof Response) return grant;
+          const issued =
+            grant.grant === "password"
+              ? login({ username: grant.username, password: grant.password }, metadata)
+              : refresh(grant.refreshToken, metadata);
+          // The cookie follows the rotation too: a browser holding it would otherwise present a
+          // rotated token later, and reuse detection would end the session.
+          const tokenBody = cookies.tokens(cookie);
+          return run(
+            issued,
+            (pair) => {
+              Object.assign(set.headers, noStore);
+              return { ...tokenBody(pair), refresh_token: pair.refreshToken };
+            },
+            oauthAnswers,
+          );
+        },
+        tokenRoute,
+      )
       .post(
         "/auth/refresh",
         ({ cookie, metadata }) => {

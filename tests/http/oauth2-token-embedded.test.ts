@@ -1,0 +1,3 @@
+import { oauth2TokenSuite } from "./oauth2TokenSuite.ts";
+
+oauth2TokenSuite("embedded");
