@@ -3,7 +3,7 @@ import { Authenticator, isRefusal } from "../../application/Authenticator.ts";
 import { RoleRequired } from "../../application/errors.ts";
 import type { AccessClaims } from "../../application/ports/Tokens.ts";
 import type { Role } from "../../domain/Role.ts";
-import { toProblem } from "./errors.ts";
+import { Refused, toProblem } from "./errors.ts";
 import { problem } from "./problem.ts";
 import type { Runtime } from "./runner.ts";
 
@@ -14,11 +14,14 @@ const bearerPattern = /^bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 export const bearerToken = (authorization: string | undefined) =>
   authorization === undefined ? undefined : bearerPattern.exec(authorization)?.[1];
 
+type Checked = { checked: AccessClaims };
+
 const noToken = () => problem(401, "A bearer access token is required.");
 
 /**
  * Routes opt in with `{ role: "any" }` (a live access token) or `{ role: "admin" }`; the
- * handler gets `principal`, or the request is answered with 401, 403 or 503 before it runs.
+ * handler gets `principal`, or the request is answered with 401, 403 or 503 before its input
+ * is validated.
  */
 export const guard = (runtime: Runtime) => {
   // Resolved once, on first use, after the runtime has built its layers.
@@ -33,15 +36,17 @@ export const guard = (runtime: Runtime) => {
 
   return new Elysia({ name: "guard" }).macro({
     role: (needed: Role | "any") => ({
-      // request.headers, not `headers`: naming that builds an object of every header.
-      async resolve({ request, status }) {
-        const claims = await principal(request.headers.get("authorization") ?? undefined);
-        if (claims instanceof Response) return status(claims.status as 401, claims);
+      // Before the route's schemas run: a caller without a valid token learns nothing of them.
+      async transform(context) {
+        // request.headers, not `headers`: naming that builds an object of every header.
+        const claims = await principal(context.request.headers.get("authorization") ?? undefined);
+        if (claims instanceof Response) throw new Refused(claims);
         if (needed !== "any" && claims.role !== needed) {
-          return status(403, toProblem(new RoleRequired({ role: needed })));
+          throw new Refused(toProblem(new RoleRequired({ role: needed })));
         }
-        return { principal: claims };
+        (context as unknown as Checked).checked = claims;
       },
+      resolve: (context) => ({ principal: (context as unknown as Checked).checked }),
     }),
   });
 };
