@@ -1,4 +1,4 @@
-import { Effect, Fiber, Layer } from "effect";
+import { Effect, Fiber, Layer, Schedule } from "effect";
 import type postgres from "postgres";
 import {
   type AppendOptions,
@@ -36,6 +36,16 @@ type AppendedRow = {
 };
 
 const unavailable = (cause: unknown) => new StoreUnavailable({ cause });
+
+// Server shutdown or crash (57P01-57P03), connection exceptions (08), and postgres.js's own.
+const droppedCodes = /^(57P0[123]|08...|CONNECTION_(CLOSED|ENDED|DESTROYED)|ECONNRESET|EPIPE)$/;
+
+const droppedConnection = (error: unknown) =>
+  typeof error === "object" &&
+  error !== null &&
+  "code" in error &&
+  typeof error.code === "string" &&
+  droppedCodes.test(error.code);
 
 const isUniqueViolation = (error: unknown, constraint: string): error is postgres.PostgresError =>
   typeof error === "object" &&
@@ -122,6 +132,13 @@ const eventData = (rows: readonly RawRow[], from: number): EventData[] => {
 
 const scanBatch = 1_000;
 const defaultQueryTimeoutMs = 3_000;
+const readAttemptMs = 1_000;
+
+class Unanswered extends Error {
+  constructor() {
+    super(`no answer within ${readAttemptMs} ms`);
+  }
+}
 
 const claimTakenKey = (error: postgres.PostgresError): string | undefined =>
   /^Key \(key\)=\((.*)\) already exists\.$/s.exec(error.detail ?? "")?.[1];
@@ -133,13 +150,32 @@ export const makePostgresEventStore = (
 ): Effect.Effect<EventStore["Service"], StoreUnavailable> =>
   Effect.gen(function* () {
     // Every query gives up in time: a frozen server yields 503s, not requests waiting with it.
-    const bounded = <A>(options: { try: () => PromiseLike<A>; catch: typeof unavailable }) =>
-      Effect.tryPromise({ try: () => Promise.resolve(options.try()), catch: options.catch }).pipe(
+    const inTime = <A>(effect: Effect.Effect<A, StoreUnavailable>) =>
+      effect.pipe(
         Effect.timeoutOrElse({
           duration: queryTimeoutMs,
           orElse: () =>
             Effect.fail(unavailable(new Error(`no answer within ${queryTimeoutMs} ms`))),
         }),
+      );
+    const bounded = <A>(options: { try: () => PromiseLike<A>; catch: typeof unavailable }) =>
+      inTime(
+        Effect.tryPromise({ try: () => Promise.resolve(options.try()), catch: options.catch }),
+      );
+    // A connection the server dropped while idle fails the next query sent on it, or leaves it
+    // unanswered: a read is sent again, on another connection; a write is not, as it may land.
+    const read = <A>(query: () => PromiseLike<A>) =>
+      inTime(
+        Effect.tryPromise({ try: () => Promise.resolve(query()), catch: unavailable }).pipe(
+          Effect.timeoutOrElse({
+            duration: readAttemptMs,
+            orElse: () => Effect.fail(unavailable(new Unanswered())),
+          }),
+          Effect.retry({
+            schedule: Schedule.spaced("5 millis"),
+            while: (error) => error.cause instanceof Unanswered || droppedConnection(error.cause),
+          }),
+        ),
       );
     yield* Effect.tryPromise({ try: () => migrate(sql), catch: unavailable });
     const [{ schema } = { schema: "public" }] = yield* Effect.tryPromise({
@@ -274,10 +310,7 @@ export const makePostgresEventStore = (
           expectedVersion: options.expectedVersion,
         });
         if (events.length === 0) {
-          const version = yield* bounded({
-            try: () => currentVersion(streamId),
-            catch: unavailable,
-          });
+          const version = yield* read(() => currentVersion(streamId));
           if (options.expectedVersion !== version) {
             return yield* conflict;
           }
@@ -380,10 +413,9 @@ export const makePostgresEventStore = (
               else true end`
       }`;
 
-    const currentSnapshot = bounded({
-      try: () => sql<{ snapshot: string }[]>`select pg_current_snapshot()::text as snapshot`,
-      catch: unavailable,
-    }).pipe(Effect.map((rows) => rows[0]?.snapshot ?? startSnapshot));
+    const currentSnapshot = read(
+      () => sql<{ snapshot: string }[]>`select pg_current_snapshot()::text as snapshot`,
+    ).pipe(Effect.map((rows) => rows[0]?.snapshot ?? startSnapshot));
 
     // Visible in `target`, not in `base`: the transactions `base` saw running, then every later
     // one, merged in (transaction id, position) order; both branches are ordered index scans.
@@ -425,10 +457,7 @@ export const makePostgresEventStore = (
       Effect.gen(function* () {
         const cursor = yield* parseCheckpoint(after);
         const target = cursor.target ?? (yield* currentSnapshot);
-        const rows = yield* bounded({
-          try: () => query(cursor, target),
-          catch: unavailable,
-        });
+        const rows = yield* read(() => query(cursor, target));
         const tail = rows[rows.length - 1];
         const checkpoint =
           rows.length < limit || tail === undefined
@@ -441,27 +470,24 @@ export const makePostgresEventStore = (
       append,
       appendMany,
       readStream: (streamId) =>
-        bounded({
-          try: () => sql<EventRow[]>`
+        read(
+          () => sql<EventRow[]>`
             select transaction_id::text, position, stream_id, version, type, data, metadata, recorded_at
             from events where stream_id = ${streamId} order by version`,
-          catch: unavailable,
-        }).pipe(Effect.map((rows) => rows.map(toRecorded))),
+        ).pipe(Effect.map((rows) => rows.map(toRecorded))),
       readStreams: (streamIds) =>
-        bounded({
-          try: () => sql<EventRow[]>`
+        read(
+          () => sql<EventRow[]>`
             select transaction_id::text, position, stream_id, version, type, data, metadata, recorded_at
             from events where stream_id = any(${streamIds as string[]}) order by position`,
-          catch: unavailable,
-        }).pipe(Effect.map((rows) => rows.map(toRecorded))),
+        ).pipe(Effect.map((rows) => rows.map(toRecorded))),
       streamsStartedWith: (type, field, value) =>
-        bounded({
-          try: () => sql<{ stream_id: string }[]>`
+        read(
+          () => sql<{ stream_id: string }[]>`
             select stream_id from events
             where version = 1 and type = ${type} and data @> ${sql.json({ [field]: value })}
             order by position`,
-          catch: unavailable,
-        }).pipe(Effect.map((rows) => rows.map((row) => row.stream_id))),
+        ).pipe(Effect.map((rows) => rows.map((row) => row.stream_id))),
       readAll: (after, limit, filter) =>
         readPage(
           after,
@@ -524,15 +550,13 @@ export const makePostgresEventStore = (
           );
           return snapshot;
         }),
-      size: bounded({
-        try: () => sql<{ count: string }[]>`select count(*) as count from events`,
-        catch: unavailable,
-      }).pipe(Effect.map((rows) => Number(rows[0]?.count ?? 0))),
+      size: read(() => sql<{ count: string }[]>`select count(*) as count from events`).pipe(
+        Effect.map((rows) => Number(rows[0]?.count ?? 0)),
+      ),
       findClaim: (key) =>
-        bounded({
-          try: () => sql<{ stream_id: string }[]>`select stream_id from claims where key = ${key}`,
-          catch: unavailable,
-        }).pipe(Effect.map((rows) => rows[0]?.stream_id ?? null)),
+        read(
+          () => sql<{ stream_id: string }[]>`select stream_id from claims where key = ${key}`,
+        ).pipe(Effect.map((rows) => rows[0]?.stream_id ?? null)),
       subscribe: (onAppend) =>
         Effect.acquireRelease(
           bounded({
