@@ -100,9 +100,13 @@ describe("replay and verify", () => {
   test("replay restores it, reports its work, and a second run changes nothing", async () => {
     const first = await replay(storage.env);
     expect(first.code).toBe(0);
-    expect(first.out).toMatch(
-      /replayed \d+ events \(\d+ read\), \d+ keys written, [\d.]+ s, \d+ events\/s, peak RSS \d+ MB/,
-    );
+    const summary =
+      /^replayed a log of (\d+) events in [\d.]+ s: (\d+) read \((\d+)\/s\), \d+ keys written, peak RSS \d+ MB$/m.exec(
+        first.out,
+      );
+    expect(summary).not.toBeNull();
+    // The passes skip what cannot matter: fewer read than the log holds, and the rate is of those.
+    expect(Number(summary?.[2])).toBeLessThanOrEqual(Number(summary?.[1]));
     expect((await replay(storage.env, "--verify")).code).toBe(0);
     const before = await snapshot();
     expect((await replay(storage.env)).code).toBe(0);

@@ -42,9 +42,9 @@ export const replayCommand = async (config: Config, verify: boolean): Promise<nu
       const seconds = (performance.now() - started) / 1000;
       const rss = process.resourceUsage().maxRSS / 1024;
       console.log(
-        `replayed ${log} events (${summary.events} read), ${summary.keys} keys written, ` +
-          `${seconds.toFixed(2)} s, ${Math.round(log / Math.max(seconds, 1e-9))} events/s, ` +
-          `peak RSS ${rss.toFixed(0)} MB`,
+        `replayed a log of ${log} events in ${seconds.toFixed(2)} s: ${summary.events} read ` +
+          `(${Math.round(summary.events / Math.max(seconds, 1e-9))}/s), ` +
+          `${summary.keys} keys written, peak RSS ${rss.toFixed(0)} MB`,
       );
       return 0;
     }),
