@@ -315,7 +315,7 @@ describe("OpenAPI document", () => {
       operation(route).responses["422"]?.content?.["application/problem+json"]?.example;
     expect(example("POST /auth/register")).toMatchObject({
       title: "Unprocessable Content",
-      errors: [{ field: "username", message: "Expected string" }],
+      errors: [{ field: "username", message: "required: a string" }],
     });
     expect(example("GET /secure/heavy-task")).toMatchObject({
       errors: [{ field: "n", message: `an integer from 0 to ${maxN}, in decimal digits` }],

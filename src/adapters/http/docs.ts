@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { toOpenAPISchema } from "@elysiajs/openapi/openapi";
 import { type AnyElysia, Elysia } from "elysia";
 import packageJson from "../../../package.json" with { type: "json" };
+import { expectation, type Schema } from "./errors.ts";
 import { problemBody } from "./problem.ts";
 import {
   OAuthError,
@@ -86,9 +87,9 @@ const firstInput = (operation: JsonObject): { name: string; schema: JsonObject }
 /** The answer as the API builds it, its detail this route's own sentence for the status. */
 const problemExample = (status: string, description: string, operation: JsonObject): Json => {
   const input = status === "422" ? firstInput(operation) : undefined;
-  // TypeBox's words for a missing string, which is what a 422 names when no rule says more.
-  const message =
-    typeof input?.schema.description === "string" ? input.schema.description : "Expected string";
+  // A rule's own words where it has them, else the answer to that input left out.
+  const schema = input?.schema as Schema | undefined;
+  const message = schema?.description ?? expectation(schema ? { schema } : {});
   const errors = input ? { errors: [{ field: input.name, message }] } : {};
   return JSON.parse(JSON.stringify(problemBody(Number(status), description, errors)));
 };

@@ -134,14 +134,55 @@ export class Refused extends Error {
   }
 }
 
-type Issue = { readonly path?: string; readonly message?: string };
+type Issue = {
+  readonly path?: string;
+  readonly message?: string;
+  readonly value?: unknown;
+  readonly schema?: Schema;
+};
 
-/** Schema issues by field, the first message of each; a value is never echoed. */
+export type Schema = {
+  readonly type?: string;
+  readonly description?: string;
+  readonly minLength?: number;
+  readonly maxLength?: number;
+  readonly pattern?: string;
+};
+
+const kinds: Record<string, string> = {
+  string: "a string",
+  integer: "an integer",
+  number: "a number",
+  boolean: "true or false",
+  object: "an object",
+  array: "a list",
+};
+
+/**
+ * What the field must be, in the words the domain rules use ("8 to 128 characters"), not the
+ * schema library's ("Expected string").
+ */
+export const expectation = ({ value, schema = {}, message }: Issue): string => {
+  const kind = schema.type === undefined ? undefined : kinds[schema.type];
+  if (value === undefined) return kind ? `required: ${kind}` : "required";
+  if (schema.type === "string" && typeof value === "string") {
+    if (schema.maxLength !== undefined && value.length > schema.maxLength) {
+      return `at most ${schema.maxLength} characters`;
+    }
+    if (schema.minLength !== undefined && value.length < schema.minLength) {
+      return `at least ${schema.minLength} characters`;
+    }
+    return schema.description ?? "not in the expected form";
+  }
+  return kind ?? message ?? "invalid";
+};
+
+/** Schema issues by field, the first of each; a value is never echoed. */
 export const fieldErrors = (issues: Iterable<Issue>): { field: string; message: string }[] => {
   const seen = new Map<string, string>();
   for (const issue of issues) {
     const field = (issue.path ?? "").replace(/^\//, "").replaceAll("/", ".") || "body";
-    if (!seen.has(field)) seen.set(field, issue.message ?? "invalid");
+    if (!seen.has(field)) seen.set(field, expectation(issue));
   }
   return [...seen].map(([field, message]) => ({ field, message }));
 };
