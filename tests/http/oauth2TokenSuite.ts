@@ -339,6 +339,22 @@ export const oauth2TokenSuite = (mode: Mode) =>
         expect((await me(session.access)).status).toBe(200);
       });
 
+      test("a parameter sent twice is invalid_request, not the last value", async () => {
+        const before = await logSize();
+        for (const raw of [
+          `grant_type=password&grant_type=password&username=x&password=y`,
+          `grant_type=refresh_token&refresh_token=${session.refresh}&refresh_token=other`,
+        ]) {
+          const reply = await api.call("POST", "/auth/token", {
+            raw,
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+          });
+          expectOAuthError(reply, 400, "invalid_request");
+          expect(reply.body.error_description).toContain("more than once");
+        }
+        expect(await logSize()).toBe(before);
+      });
+
       test("the session those requests named still refreshes", async () => {
         expect((await refreshGrant(session.refresh)).status).toBe(200);
       });

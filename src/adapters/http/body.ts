@@ -23,6 +23,16 @@ const readBounded = async (request: Request, maxBytes: number): Promise<string> 
   return Buffer.concat(chunks).toString("utf8");
 };
 
+/** A field sent more than once becomes a list, which no string schema takes: never "last wins". */
+const formFields = (text: string) => {
+  const fields: Record<string, string | string[]> = {};
+  for (const [name, value] of new URLSearchParams(text)) {
+    const seen = fields[name];
+    fields[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
+  }
+  return fields;
+};
+
 export const bodies = (maxBytes: number) =>
   new Elysia({ name: "bodies", seed: maxBytes }).onParse(
     { as: "scoped" },
@@ -32,7 +42,7 @@ export const bodies = (maxBytes: number) =>
       if (text === "") return {};
       const type = contentType?.split(";")[0]?.trim().toLowerCase();
       if (type === "application/x-www-form-urlencoded") {
-        return Object.fromEntries(new URLSearchParams(text));
+        return formFields(text);
       }
       if (type !== "application/json") {
         throw new Refused(

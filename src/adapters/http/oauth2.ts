@@ -77,6 +77,9 @@ export const grantOf = (
     return typeof value === "string" && value !== "" ? value : undefined;
   };
   const missing = (name: string) => invalid(`The ${name} parameter is missing.`);
+  // RFC 6749 3.1: parameters must not be included more than once.
+  const repeated = Object.keys(form).find((name) => Array.isArray(form[name]));
+  if (repeated !== undefined) return invalid(`The ${repeated} parameter is sent more than once.`);
   const grantType = given("grant_type");
   if (grantType === undefined) return missing("grant_type");
   if (grantType !== "password" && grantType !== "refresh_token") {
