@@ -149,6 +149,8 @@ export const makePostgresEventStore = (
   queryTimeoutMs = defaultQueryTimeoutMs,
 ): Effect.Effect<EventStore["Service"], StoreUnavailable> =>
   Effect.gen(function* () {
+    const sent = <A>(query: () => PromiseLike<A>) =>
+      Effect.tryPromise({ try: () => Promise.resolve(query()), catch: unavailable });
     // Every query gives up in time: a frozen server yields 503s, not requests waiting with it.
     const inTime = <A>(effect: Effect.Effect<A, StoreUnavailable>) =>
       effect.pipe(
@@ -158,15 +160,12 @@ export const makePostgresEventStore = (
             Effect.fail(unavailable(new Error(`no answer within ${queryTimeoutMs} ms`))),
         }),
       );
-    const bounded = <A>(options: { try: () => PromiseLike<A>; catch: typeof unavailable }) =>
-      inTime(
-        Effect.tryPromise({ try: () => Promise.resolve(options.try()), catch: options.catch }),
-      );
+    const bounded = <A>(query: () => PromiseLike<A>) => inTime(sent(query));
     // A connection the server dropped while idle fails the next query sent on it, or leaves it
     // unanswered: a read is sent again, on another connection; a write is not, as it may land.
     const read = <A>(query: () => PromiseLike<A>) =>
       inTime(
-        Effect.tryPromise({ try: () => Promise.resolve(query()), catch: unavailable }).pipe(
+        sent(query).pipe(
           Effect.timeoutOrElse({
             duration: readAttemptMs,
             orElse: () => Effect.fail(unavailable(new Unanswered())),
@@ -317,10 +316,7 @@ export const makePostgresEventStore = (
           return { nextVersion: version, events: [] };
         }
         const claims = [...new Set(options.claims ?? [])];
-        const outcome = yield* bounded({
-          try: () => attempt(streamId, events, options, claims),
-          catch: unavailable,
-        });
+        const outcome = yield* bounded(() => attempt(streamId, events, options, claims));
         if ("taken" in outcome) return yield* new ClaimTaken({ key: outcome.taken });
         if (!("ok" in outcome)) return yield* conflict;
         notify();
@@ -384,10 +380,7 @@ export const makePostgresEventStore = (
             new Error("appendMany needs distinct streams, each with events"),
           );
         }
-        const outcome = yield* bounded({
-          try: () => attemptMany(appends, metadata),
-          catch: unavailable,
-        });
+        const outcome = yield* bounded(() => attemptMany(appends, metadata));
         if ("taken" in outcome) return yield* new ClaimTaken({ key: outcome.taken });
         if ("conflict" in outcome) {
           const moved = outcome.conflict;
@@ -532,7 +525,7 @@ export const makePostgresEventStore = (
             .raw()
             .cursor(scanBatch)
             [Symbol.asyncIterator]();
-          const next = bounded({ try: () => batches.next(), catch: unavailable });
+          const next = bounded(() => batches.next());
           yield* Effect.gen(function* () {
             let pending = yield* Effect.forkChild(next);
             for (;;) {
@@ -559,10 +552,7 @@ export const makePostgresEventStore = (
         ).pipe(Effect.map((rows) => rows[0]?.stream_id ?? null)),
       subscribe: (onAppend) =>
         Effect.acquireRelease(
-          bounded({
-            try: () => sql.listen(channel, () => onAppend()),
-            catch: unavailable,
-          }),
+          bounded(() => sql.listen(channel, () => onAppend())),
           (listening) => Effect.promise(() => listening.unlisten().catch(() => {})),
         ).pipe(Effect.asVoid),
     });
