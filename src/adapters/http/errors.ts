@@ -19,8 +19,8 @@ const stateDown = "Token revocation state cannot be checked or written right now
 export type Meaning = {
   readonly status: number;
   readonly detail: string;
-  readonly headers?: Record<string, string>;
-  readonly extra?: Record<string, unknown>;
+  readonly headers?: Record<string, string> | undefined;
+  readonly extra?: Record<string, unknown> | undefined;
 };
 
 /** The one table from an application error to its HTTP meaning. */

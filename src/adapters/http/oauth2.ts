@@ -1,6 +1,6 @@
 import { getSchemaValidator } from "elysia";
 import type { AppError } from "../../application/errors.ts";
-import { type Answers, fieldErrors, meaningOf } from "./errors.ts";
+import { type Answers, fieldErrors, type Meaning, meaningOf } from "./errors.ts";
 import { problem } from "./problem.ts";
 import { type OAuthErrorCode, TokenRequest } from "./schemas.ts";
 
@@ -12,10 +12,7 @@ export const oauthError = (
   status: number,
   error: OAuthErrorCode,
   description: string,
-  options: {
-    readonly headers?: Record<string, string>;
-    readonly extra?: Record<string, unknown>;
-  } = {},
+  options: Pick<Meaning, "headers" | "extra"> = {},
 ) =>
   problem(status, description, {
     headers: { ...options.headers, ...noStore, "content-type": "application/json" },
@@ -36,14 +33,11 @@ export const oauthAnswers: Answers = {
     if (refusedGrants.has(error._tag)) return oauthError(400, "invalid_grant", detail);
     // The lockout refuses the grant however right the password: RFC 6749 has no code of its own.
     if (error._tag === "RateLimited") {
-      return oauthError(status, "invalid_grant", detail, headers ? { headers } : {});
+      return oauthError(status, "invalid_grant", detail, { headers });
     }
     const code =
       status >= 500 || error._tag === "Contended" ? "temporarily_unavailable" : "invalid_request";
-    return oauthError(status, code, detail, {
-      ...(headers ? { headers } : {}),
-      ...(extra ? { extra } : {}),
-    });
+    return oauthError(status, code, detail, { headers, extra });
   },
   fault: (status, detail) =>
     oauthError(status, status === 503 ? "temporarily_unavailable" : "server_error", detail),

@@ -34,8 +34,8 @@ export const problem = (
   status: number,
   detail: string,
   options: {
-    readonly headers?: Record<string, string>;
-    readonly extra?: Record<string, unknown>;
+    readonly headers?: Record<string, string> | undefined;
+    readonly extra?: Record<string, unknown> | undefined;
   } = {},
 ): Response => {
   const body = problemBody(status, detail, options.extra);
