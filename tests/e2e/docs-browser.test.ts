@@ -38,6 +38,31 @@ describe.skipIf(!installed)("API documentation in a real browser, offline", () =
     return page;
   };
 
+  /** GET /auth/me through Swagger UI's "Try it out", once it answered 200: its body. */
+  const tryMe = async (page: Page) => {
+    const me = page.locator("#operations-auth-getAuthMe");
+    await me.locator(".opblock-summary").click();
+    await me.locator("button.try-out__btn").click();
+    await me.locator("button.execute").click();
+    const live = me.locator(".live-responses-table .response").first();
+    await live.locator(".response-col_status", { hasText: "200" }).waitFor();
+    const answer = await live.locator(".response-col_description pre").first().textContent();
+    return JSON.parse(answer ?? "{}");
+  };
+
+  /** A new user, registered over HTTP. */
+  const newUser = async (prefix: string) => {
+    const username = `${prefix}_${crypto.randomUUID().slice(0, 8)}`;
+    const password = "correct horse battery";
+    const registered = await fetch(`${server.base}/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username, password }),
+    });
+    expect(registered.status).toBe(201);
+    return { username, password };
+  };
+
   beforeAll(async () => {
     server = await startServer("docs_browser");
     browser = await chromium.launch({
@@ -67,17 +92,12 @@ describe.skipIf(!installed)("API documentation in a real browser, offline", () =
   });
 
   test("Swagger UI: Authorize with a token, then GET /auth/me answers 200 with the user", async () => {
-    const username = `docs_${crypto.randomUUID().slice(0, 8)}`;
-    const password = "correct horse battery";
-    const json = { "content-type": "application/json" };
-    const body = JSON.stringify({ username, password });
-    const registered = await fetch(`${server.base}/auth/register`, {
+    const { username, password } = await newUser("docs");
+    const login = await fetch(`${server.base}/auth/login`, {
       method: "POST",
-      headers: json,
-      body,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username, password }),
     });
-    expect(registered.status).toBe(201);
-    const login = await fetch(`${server.base}/auth/login`, { method: "POST", headers: json, body });
     expect(login.status).toBe(200);
     const { access_token: token } = (await login.json()) as { access_token: string };
 
@@ -92,19 +112,34 @@ describe.skipIf(!installed)("API documentation in a real browser, offline", () =
     await bearerForm.locator("button.authorize").click();
     await page.locator("button.btn-done").first().click();
 
-    const me = page.locator("#operations-auth-getAuthMe");
-    await me.locator(".opblock-summary").click();
-    await me.locator("button.try-out__btn").click();
-    await me.locator("button.execute").click();
-
-    const live = me.locator(".live-responses-table .response").first();
-    await live.locator(".response-col_status", { hasText: "200" }).waitFor();
-    const answer = await live.locator(".response-col_description pre").first().textContent();
-    expect(JSON.parse(answer ?? "{}")).toMatchObject({ username, role: "user" });
+    expect(await tryMe(page)).toMatchObject({ username, role: "user" });
 
     if (process.env.UPDATE_SCREENSHOT === "1") {
       await page.screenshot({ path: screenshot, fullPage: true });
     }
+    await page.close();
+  });
+
+  test("Swagger UI: the OAuth2 password flow obtains a token at /auth/token, and GET /auth/me answers 200 with it", async () => {
+    const { username, password } = await newUser("docs_oauth");
+    const page = await open("/docs");
+    const tokenAnswers: number[] = [];
+    page.on("response", (response) => {
+      if (new URL(response.url()).pathname === "/auth/token") tokenAnswers.push(response.status());
+    });
+    await page.locator(".swagger-ui .info .title", { hasText: "authlog" }).waitFor();
+
+    await page.locator("button.authorize").first().click();
+    const oauth = page.locator(".auth-container", { hasText: "OAuth2, password" });
+    await oauth.locator("#oauth_username").fill(username);
+    await oauth.locator("#oauth_password").fill(password);
+    await oauth.locator("button.authorize").click();
+    // Swagger UI replaces the form with the authorized state once the token has come.
+    await oauth.getByText("Authorized", { exact: true }).waitFor();
+    expect(tokenAnswers).toEqual([200]);
+    await page.locator("button.btn-done").first().click();
+
+    expect(await tryMe(page)).toMatchObject({ username, role: "user" });
     await page.close();
   });
 
@@ -126,7 +161,7 @@ describe.skipIf(!installed)("API documentation in a real browser, offline", () =
   });
 
   test("the pages asked for nothing beyond this server and broke no security policy", () => {
-    expect(opened).toEqual(["/docs", "/redoc"]);
+    expect(opened).toEqual(["/docs", "/docs", "/redoc"]);
     expect(blocked).toEqual([]);
     expect(pageErrors).toEqual([]);
   });

@@ -57,4 +57,27 @@ describe("attempt counters unavailable", () => {
     }
     expect(right.text).toBe(wrong.text);
   });
+
+  test("a password grant answers 503 temporarily_unavailable with Retry-After, as JSON", async () => {
+    expect((await api.register("grant_when_down")).status).toBe(201);
+    const reply = await api.call("POST", "/auth/token", {
+      form: {
+        grant_type: "password",
+        username: "grant_when_down",
+        password: "correct horse battery",
+      },
+    });
+    expect(reply.status).toBe(503);
+    expect(reply.headers.get("content-type")).toBe("application/json");
+    expect(reply.headers.get("retry-after")).toBeTruthy();
+    expect(reply.headers.get("cache-control")).toBe("no-store");
+    expect(reply.body.detail).toBeString();
+    expect(reply.body).toMatchObject({
+      error: "temporarily_unavailable",
+      error_description: reply.body.detail,
+      status: 503,
+      title: "Service Unavailable",
+    });
+    expect(reply.refreshCookie).toBeUndefined();
+  });
 });
