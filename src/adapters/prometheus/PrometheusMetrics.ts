@@ -1,5 +1,5 @@
 import { Effect } from "effect";
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
 import type { Gauges } from "../../application/operations.ts";
 import type { MetricsShape } from "../../application/ports/Metrics.ts";
 
@@ -12,28 +12,109 @@ export type RequestOutcome = {
 };
 
 const methods = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+const bounds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+type Series = {
+  readonly labels: { readonly method: string; readonly route: string; readonly status: string };
+  count: number;
+  sum: number;
+  /** Requests per bucket, not cumulative; the last one is above every bound. */
+  readonly buckets: number[];
+};
+
+/**
+ * `http_requests_total` and `http_request_duration_seconds` as plain counts per series, turned
+ * into samples only when scraped: prom-client's own counter and histogram hash their labels
+ * and validate them on every request (decision 41).
+ */
+const requestSeries = (registry: Registry) => {
+  const series = new Map<string, Series>();
+  const record = (outcome: RequestOutcome) => {
+    const key = `${outcome.method} ${outcome.status} ${outcome.route}`;
+    let entry = series.get(key);
+    if (entry === undefined) {
+      entry = {
+        labels: {
+          method: methods.has(outcome.method) ? outcome.method : "other",
+          route: outcome.route,
+          status: String(outcome.status),
+        },
+        count: 0,
+        sum: 0,
+        buckets: new Array(bounds.length + 1).fill(0),
+      };
+      // Routes are patterns and methods a fixed set, so the keys are few; bounded anyway.
+      if (series.size < 10_000) series.set(key, entry);
+    }
+    entry.count++;
+    entry.sum += outcome.seconds;
+    let bucket = 0;
+    while (bucket < bounds.length && outcome.seconds > (bounds[bucket] ?? 0)) bucket++;
+    entry.buckets[bucket] = (entry.buckets[bucket] ?? 0) + 1;
+  };
+  const metric = (name: string, help: string, type: string, values: () => object[]) => ({
+    name,
+    help,
+    type,
+    aggregator: "sum",
+    get: () => ({ name, help, type, aggregator: "sum", values: values() }),
+    reset: () => series.clear(),
+  });
+  const counts = metric(
+    "http_requests_total",
+    "HTTP requests answered, by method, route pattern and status",
+    "counter",
+    () => [...series.values()].map((entry) => ({ labels: entry.labels, value: entry.count })),
+  );
+  const latency = metric(
+    "http_request_duration_seconds",
+    "Time from receiving a request to having its response, by method, route and status",
+    "histogram",
+    () =>
+      [...series.values()].flatMap((entry) => {
+        let below = 0;
+        const bucket = (le: string, i: number) => {
+          below += entry.buckets[i] ?? 0;
+          return {
+            metricName: "http_request_duration_seconds_bucket",
+            labels: { le, ...entry.labels },
+            value: below,
+          };
+        };
+        return [
+          ...bounds.map((bound, i) => bucket(String(bound), i)),
+          bucket("+Inf", bounds.length),
+          {
+            metricName: "http_request_duration_seconds_sum",
+            labels: entry.labels,
+            value: entry.sum,
+          },
+          {
+            metricName: "http_request_duration_seconds_count",
+            labels: entry.labels,
+            value: entry.count,
+          },
+        ];
+      }),
+  );
+  registry.registerMetric(counts as never);
+  registry.registerMetric(latency as never);
+  return { record };
+};
 
 export const makePrometheusMetrics = () => {
   const registry = new Registry();
   const registers = [registry];
 
-  const requests = new Counter({
-    name: "http_requests_total",
-    help: "HTTP requests answered, by method, route pattern and status",
-    labelNames: ["method", "route", "status"] as const,
-    registers,
-  });
-  const latency = new Histogram({
-    name: "http_request_duration_seconds",
-    help: "Time from receiving a request to having its response, by method, route and status",
-    labelNames: ["method", "route", "status"] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers,
-  });
-  const inFlight = new Gauge({
+  const requests = requestSeries(registry);
+  let inFlight = 0;
+  new Gauge({
     name: "http_requests_in_flight",
     help: "Requests being handled now",
     registers,
+    collect() {
+      this.set(inFlight);
+    },
   });
   const issued = new Counter({
     name: "authlog_tokens_issued_total",
@@ -94,15 +175,6 @@ export const makePrometheusMetrics = () => {
   }
   for (const result of ["hit", "miss"] as const) cache.inc({ result }, 0);
 
-  // A series' child looked up once: label hashing per request costs more than the count.
-  const children = new Map<
-    string,
-    {
-      readonly count: ReturnType<typeof requests.labels>;
-      readonly latency: ReturnType<typeof latency.labels>;
-    }
-  >();
-
   const service: MetricsShape = {
     tokenIssued: (kind) => Effect.sync(() => issued.inc({ kind })),
     tokensRevoked: (scope) => Effect.sync(() => revoked.inc({ scope })),
@@ -113,23 +185,12 @@ export const makePrometheusMetrics = () => {
   return {
     service,
     contentType: registry.contentType as string,
-    requestStarted: () => inFlight.inc(),
+    requestStarted: () => {
+      inFlight++;
+    },
     requestFinished: (outcome: RequestOutcome) => {
-      inFlight.dec();
-      const key = `${outcome.method} ${outcome.status} ${outcome.route}`;
-      let series = children.get(key);
-      if (series === undefined) {
-        const labels = {
-          method: methods.has(outcome.method) ? outcome.method : "other",
-          route: outcome.route,
-          status: String(outcome.status),
-        };
-        series = { count: requests.labels(labels), latency: latency.labels(labels) };
-        // Routes are patterns and methods a fixed set, so the keys are few; bounded anyway.
-        if (children.size < 10_000) children.set(key, series);
-      }
-      series.count.inc();
-      series.latency.observe(outcome.seconds);
+      inFlight--;
+      requests.record(outcome);
     },
     render: (now: Gauges): Promise<string> => {
       lag.set(now.projectionLag ?? Number.NaN);
