@@ -151,7 +151,7 @@ export const startDefaultServer = async (name: string, env: Record<string, strin
       await storage.drop();
     }
   };
-  return { ...api, schema: storage.schema, prefix: storage.prefix, stop };
+  return { ...api, schema: storage.schema, prefix: storage.prefix, env: storage.env, stop };
 };
 
 /** Registers `count` users `${prefix}${i}` and logs each in once; their access tokens. */

@@ -73,6 +73,8 @@ const technologyOf = (path: string): string | undefined => {
 /** Which technology folders a technology folder may import besides itself. */
 const allowedAcrossAdapters: Readonly<Record<string, readonly string[]>> = {
   cli: ["config", "http"],
+  // The library reads the projection the API writes: one key layout, not two copies of it.
+  verifier: ["redis"],
 };
 
 /** Folders every adapter may use: how the process logs is not a technology of its own. */

@@ -10,21 +10,9 @@ import {
 } from "../../application/ports/TokenState.ts";
 import type { MGet } from "./bunRedis.ts";
 import { deadlines, luaScript, type Redis, type RedisCluster } from "./client.ts";
+import { tokenKeys } from "./keyLayout.ts";
 
-/**
- * Every key of one user shares the hash tag `{u:<id>}`, so the hot-path lookup is one MGET on
- * one slot, also on Redis Cluster.
- */
-export const tokenKeys = (prefix: string) => {
-  const user = (userId: string) => `${prefix}{u:${userId}}`;
-  return {
-    epoch: (userId: string) => `${user(userId)}:epoch`,
-    token: (userId: string, tokenId: string) => `${user(userId)}:jti:${tokenId}`,
-    session: (userId: string, sessionId: string) => `${user(userId)}:sid:${sessionId}`,
-    checkpoint: `${prefix}{meta}:checkpoint`,
-    generation: `${prefix}{meta}:generation`,
-  };
-};
+export { tokenKeys };
 
 /**
  * Applies writes idempotently, KEYS[i] by ARGV[i]: "e<n>" raises an epoch to n unless it is
