@@ -28,9 +28,8 @@ describe("a Redis Cluster master emptied while the projection is rebuilt", () =>
     api = client(ctx.app);
     cli = createRedisCluster({ url: cluster.url, commandTimeoutMs: 5000 });
     await cli.connect();
-    const schema =
-      (ctx.config.storage.mode === "servers" && ctx.config.storage.databaseSchema) || "public";
-    sql = createSql({ url: databaseUrl, schema, max: 1 });
+    const schema = ctx.config.storage.mode === "servers" ? ctx.config.storage.databaseSchema : "";
+    sql = createSql({ url: databaseUrl, max: 1, ...(schema ? { schema } : {}) });
   });
   afterAll(async () => {
     cli.destroy();
@@ -113,9 +112,10 @@ describe("a Redis Cluster master emptied while the projection is rebuilt", () =>
 
     for (const port of cluster.ports) await cluster.cli(port, "flushall");
     const { seen, stop } = probe(revoked.token);
-    // The rebuild has rewritten our revocation and is not complete yet.
+    // The rebuild has rewritten our revocation, not yet our epoch, and is not complete.
     const rewritten = await eventually(async () => (await cli.exists(revocation)) === 1, 20_000);
     expect(rewritten).toBe(true);
+    expect(await cli.exists(`${prefix()}{u:${userId}}:epoch`)).toBe(0);
     expect(await cli.get(`${prefix()}{meta}:checkpoint`)).toBeNull();
     const generation = await cli.get(`${prefix()}{meta}:generation`);
     await cluster.cli(userMaster, "flushall");
