@@ -35,14 +35,26 @@ const time = async (
   );
 };
 
+const usedMemory = async () => {
+  let bytes = 0;
+  for (const port of cluster.ports) {
+    bytes += Number(/used_memory:(\d+)/.exec(await cluster.cli(port, "info", "memory"))?.[1]);
+  }
+  return bytes;
+};
+
 try {
   const copies = slotCopies(redis, "bench:", 10_000);
+  const before = await usedMemory();
   const tagsStarted = performance.now();
   copies.at("any");
   console.log(
     `${"slot tags computed".padEnd(44)} ${(performance.now() - tagsStarted).toFixed(1)} ms`,
   );
   await time("write every copy (one SET per slot)", (round) => copies.write(`g${round}`));
+  console.log(
+    `${"memory of every copy".padEnd(44)} ${(((await usedMemory()) - before) / 1e6).toFixed(1)} MB`,
+  );
   await time("read every copy (one script per master)", () => copies.complete(`g${rounds - 1}`));
   await time("read every copy (one GET per slot)", () =>
     Promise.all(copies.keys().map((key) => redis.get(key))),

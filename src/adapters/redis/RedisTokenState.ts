@@ -224,6 +224,7 @@ export const makeRedisTokenState = (
     // By then the instance that made the generation has written its copies, or failed to.
     const waitUntil = performance.now() + copies.ms + 500;
     let id = candidate;
+    let made = 0;
     let stale = "";
     let replaced = 0;
     for (;;) {
@@ -233,7 +234,7 @@ export const makeRedisTokenState = (
       const marker = toMarker(generation, checkpoint) as Marker;
       const sealed = copied === generation;
       if (created === 1) {
-        id = `${candidate}.${replaced + 1}`;
+        id = `${candidate}.${++made}`;
         await copies.write(generation);
       } else if (
         sealed &&
