@@ -89,7 +89,7 @@ export const infrastructure = (config: Config, log: Logger): Infrastructure => {
             client,
             storage.redisKeyPrefix,
             storage.redisCommandTimeoutMs,
-            !cluster,
+            cluster,
             native,
           ),
           RedisRateLimiterLayer(client, storage.redisKeyPrefix, storage.redisCommandTimeoutMs),

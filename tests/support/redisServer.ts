@@ -98,6 +98,19 @@ export const throwawayCluster = async () => {
     return states.every((info) => info.includes("cluster_state:ok"));
   }, 15_000);
   if (!healthy) throw new Error("the Redis Cluster did not come up");
+  /** The port of the master serving the slot of `key`. */
+  const masterOf = async (key: string) => {
+    const slot = Number(await cli(ports[0] as number, "cluster", "keyslot", key));
+    for (const line of (await cli(ports[0] as number, "cluster", "nodes")).split("\n")) {
+      const [, address = "", flags = "", , , , , , ...ranges] = line.split(" ");
+      if (!flags.includes("master")) continue;
+      for (const range of ranges) {
+        const [from = -1, to = from] = range.split("-").map(Number);
+        if (slot >= from && slot <= to) return Number(/:(\d+)@/.exec(address)?.[1]);
+      }
+    }
+    throw new Error(`no master serves slot ${slot}`);
+  };
   const stop = async () => {
     for (const proc of procs) proc.kill("SIGKILL");
     await Promise.all(procs.map((proc) => proc.exited));
@@ -107,6 +120,7 @@ export const throwawayCluster = async () => {
     url: `redis-cluster://${ports.map((p) => `127.0.0.1:${p}`).join(",")}`,
     ports,
     cli,
+    masterOf,
     stop,
   };
 };

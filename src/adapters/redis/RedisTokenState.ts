@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { Effect, Layer } from "effect";
 import type { Checkpoint } from "../../application/ports/EventStore.ts";
 import {
@@ -11,6 +12,7 @@ import {
 import type { MGet } from "./bunRedis.ts";
 import { deadlines, luaScript, type Redis, type RedisCluster } from "./client.ts";
 import { tokenKeys } from "./keyLayout.ts";
+import { slotCopies } from "./slotCopies.ts";
 
 export { tokenKeys };
 
@@ -47,6 +49,18 @@ if not g then
 end
 return {g, redis.call('GET', KEYS[2]) or false}`);
 
+/**
+ * KEYS: generation, checkpoint, copied. Makes ARGV[1] the generation if there is none or it is
+ * ARGV[2]; the fourth value says whether it did.
+ */
+const clusterOpenScript = luaScript(`local g = redis.call('GET', KEYS[1])
+if g and g ~= ARGV[2] then
+  return {g, redis.call('GET', KEYS[2]) or false, redis.call('GET', KEYS[3]) or false, 0}
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2], KEYS[3])
+return {ARGV[1], false, false, 1}`);
+
 /** KEYS: generation, checkpoint. Saves ARGV[2] only while ARGV[1] is the generation. */
 const saveScript = luaScript(`if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2])
@@ -55,21 +69,29 @@ return 1`);
 /** Keys per script call: a call blocks Redis, so each stays short. */
 const applyBatch = 1_000;
 
+/** How long `open` on a cluster trusts copies it found complete, unless a write finds one gone. */
+const recheckMs = 1_000;
+
 const unavailable = (cause: unknown) => new TokenStateUnavailable({ cause });
 
 /**
- * `coalesce`: requests of many users may travel together, which a single Redis allows and a
- * Redis Cluster does not (each user's keys are one slot, different users' keys are not).
+ * `cluster`: a Redis Cluster, where each user's keys are one slot and different users' keys are
+ * not. Requests of different users then travel apart, and the generation is copied into every
+ * slot, so that each write checks it in the slot it writes (decision 36).
  */
 export const makeRedisTokenState = (
   redis: Redis | RedisCluster,
   prefix: string,
   timeoutMs: number,
-  coalesce = true,
+  cluster = false,
   mget: MGet = (keys) => redis.mGet(keys),
 ): TokenState["Service"] => {
   const keys = tokenKeys(prefix);
   const timed = deadlines(timeoutMs);
+  const copies = slotCopies(redis, prefix, timeoutMs);
+  const guardOf = cluster ? copies.at : () => keys.generation;
+  const unchecked = { generation: "", at: Number.NEGATIVE_INFINITY };
+  let checked = unchecked;
 
   type Lookup = {
     readonly keys: readonly [string, string, string];
@@ -101,8 +123,8 @@ export const makeRedisTokenState = (
           for (const lookup of group) lookup.failed(unavailable(error));
         },
       );
-    if (coalesce) send(batch);
-    else for (const lookup of batch) send([lookup]);
+    if (cluster) for (const lookup of batch) send([lookup]);
+    else send(batch);
   };
 
   /**
@@ -139,7 +161,7 @@ export const makeRedisTokenState = (
       }
       count += user.keys.length;
       if (user.keys.length === 0) continue;
-      if (!coalesce) {
+      if (cluster) {
         calls.push(user);
         continue;
       }
@@ -167,6 +189,62 @@ export const makeRedisTokenState = (
     if (lookups.length === 1) setImmediate(flush);
   };
 
+  /** On a cluster: the marker, with no checkpoint while any slot copy is missing. */
+  const clusterMarker = async () => {
+    const [generation, checkpoint, copied] = await timed(
+      redis.mGet([keys.generation, keys.checkpoint, keys.copied]),
+    );
+    if (generation == null) return null;
+    const whole =
+      checkpoint != null && copied === generation && (await copies.complete(generation));
+    return toMarker(generation, whole ? checkpoint : null);
+  };
+
+  /**
+   * On a cluster: a generation whose slot copies are all in place. Copies missing after they
+   * were all seen went with a node's data, and that generation's writes can never land there
+   * again: it is replaced. Copies another instance is still writing are waited for, and the
+   * generation replaced if they never come.
+   */
+  const clusterOpen = async (candidate: string): Promise<Marker> => {
+    // By then the instance that made the generation has written its copies, or failed to.
+    const waitUntil = performance.now() + copies.ms + 500;
+    let id = candidate;
+    let made = 0;
+    let stale = "";
+    let replaced = 0;
+    for (;;) {
+      const [generation, checkpoint, copied, created] = (await timed(
+        clusterOpenScript(redis, [keys.generation, keys.checkpoint, keys.copied], [id, stale]),
+      )) as [string, string | null, string | null, number];
+      const marker = toMarker(generation, checkpoint) as Marker;
+      const sealed = copied === generation;
+      if (created === 1) {
+        id = `${candidate}.${++made}`;
+        await copies.write(generation);
+      } else if (
+        sealed &&
+        checked.generation === generation &&
+        performance.now() - checked.at < recheckMs
+      ) {
+        return marker;
+      }
+      if (await copies.complete(generation)) {
+        const seal = () =>
+          saveScript(redis, [keys.generation, keys.copied], [generation, generation]);
+        if (sealed || Number(await timed(seal())) === 1) {
+          checked = { generation, at: performance.now() };
+          return marker;
+        }
+      } else if (created === 1 || sealed || performance.now() > waitUntil) {
+        if (++replaced > 3) throw new Error("new generations keep losing their slot copies");
+        stale = generation;
+      } else {
+        await sleep(25);
+      }
+    }
+  };
+
   const applyAll = async (writes: readonly ProjectionWrite[], nowMs: number) => {
     const { calls, count } = scriptCalls(writes, nowMs);
     // Issued together, the calls travel in one pipeline.
@@ -189,25 +267,21 @@ export const makeRedisTokenState = (
     applyIn: (generation, writes, nowMs) =>
       Effect.tryPromise({
         try: async () => {
-          if (!coalesce) {
-            // A cluster keeps the marker in another slot than the users' keys: checked before
-            // the writes, not with them.
-            if ((await timed(redis.get(keys.generation))) !== generation) return -1;
-            return applyAll(writes, nowMs);
-          }
           const { calls, count } = scriptCalls(writes, nowMs);
           const replies = await timed(
             Promise.all(
               calls.map((call) =>
                 guardedApplyScript(
                   redis,
-                  [keys.generation, ...call.keys],
+                  [guardOf(call.keys[0] as string), ...call.keys],
                   [generation, ...call.args],
                 ),
               ),
             ),
           );
-          return replies.some((reply) => Number(reply) < 0) ? -1 : count;
+          if (!replies.some((reply) => Number(reply) < 0)) return count;
+          checked = unchecked;
+          return -1;
         },
         catch: unavailable,
       }).pipe(
@@ -215,20 +289,26 @@ export const makeRedisTokenState = (
           count < 0 ? Effect.fail(new ProjectionLost({ generation })) : Effect.succeed(count),
         ),
       ),
-    marker: Effect.tryPromise({
-      try: () => timed(redis.mGet([keys.generation, keys.checkpoint])),
-      catch: unavailable,
-    }).pipe(Effect.map(([generation, checkpoint]) => toMarker(generation, checkpoint))),
+    marker: cluster
+      ? Effect.tryPromise({ try: clusterMarker, catch: unavailable })
+      : Effect.tryPromise({
+          try: () => timed(redis.mGet([keys.generation, keys.checkpoint])),
+          catch: unavailable,
+        }).pipe(Effect.map(([generation, checkpoint]) => toMarker(generation, checkpoint))),
     open: (candidate) =>
-      Effect.tryPromise({
-        try: () => timed(openScript(redis, [keys.generation, keys.checkpoint], [candidate])),
-        catch: unavailable,
-      }).pipe(
-        Effect.map((reply) => {
-          const [generation, checkpoint] = reply as [unknown, unknown];
-          return toMarker(generation, checkpoint) ?? { generation: candidate, checkpoint: null };
-        }),
-      ),
+      cluster
+        ? Effect.tryPromise({ try: () => clusterOpen(candidate), catch: unavailable })
+        : Effect.tryPromise({
+            try: () => timed(openScript(redis, [keys.generation, keys.checkpoint], [candidate])),
+            catch: unavailable,
+          }).pipe(
+            Effect.map((reply) => {
+              const [generation, checkpoint] = reply as [unknown, unknown];
+              return (
+                toMarker(generation, checkpoint) ?? { generation: candidate, checkpoint: null }
+              );
+            }),
+          ),
     saveCheckpoint: (generation, checkpoint) =>
       Effect.tryPromise({
         try: () =>
@@ -254,6 +334,6 @@ export const RedisTokenStateLayer = (
   redis: Redis | RedisCluster,
   prefix: string,
   timeoutMs: number,
-  coalesce: boolean,
+  cluster: boolean,
   mget?: MGet,
-) => Layer.succeed(TokenState, makeRedisTokenState(redis, prefix, timeoutMs, coalesce, mget));
+) => Layer.succeed(TokenState, makeRedisTokenState(redis, prefix, timeoutMs, cluster, mget));

@@ -16,5 +16,7 @@ export const tokenKeys = (prefix: string) => {
     session: (userId: string, sessionId: string) => `${user(userId)}:sid:${sessionId}`,
     checkpoint: `${prefix}{meta}:checkpoint`,
     generation: `${prefix}{meta}:generation`,
+    /** On a cluster: the generation once its slot copies were all seen in place. */
+    copied: `${prefix}{meta}:copied`,
   };
 };

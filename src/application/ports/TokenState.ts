@@ -27,7 +27,7 @@ export type TokenStatus = {
 /** A generation is one build from nothing; it changes only when the projection is found empty. */
 export type Marker = {
   readonly generation: string;
-  /** How far the log is applied; null while the generation is still being built. */
+  /** How far the log is applied; null while the generation is being built or is missing a part. */
   readonly checkpoint: Checkpoint | null;
 };
 
