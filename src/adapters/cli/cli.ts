@@ -120,7 +120,10 @@ const describe = (error: AppError): readonly [string, number] => {
       return refused("No such user.");
     case "LastAdmin":
       return refused("That would leave no admin: promote another user first.");
+    case "ClientNotFound":
+      return refused("No such client.");
     case "RoleRequired":
+    case "InvalidClient":
     case "InvalidCredentials":
     case "TokenRejected":
     case "RefreshTokenReused":
