@@ -510,6 +510,11 @@ export const otherServicesSuite = (mode: Mode) =>
         });
         expect(reply.headers.get("remote-user")).toBe(user.name);
         expect(reply.headers.get("remote-groups")).toBe("user");
+        // The identity is this answer's own: the next ones carry none of it.
+        for (const next of [await verify(), await api.call("GET", "/health/live")]) {
+          expect(next.headers.get("x-auth-user-id")).toBeNull();
+          expect(next.headers.get("remote-user")).toBeNull();
+        }
       });
 
       test.each([

@@ -48,13 +48,15 @@ const identityHeaders = Object.fromEntries(
 export const forwardAuthController = ({ guard }: Deps) =>
   new Elysia({ name: "forward-auth-controller" }).use(guard).get(
     "/auth/verify",
-    ({ principal, request }) => {
+    ({ principal, request, set }) => {
       const role = roleAsked(request.url);
       if (role instanceof Response) return role;
       if (role !== undefined && principal.role !== role) {
         return toProblem(new RoleRequired({ role }));
       }
-      return new Response(null, { status: 200, headers: identity(principal) });
+      // On `set`, not a Response of its own: Elysia would copy that into another one.
+      Object.assign(set.headers, identity(principal));
+      return "";
     },
     {
       role: "any",

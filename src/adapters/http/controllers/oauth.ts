@@ -1,7 +1,6 @@
 import { Effect } from "effect";
 import { Elysia } from "elysia";
-import type { ClientCredentials } from "../../../application/clients.ts";
-import { authenticateClient } from "../../../application/clients.ts";
+import { authenticateClient, type ClientCredentials } from "../../../application/clients.ts";
 import { InvalidClient } from "../../../application/errors.ts";
 import { type Introspection, introspect } from "../../../application/introspect.ts";
 import { revoke } from "../../../application/revoke.ts";
