@@ -12,10 +12,11 @@ import {
 
 /**
  * The protected route against the ceiling of any route on Bun + Elysia (SPEC section 14): a
- * bare Elysia app in its own process (bench/bare.ts) answering the same small JSON, and the
- * project's GET /health/live, which pays the request wrapper but no check. The API runs as its
+ * bare Elysia app in its own process (bench/bare.ts) answering the same small JSON, the forward
+ * auth route (GET /auth/verify, the same check answered as headers), and the project's
+ * GET /health/live, which pays the request wrapper but no check. The API runs as its
  * own process with the default configuration (access log at info, to /dev/null; metrics on).
- * The three targets take turns, round after round, all with the same wrk settings and the same
+ * The four targets take turns, round after round, all with the same wrk settings and the same
  * Lua script rotating the Authorization header over the tokens of distinct users (the bare app
  * and /health/live ignore it); the medians over the rounds are reported. The machine is shared,
  * so each run also records the CPU time the target's process used per request answered (Linux),
@@ -67,11 +68,18 @@ try {
   if (JSON.stringify(shape(await secured.json())) !== JSON.stringify(shape(bareBody))) {
     throw new Error("the bare app's JSON does not have the shape of GET /secure/data's");
   }
+  const verified = await fetch(`${server.base}/auth/verify`, {
+    headers: { authorization: `Bearer ${tokens[0]}` },
+  });
+  if (verified.status !== 200 || verified.headers.get("x-auth-user-id") === null) {
+    throw new Error(`GET /auth/verify: ${verified.status}, no identity headers`);
+  }
 
   const script = rotatingTokens(tokens);
   const targets = [
     { name: "bare Elysia app, own process", url: `${bare.base}/secure/data`, pid: bare.proc.pid },
     { name: "GET /secure/data", url: `${server.base}/secure/data`, pid: server.proc.pid },
+    { name: "GET /auth/verify", url: `${server.base}/auth/verify`, pid: server.proc.pid },
     { name: "GET /health/live", url: `${server.base}/health/live`, pid: server.proc.pid },
   ] as const;
   type Run = WrkResult & { cpuUs: number };
@@ -88,7 +96,7 @@ try {
     for (const [i, target] of targets.entries()) results[i]?.push(await run(target, seconds));
   }
 
-  const [b, s, l] = results.map((r) => ({
+  const [b, s, v, l] = results.map((r) => ({
     rps: median(r.map((x) => x.rps)),
     min: Math.min(...r.map((x) => x.rps)),
     max: Math.max(...r.map((x) => x.rps)),
@@ -97,7 +105,7 @@ try {
     cpuUs: median(r.map((x) => x.cpuUs)),
     errors: r.reduce((sum, x) => sum + x.errors, 0),
     rounds: r,
-  })) as [Summary, Summary, Summary];
+  })) as [Summary, Summary, Summary, Summary];
   type Summary = {
     rps: number;
     min: number;
@@ -115,7 +123,7 @@ try {
   const perRound = (over: Summary) =>
     over.rounds.map((r, i) => (r.rps / (b.rounds[i]?.rps ?? Number.NaN)).toFixed(2)).join(", ");
   console.log(
-    `\n${new Date().toISOString()}: wrk -t${threads} -c${connections}, ${seconds} s a round, ${rounds} rounds (bare, secure, live in turns), ${n(users)} distinct tokens of ${n(users)} users (setup ${setupSeconds.toFixed(0)} s)\n`,
+    `\n${new Date().toISOString()}: wrk -t${threads} -c${connections}, ${seconds} s a round, ${rounds} rounds (bare, secure, verify, live in turns), ${n(users)} distinct tokens of ${n(users)} users (setup ${setupSeconds.toFixed(0)} s)\n`,
   );
   console.log(
     "| target | req/s (median) | req/s (min - max) | p50 ms | p99 ms | server CPU us/request | non-2xx |",
@@ -123,9 +131,13 @@ try {
   console.log("|---|---:|---:|---:|---:|---:|---:|");
   console.log(row(targets[0].name, b));
   console.log(row(targets[1].name, s));
-  console.log(row(targets[2].name, l));
+  console.log(row(targets[2].name, v));
+  console.log(row(targets[3].name, l));
   console.log(
     `\nsecure / bare: ${(s.rps / b.rps).toFixed(2)}x (per round: ${perRound(s)}; target >= 0.45x)`,
+  );
+  console.log(
+    `verify / bare: ${(v.rps / b.rps).toFixed(2)}x (per round: ${perRound(v)}; verify / secure ${(v.rps / s.rps).toFixed(2)}x)`,
   );
   console.log(`live / bare: ${(l.rps / b.rps).toFixed(2)}x (per round: ${perRound(l)})`);
   console.log(
@@ -134,8 +146,12 @@ try {
   console.log(
     `server CPU per request, bare / secure: ${(b.cpuUs / s.cpuUs).toFixed(2)}x (${b.cpuUs.toFixed(1)} vs ${s.cpuUs.toFixed(1)} us); bare / live: ${(b.cpuUs / l.cpuUs).toFixed(2)}x`,
   );
-  if (s.errors > 0)
-    console.log("warning: GET /secure/data answered non-2xx: the ratio is not valid");
+  console.log(
+    `server CPU per request, verify / secure: ${(v.cpuUs / s.cpuUs).toFixed(2)}x (${v.cpuUs.toFixed(1)} vs ${s.cpuUs.toFixed(1)} us)`,
+  );
+  if (s.errors > 0 || v.errors > 0) {
+    console.log("warning: a protected route answered non-2xx: the ratios are not valid");
+  }
 } finally {
   await stopAll();
 }

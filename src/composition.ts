@@ -10,6 +10,7 @@ import {
 import { BunPasswordHasherLayer } from "./adapters/crypto/BunPasswordHasher.ts";
 import { HmacTokensLayer } from "./adapters/crypto/HmacTokens.ts";
 import { NodeRsArgon2PasswordHasherLayer } from "./adapters/crypto/NodeRsArgon2PasswordHasher.ts";
+import { Sha256ClientSecretsLayer } from "./adapters/crypto/Sha256ClientSecrets.ts";
 import { UuidIdsLayer } from "./adapters/crypto/UuidIds.ts";
 import { MemoryCacheLayer } from "./adapters/embedded/MemoryCache.ts";
 import { MemoryRateLimiterLayer } from "./adapters/embedded/MemoryRateLimiter.ts";
@@ -166,6 +167,7 @@ export const services = (
     infra,
     heavyTaskLayers(config, log),
     UuidIdsLayer,
+    Sha256ClientSecretsLayer,
     options.runtime === "deno"
       ? NodeRsArgon2PasswordHasherLayer(cost)
       : BunPasswordHasherLayer(cost),
@@ -243,6 +245,7 @@ export const compose = (
     maxBodyBytes,
     log,
     heavyTaskMaxN: config.heavyTaskMaxN,
+    issuer: config.jwt.issuer,
     trustedProxies: config.http.trustedProxies,
     corsOrigins: config.http.corsOrigins,
     metrics: prometheus && {

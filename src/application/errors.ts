@@ -24,6 +24,11 @@ export class RoleRequired extends Data.TaggedError("RoleRequired")<{ readonly ro
 
 export class UserNotFound extends Data.TaggedError("UserNotFound") {}
 
+export class ClientNotFound extends Data.TaggedError("ClientNotFound") {}
+
+/** Unknown, revoked, or the wrong secret: one answer for all three. */
+export class InvalidClient extends Data.TaggedError("InvalidClient") {}
+
 export class LastAdmin extends Data.TaggedError("LastAdmin") {}
 
 /** Another request changed the account (password, epoch) after this one's token was issued. */
@@ -49,6 +54,8 @@ export type AppError =
   | RefreshTokenReused
   | RoleRequired
   | UserNotFound
+  | ClientNotFound
+  | InvalidClient
   | LastAdmin
   | AccountChanged
   | Contended

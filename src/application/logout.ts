@@ -8,14 +8,15 @@ import { Tokens } from "./ports/Tokens.ts";
 
 export type Presented = { readonly accessToken?: string; readonly refreshToken?: string };
 
-const revokeSession = (userId: string, sessionId: string, metadata: Metadata) =>
+/** Ends the session if it is the user's; nothing when it already ended, or is another user's. */
+export const endSession = (userId: string, sessionId: string, reason: string, metadata: Metadata) =>
   decideAndAppend(
     loadSession(sessionId),
     sessionStream(sessionId),
     (session) =>
       session.status !== "none" && session.userId !== userId
         ? ({ ok: true, events: [] } as const)
-        : decideSession({ type: "RevokeSession", reason: "logout" }, session),
+        : decideSession({ type: "RevokeSession", reason }, session),
     { metadata },
   ).pipe(
     Effect.catchTag("ClaimTaken", (e) => Effect.die(e)),
@@ -37,6 +38,6 @@ export const logout = Effect.fn("logout")(function* (presented: Presented, metad
   }
   if (sessions.size === 0) return yield* new TokenRejected({ reason: "no valid token" });
   for (const [sessionId, userId] of sessions) {
-    yield* revokeSession(userId, sessionId, { ...metadata, actor: userId });
+    yield* endSession(userId, sessionId, "logout", { ...metadata, actor: userId });
   }
 });

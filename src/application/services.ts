@@ -2,6 +2,7 @@ import type { Authenticator } from "./Authenticator.ts";
 import type { Projector } from "./Projector.ts";
 import type { AuthSettings } from "./ports/AuthSettings.ts";
 import type { Cache } from "./ports/Cache.ts";
+import type { ClientSecrets } from "./ports/ClientSecrets.ts";
 import type { EventStore } from "./ports/EventStore.ts";
 import type { FibonacciComputer } from "./ports/FibonacciComputer.ts";
 import type { HeavyTaskSettings } from "./ports/HeavyTaskSettings.ts";
@@ -22,6 +23,7 @@ export type AppServices =
   | TokenState
   | Projector
   | Cache
+  | ClientSecrets
   | FibonacciComputer
   | HeavyTaskSettings
   | Limits

@@ -83,6 +83,55 @@ describe("the admin CLI (PostgreSQL + Redis)", () => {
     expect(unknown.stderr).toContain("No such user");
   }, 60_000);
 
+  test("clients: create prints the id and secret once, list shows no secret, revoke ends it", async () => {
+    const created = await cli(["clients", "create", "Billing API"]);
+    expect(created.code).toBe(0);
+    const made = /^client_id=([0-9a-f-]{36})\nclient_secret=([A-Za-z0-9_-]{43})\n$/.exec(
+      created.stdout,
+    );
+    expect(made).not.toBeNull();
+    const [, id = "", clientSecret = ""] = made ?? [];
+    expect(created.stderr).toContain("shown only now");
+
+    const api = await spawnApi(storage.env, { quiet: true });
+    try {
+      const introspect = () =>
+        fetch(`${api.base}/oauth/introspect`, {
+          method: "POST",
+          headers: { authorization: `Basic ${btoa(`${id}:${clientSecret}`)}` },
+          body: new URLSearchParams({ token: "not-a-jwt" }),
+        });
+      const live = await introspect();
+      expect(live.status).toBe(200);
+      expect(await live.json()).toEqual({ active: false });
+
+      const listed = await cli(["clients", "list"]);
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).not.toContain(clientSecret);
+      const row = listed.stdout.split("\n").find((line) => line.startsWith(id));
+      expect(row?.split("\t").slice(0, 3)).toEqual([id, "Billing API", "active"]);
+
+      const revoked = await cli(["clients", "revoke", id]);
+      expect(revoked).toMatchObject({ code: 0, stdout: `client ${id} is revoked\n` });
+      // The running instance refuses the client on its next call.
+      expect((await introspect()).status).toBe(401);
+      const after = await cli(["clients", "list"]);
+      expect(after.stdout.split("\n").find((line) => line.startsWith(id))).toContain("\trevoked\t");
+    } finally {
+      await api.stop();
+    }
+
+    const unknown = await cli(["clients", "revoke", crypto.randomUUID()]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("No such client");
+    const badName = await cli(["clients", "create", " padded"]);
+    expect(badName.code).toBe(1);
+    expect(badName.stderr).toContain("name must be");
+    const noName = await cli(["clients", "create"]);
+    expect(noName.code).toBe(2);
+    expect(noName.stderr).toContain("wrong arguments: clients create");
+  }, 60_000);
+
   test("help and --help print the usage and exit 0", async () => {
     for (const args of [["help"], ["--help"]]) {
       const shown = await cli(args);

@@ -7,6 +7,10 @@ const password = "correct horse battery";
 /** What simple-oauth2 throws for an error answer: its status and the parsed JSON body. */
 type Refusal = { output: { statusCode: number }; data: { payload: Record<string, unknown> } };
 
+// RFC 7009's answer is an empty 200 with no media type, which simple-oauth2's default strict JSON
+// mode refuses as "not JSON compatible": a client that revokes parses leniently.
+const lenient = { json: true };
+
 const refusal = async (attempt: Promise<unknown>) => {
   const error = (await attempt.then(
     () => {
@@ -18,7 +22,7 @@ const refusal = async (attempt: Promise<unknown>) => {
 };
 
 // A real OAuth2 client library against the API as a process, over PostgreSQL and Redis.
-describe("simple-oauth2 against /auth/token", () => {
+describe("simple-oauth2 against /auth/token and /oauth/revoke", () => {
   let server: Awaited<ReturnType<typeof startServer>>;
   let config: ConstructorParameters<typeof ResourceOwnerPassword>[0];
   let n = 0;
@@ -39,7 +43,7 @@ describe("simple-oauth2 against /auth/token", () => {
 
   beforeAll(async () => {
     server = await startServer("oauth2_client", { REFRESH_GRACE_SECONDS: "10" });
-    // No client is registered: the id and secret (sent as HTTP Basic) are ignored.
+    // No client is registered: /auth/token and /oauth/revoke ignore the id and secret it sends.
     config = {
       client: { id: "any-client", secret: "unused" },
       auth: { tokenHost: server.base, tokenPath: "/auth/token" },
@@ -120,6 +124,39 @@ describe("simple-oauth2 against /auth/token", () => {
     );
     expect(refused).toMatchObject({ status: 400, body: { error: "invalid_request" } });
     expect(String(refused.body.error_description)).toContain("password");
+  });
+
+  test("revoke('access_token') kills that access token only; the refresh token still rotates", async () => {
+    const username = await user();
+    const token = await new ResourceOwnerPassword(config).getToken({ username, password });
+    expect((await me(token.token.access_token)).status).toBe(200);
+    await token.revoke("access_token", lenient);
+    expect((await me(token.token.access_token)).status).toBe(401);
+    const next = await token.refresh();
+    expect((await me(next.token.access_token)).status).toBe(200);
+  });
+
+  test("revoke('refresh_token') ends the session: its access token dies, refresh is invalid_grant", async () => {
+    const username = await user();
+    const token = await new ResourceOwnerPassword(config).getToken({ username, password });
+    await token.revoke("refresh_token", lenient);
+    expect((await me(token.token.access_token)).status).toBe(401);
+    expect(await refusal(token.refresh())).toMatchObject({
+      status: 400,
+      body: { error: "invalid_grant" },
+    });
+  });
+
+  test("revokeAll() revokes both, and revoking them again is still a success", async () => {
+    const username = await user();
+    const token = await new ResourceOwnerPassword(config).getToken({ username, password });
+    const other = await new ResourceOwnerPassword(config).getToken({ username, password });
+    await token.revokeAll(lenient);
+    expect((await me(token.token.access_token)).status).toBe(401);
+    expect(await refusal(token.refresh())).toMatchObject({ status: 400 });
+    await token.revokeAll(lenient);
+    // Another login of the same user is untouched.
+    expect((await me(other.token.access_token)).status).toBe(200);
   });
 
   test("token answers and errors are JSON that no cache keeps (RFC 6749 5.1)", async () => {

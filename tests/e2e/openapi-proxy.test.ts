@@ -26,6 +26,8 @@ type Send = {
   text?: string;
   token?: string;
   cookie?: string;
+  /** The whole Authorization header, when it is not a bearer token. */
+  authorization?: string;
 };
 
 type Reply = {
@@ -137,6 +139,7 @@ const send = async (proxy: string, method: string, path: string, init: Send = {}
     body = init.text;
   }
   if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
+  if (init.authorization !== undefined) headers.authorization = init.authorization;
   if (init.cookie !== undefined) headers.cookie = init.cookie;
   const response = await fetch(`${proxy}${path}`, { method, headers, body });
   const text = await response.text();
@@ -385,6 +388,68 @@ describe("the whole API through a validating proxy (Prism) in front of a real pr
     });
     await call(401, strict, "GET", events, { token: bogusToken });
     await call(422, loose, "GET", `/admin/users/${"x".repeat(65)}/events`, { token: boss.token });
+  });
+
+  test("clients, introspection, revocation and forward auth answer as documented", async () => {
+    const boss = await logIn(admin.username, admin.password);
+    await register("erin");
+    const erin = await logIn("erin");
+
+    const made = await call(201, strict, "POST", "/admin/clients", {
+      json: { name: "reports" },
+      token: boss.token,
+    });
+    const clientId = String(made.body.client_id);
+    await call(403, strict, "POST", "/admin/clients", { json: { name: "x" }, token: erin.token });
+    await call(401, strict, "POST", "/admin/clients", { json: { name: "x" }, token: bogusToken });
+    await call(422, strict, "POST", "/admin/clients", { json: { name: "" }, token: boss.token });
+    await call(422, loose, "POST", "/admin/clients", { json: {}, token: boss.token });
+    const listed = await call(200, strict, "GET", "/admin/clients", { token: boss.token });
+    expect(listed.body.items).toBeArray();
+    await call(403, strict, "GET", "/admin/clients", { token: erin.token });
+    await call(401, strict, "GET", "/admin/clients", { token: bogusToken });
+
+    const basic = `Basic ${btoa(`${clientId}:${made.body.client_secret}`)}`;
+    const introspect = (token: string, authorization = basic) =>
+      call(200, strict, "POST", "/oauth/introspect", { form: { token }, authorization });
+    expect((await introspect(erin.token)).body).toMatchObject({ active: true });
+    expect((await introspect(erin.cookie.replace("refresh_token=", ""))).body).toMatchObject({
+      active: true,
+      token_type: "refresh_token",
+    });
+    expect((await introspect(bogusToken)).body).toEqual({ active: false });
+    // Prism answers a request without Basic credentials itself: wrong ones reach the API.
+    await call(401, strict, "POST", "/oauth/introspect", {
+      form: { token: erin.token },
+      authorization: `Basic ${btoa(`${clientId}:wrong`)}`,
+    });
+    await call(400, loose, "POST", "/oauth/introspect", { form: {}, authorization: basic });
+
+    const verified = await call(200, strict, "GET", "/auth/verify", { token: erin.token });
+    expect(verified.headers.get("x-auth-username")).toBe("erin");
+    await call(200, strict, "GET", "/auth/verify?role=user", { token: erin.token });
+    await call(403, strict, "GET", "/auth/verify?role=admin", { token: erin.token });
+    await call(401, strict, "GET", "/auth/verify", { token: bogusToken });
+    await call(422, loose, "GET", "/auth/verify?role=root", { token: erin.token });
+
+    await call(200, strict, "POST", "/oauth/revoke", { form: { token: bogusToken } });
+    await call(200, strict, "POST", "/oauth/revoke", { form: { token: erin.token } });
+    await call(401, strict, "GET", "/auth/verify", { token: erin.token });
+    await call(400, loose, "POST", "/oauth/revoke", { form: {} });
+    await call(415, loose, "POST", "/oauth/revoke", { text: "token=x" });
+
+    await call(204, strict, "DELETE", `/admin/clients/${clientId}`, { token: boss.token });
+    await call(401, strict, "POST", "/oauth/introspect", {
+      form: { token: boss.token },
+      authorization: basic,
+    });
+    await call(404, strict, "DELETE", `/admin/clients/${crypto.randomUUID()}`, {
+      token: boss.token,
+    });
+    const again = await logIn("erin");
+    await call(403, strict, "DELETE", `/admin/clients/${clientId}`, { token: again.token });
+    await call(401, strict, "DELETE", `/admin/clients/${clientId}`, { token: bogusToken });
+    await call(422, loose, "DELETE", `/admin/clients/${"x".repeat(65)}`, { token: boss.token });
   });
 
   test("register: past REGISTER_RATE_LIMIT from one client it is 429", async () => {

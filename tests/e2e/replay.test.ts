@@ -49,6 +49,8 @@ describe("replay and verify", () => {
   };
 
   const revoked: string[] = [];
+  /** An access token revoked by itself (TokenRevoked), its session still live. */
+  let accessRevoked = "";
   beforeAll(async () => {
     await redis.connect();
     api = await spawnApi(storage.env, { quiet: true });
@@ -62,6 +64,19 @@ describe("replay and verify", () => {
       await live(gone);
       expect((await call("POST", "/auth/logout", undefined, gone)).status).toBe(204);
       revoked.push(gone);
+      // A user whose epoch never moves: the token's own revocation is all that refuses it.
+      if (i === 1) {
+        const given = await login(username);
+        await live(given);
+        const form = new URLSearchParams({ token: given });
+        const revokedByHolder = await fetch(`${api.base}/oauth/revoke`, {
+          method: "POST",
+          body: form,
+        });
+        expect(revokedByHolder.status).toBe(200);
+        revoked.push(given);
+        accessRevoked = given;
+      }
       if (i % 2 === 0) {
         const everywhere = await login(username);
         await live(everywhere);
@@ -111,6 +126,27 @@ describe("replay and verify", () => {
     const before = await snapshot();
     expect((await replay(storage.env)).code).toBe(0);
     expect(await snapshot()).toEqual(before);
+  });
+
+  test("a lost access-token revocation is reported, and replay restores it from TokenRevoked", async () => {
+    const keys: string[] = [];
+    for await (const batch of redis.scanIterator({
+      MATCH: `${storage.prefix}*:jti:*`,
+      COUNT: 1000,
+    })) {
+      keys.push(...batch);
+    }
+    expect(keys).toHaveLength(1);
+    await redis.del(keys[0] as string);
+    const status = async () => (await call("GET", "/secure/data", undefined, accessRevoked)).status;
+    // The projection lost it: the token passes, which is what verify is there to catch.
+    expect(await status()).toBe(200);
+    const verified = await replay(storage.env, "--verify");
+    expect(verified.code).toBe(1);
+    expect(verified.out).toContain('"kind":"token"');
+    expect((await replay(storage.env)).code).toBe(0);
+    expect(await status()).toBe(401);
+    expect((await replay(storage.env, "--verify")).code).toBe(0);
   });
 
   test("replaying while the API serves never lets a revoked token through", async () => {

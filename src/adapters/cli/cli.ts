@@ -2,6 +2,7 @@ import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { Cause, Effect, Exit, type Layer, ManagedRuntime } from "effect";
 import { changeRole } from "../../application/changeRole.ts";
+import { createClient, listClients, revokeClient } from "../../application/clients.ts";
 import type { AppError } from "../../application/errors.ts";
 import type { AppServices } from "../../application/services.ts";
 import { userEvents } from "../../application/userEvents.ts";
@@ -24,6 +25,13 @@ const usage = `Usage: bun run cli <command>
   replay [--verify]
       Rebuilds the Redis projection from the event log (safe while the API serves traffic);
       --verify compares it with the log instead and exits 1 on any difference.
+  clients create <name>
+      Registers a client (a service that calls POST /oauth/introspect) and prints its
+      client_id and client_secret; the secret is shown this once and never stored.
+  clients list
+      Prints every client: id, name, status, created, revoked.
+  clients revoke <client_id>
+      Revokes a client: its credentials are refused from the next call on.
 
 Exit codes: 0 done, 1 refused (invalid input, name taken, no such user, last admin),
 2 usage or configuration error, 3 the event store or Redis is unavailable.`;
@@ -53,7 +61,12 @@ const { positionals, values } = (() => {
   }
 })();
 
-const [command, ...rest] = positionals;
+const [first, ...others] = positionals;
+// A command of two words (`clients create`) is one command.
+const [command, rest] =
+  first === "clients" && others.length > 0
+    ? [`clients ${others[0]}`, others.slice(1)]
+    : [first, others];
 if (values.help || (command === "help" && rest.length === 0)) {
   console.log(usage);
   process.exit(exitCodes.done);
@@ -64,6 +77,9 @@ const arity: Record<string, number> = {
   "change-role": 2,
   events: 1,
   replay: 0,
+  "clients create": 1,
+  "clients list": 0,
+  "clients revoke": 1,
 };
 if (command === undefined) fail(usage, exitCodes.usage);
 if (arity[command] !== rest.length) {
@@ -120,7 +136,10 @@ const describe = (error: AppError): readonly [string, number] => {
       return refused("No such user.");
     case "LastAdmin":
       return refused("That would leave no admin: promote another user first.");
+    case "ClientNotFound":
+      return refused("No such client.");
     case "RoleRequired":
+    case "InvalidClient":
     case "InvalidCredentials":
     case "TokenRejected":
     case "RefreshTokenReused":
@@ -149,23 +168,23 @@ const describe = (error: AppError): readonly [string, number] => {
 };
 
 const program = Effect.gen(function* () {
-  const [first = "", second = ""] = rest;
+  const [one = "", two = ""] = rest;
   switch (command) {
     case "create-user": {
       const user = yield* createUser(
-        { username: first, password, role: isRole(role) ? role : "user" },
+        { username: one, password, role: isRole(role) ? role : "user" },
         metadata,
       );
       console.log(`created ${user.role} ${user.username} (id ${user.id})`);
       return;
     }
     case "change-role": {
-      const user = yield* changeRole({ username: first, role: second }, { operator }, metadata);
+      const user = yield* changeRole({ username: one, role: two }, { operator }, metadata);
       console.log(`${user.username} (id ${user.id}) is now ${user.role}`);
       return;
     }
     case "events": {
-      const id = (yield* findUserId(first)) ?? first;
+      const id = (yield* findUserId(one)) ?? one;
       const events = yield* userEvents(id, { operator });
       if (values.json) {
         console.log(JSON.stringify(events, null, 2));
@@ -181,6 +200,26 @@ const program = Effect.gen(function* () {
         const data = JSON.stringify(event.data);
         console.log([event.position, when, event.stream, event.type, who, data].join("\t"));
       }
+      return;
+    }
+    case "clients create": {
+      const client = yield* createClient(one, metadata);
+      // Shell assignments: `eval "$(bun run cli clients create NAME)"` keeps both.
+      console.log(`client_id=${client.id}\nclient_secret=${client.secret}`);
+      console.error("The secret is shown only now: keep it where the client can read it.");
+      return;
+    }
+    case "clients list": {
+      for (const client of yield* listClients) {
+        const status = client.revokedAt === null ? "active" : "revoked";
+        const times = [client.createdAt, client.revokedAt].map((at) => at?.toISOString() ?? "-");
+        console.log([client.id, client.name, status, ...times].join("\t"));
+      }
+      return;
+    }
+    case "clients revoke": {
+      yield* revokeClient(one, metadata);
+      console.log(`client ${one} is revoked`);
     }
   }
 });

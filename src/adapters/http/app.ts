@@ -4,7 +4,10 @@ import { bodies } from "./body.ts";
 import { requestContext } from "./context.ts";
 import { accountController } from "./controllers/account.ts";
 import { adminController } from "./controllers/admin.ts";
+import { clientsController } from "./controllers/clients.ts";
 import type { Deps } from "./controllers/deps.ts";
+import { forwardAuthController } from "./controllers/forwardAuth.ts";
+import { oauthController } from "./controllers/oauth.ts";
 import { secureController } from "./controllers/secure.ts";
 import { sessionController } from "./controllers/session.ts";
 import { refreshCookies } from "./cookies.ts";
@@ -20,6 +23,8 @@ export type HttpOptions = {
   readonly maxBodyBytes: number;
   readonly log: Logger;
   readonly heavyTaskMaxN: number;
+  /** The `iss` of every token, as introspection reports it. */
+  readonly issuer: string;
   readonly trustedProxies: readonly string[];
   readonly metrics: RequestMetrics | undefined;
   readonly corsOrigins: readonly string[];
@@ -52,6 +57,9 @@ export const createApp = (runtime: Runtime, options: HttpOptions) => {
     .use(sessionController(deps))
     .use(accountController(deps))
     .use(adminController(deps))
+    .use(clientsController(deps))
+    .use(oauthController(deps, options.issuer))
+    .use(forwardAuthController(deps))
     .use(secureController(deps, options.heavyTaskMaxN));
 };
 

@@ -61,7 +61,9 @@ const header = (description: string): JsonObject => ({ description, schema: { ty
 
 const problemHeaders: Record<string, JsonObject> = {
   "401": {
-    "WWW-Authenticate": header('Bearer realm="authlog", with error= when a token was sent.'),
+    "WWW-Authenticate": header(
+      'Bearer realm="authlog", with error= when a token was sent; Basic on /oauth/introspect.',
+    ),
   },
   "429": { "Retry-After": header("Seconds to wait before retrying.") },
   "503": { "Retry-After": header("Seconds to wait before retrying.") },
@@ -195,6 +197,10 @@ export const openApiDocument = (app: AnyElysia): JsonObject => {
       { name: "auth", description: "Accounts, tokens and sessions" },
       { name: "secure", description: "Resources that need an access token" },
       { name: "admin", description: "Admin only" },
+      {
+        name: "oauth",
+        description: "Token introspection (RFC 7662) and revocation (RFC 7009) for other services",
+      },
       { name: "health", description: "Liveness and readiness" },
       { name: "metrics", description: "Prometheus metrics" },
     ],
@@ -216,9 +222,15 @@ export const openApiDocument = (app: AnyElysia): JsonObject => {
           type: "oauth2",
           description:
             "Username and password at POST /auth/token (RFC 6749 password grant); the access " +
-            "token it answers goes in the Authorization header. There are no clients: client_id " +
-            "and client_secret may stay empty, and scopes are ignored.",
+            "token it answers goes in the Authorization header. The token endpoint asks for no " +
+            "client: client_id and client_secret may stay empty, and scopes are ignored.",
           flows: { password: { tokenUrl: "/auth/token", refreshUrl: "/auth/token", scopes: {} } },
+        },
+        client: {
+          type: "http",
+          scheme: "basic",
+          description:
+            "client_id and client_secret of a client made with `cli clients create` or POST /admin/clients.",
         },
         refresh_token: {
           type: "apiKey",

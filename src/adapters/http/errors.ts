@@ -2,7 +2,7 @@ import { Cause, Exit } from "effect";
 import { Elysia } from "elysia";
 import type { AppError } from "../../application/errors.ts";
 import type { Logger } from "../logging/jsonLogger.ts";
-import { problem, realm } from "./problem.ts";
+import { basicRealm, problem, realm } from "./problem.ts";
 
 const invalidToken = { "www-authenticate": `${realm}, error="invalid_token"` };
 
@@ -52,6 +52,15 @@ export const meaningOf = (error: AppError): Meaning => {
       return { status: 403, detail: "This needs a role the caller does not have." };
     case "UserNotFound":
       return { status: 404, detail: "No such user." };
+    case "ClientNotFound":
+      return { status: 404, detail: "No such client." };
+    case "InvalidClient":
+      return {
+        status: 401,
+        detail: "Client authentication failed: send a registered client's id and secret.",
+        headers: { "www-authenticate": basicRealm },
+        extra: { error: "invalid_client" },
+      };
     case "LastAdmin":
       return { status: 409, detail: "That would leave no admin: promote another user first." };
     case "AccountChanged":

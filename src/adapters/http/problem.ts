@@ -23,6 +23,9 @@ const titles: Record<number, string> = {
 
 export const realm = 'Bearer realm="authlog"';
 
+/** What a client authenticating with its id and secret is asked for (RFC 6749 2.3.1). */
+export const basicRealm = 'Basic realm="authlog", charset="UTF-8"';
+
 /** The body of a problem answer; the OpenAPI document's examples are built with it too. */
 export const problemBody = (
   status: number,

@@ -181,3 +181,67 @@ export const UserEvents = t.Object({
     }),
   ),
 });
+
+export const clientBasic = [{ client: [] }];
+
+const dateTime = t.String({ format: "date-time" });
+
+export const ClientInfo = t.Object({
+  client_id: t.String({ examples: ["0199a8f2-7d10-7c3e-8f4b-2a9d6e1c5b38"] }),
+  name: t.String({ examples: ["reports"] }),
+  status: t.UnionEnum(["active", "revoked"]),
+  created_at: dateTime,
+  revoked_at: t.Union([dateTime, t.Null()]),
+});
+
+export const NewClient = t.Object({
+  client_id: t.String({ examples: ["0199a8f2-7d10-7c3e-8f4b-2a9d6e1c5b38"] }),
+  client_secret: t.String({
+    description: "Shown in this answer only: the service keeps a hash of it.",
+    examples: ["q3V8m1Yw0xK4cN7bR2tZ9pL6fH5jD3sA1uE8gW0oXyI"],
+  }),
+  name: t.String({ examples: ["reports"] }),
+  created_at: dateTime,
+});
+
+export const ClientList = t.Object({ items: t.Array(ClientInfo) });
+
+const epochSeconds = (description: string) => t.Integer({ minimum: 0, description });
+
+export const Introspection = t.Union(
+  [
+    t.Object(
+      { active: t.Literal(false) },
+      { additionalProperties: false, description: "Any token protected routes would refuse." },
+    ),
+    t.Object(
+      {
+        active: t.Literal(true),
+        token_type: t.UnionEnum(["access_token", "refresh_token"]),
+        sub: t.String({ description: "The user's id." }),
+        username: t.String(),
+        role,
+        sid: t.String({ description: "The session (one login) the token belongs to." }),
+        jti: t.String(),
+        iat: epochSeconds("Issued at, in seconds since the epoch."),
+        exp: epochSeconds("Expires at, in seconds since the epoch."),
+        iss: t.String(),
+      },
+      { description: "A token protected routes would accept now." },
+    ),
+  ],
+  { description: "RFC 7662 section 2.2" },
+);
+
+/** RFC 7009 and 7662 requests; a client's own credentials go in the Authorization header. */
+export const TokenParameters = t.Object(
+  {
+    token: t.String({ description: "An access or refresh token.", examples: ["eyJhbGciOi..."] }),
+    token_type_hint: t.Optional(
+      t.String({
+        description: "access_token or refresh_token; ignored, since every token says its type.",
+      }),
+    ),
+  },
+  { additionalProperties: true },
+);

@@ -1,0 +1,3 @@
+import { otherServicesSuite } from "./otherServicesSuite.ts";
+
+otherServicesSuite("embedded");
