@@ -120,6 +120,10 @@ const describe = (error: AppError): readonly [string, number] => {
       return refused("No such user.");
     case "LastAdmin":
       return refused("That would leave no admin: promote another user first.");
+    case "SigningKeyNotFound":
+      return refused("No signing key has that kid (see: keys list).");
+    case "KeysNotManaged":
+      return refused("ALGORITHM is HS256: tokens are signed with JWT_SECRET, there are no keys.");
     case "RoleRequired":
     case "InvalidCredentials":
     case "TokenRejected":

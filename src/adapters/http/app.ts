@@ -5,6 +5,8 @@ import { requestContext } from "./context.ts";
 import { accountController } from "./controllers/account.ts";
 import { adminController } from "./controllers/admin.ts";
 import type { Deps } from "./controllers/deps.ts";
+import { discoveryController } from "./controllers/discovery.ts";
+import { keysController } from "./controllers/keys.ts";
 import { secureController } from "./controllers/secure.ts";
 import { sessionController } from "./controllers/session.ts";
 import { refreshCookies } from "./cookies.ts";
@@ -17,6 +19,8 @@ import { type Runtime, runner } from "./runner.ts";
 
 export type HttpOptions = {
   readonly cookieSecure: boolean;
+  /** JWT_ISSUER, which the RFC 8414 metadata names. */
+  readonly issuer: string;
   readonly maxBodyBytes: number;
   readonly log: Logger;
   readonly heavyTaskMaxN: number;
@@ -52,6 +56,8 @@ export const createApp = (runtime: Runtime, options: HttpOptions) => {
     .use(sessionController(deps))
     .use(accountController(deps))
     .use(adminController(deps))
+    .use(keysController(deps))
+    .use(discoveryController(deps, options.issuer))
     .use(secureController(deps, options.heavyTaskMaxN));
 };
 
