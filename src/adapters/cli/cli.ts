@@ -3,6 +3,9 @@ import { parseArgs } from "node:util";
 import { Cause, Effect, Exit, type Layer, ManagedRuntime } from "effect";
 import { changeRole } from "../../application/changeRole.ts";
 import type { AppError } from "../../application/errors.ts";
+import { type KeyListing, listKeys } from "../../application/keys/listKeys.ts";
+import { revokeKey } from "../../application/keys/revokeKey.ts";
+import { rotateKeys } from "../../application/keys/rotateKeys.ts";
 import type { AppServices } from "../../application/services.ts";
 import { userEvents } from "../../application/userEvents.ts";
 import { createUser, findUserId } from "../../application/users.ts";
@@ -24,6 +27,12 @@ const usage = `Usage: bun run cli <command>
   replay [--verify]
       Rebuilds the Redis projection from the event log (safe while the API serves traffic);
       --verify compares it with the log instead and exits 1 on any difference.
+  keys list [--json]
+      Shows every signing key (ALGORITHM ES256 or EdDSA) with its state and dates.
+  keys rotate
+      The next key signs from now on, the active one retires, a new next key is published.
+  keys revoke <kid> [--reason TEXT]
+      The key verifies nothing more: here at once, on every running instance within a second.
 
 Exit codes: 0 done, 1 refused (invalid input, name taken, no such user, last admin),
 2 usage or configuration error, 3 the event store or Redis is unavailable.`;
@@ -45,6 +54,7 @@ const { positionals, values } = (() => {
         "password-stdin": { type: "boolean" },
         json: { type: "boolean" },
         verify: { type: "boolean" },
+        reason: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -53,7 +63,10 @@ const { positionals, values } = (() => {
   }
 })();
 
-const [command, ...rest] = positionals;
+// `keys list` and its siblings are commands of two words.
+const [word, ...words] = positionals;
+const [command, rest] =
+  word === "keys" && words[0] !== undefined ? [`keys ${words[0]}`, words.slice(1)] : [word, words];
 if (values.help || (command === "help" && rest.length === 0)) {
   console.log(usage);
   process.exit(exitCodes.done);
@@ -64,6 +77,9 @@ const arity: Record<string, number> = {
   "change-role": 2,
   events: 1,
   replay: 0,
+  "keys list": 0,
+  "keys rotate": 0,
+  "keys revoke": 1,
 };
 if (command === undefined) fail(usage, exitCodes.usage);
 if (arity[command] !== rest.length) {
@@ -152,6 +168,31 @@ const describe = (error: AppError): readonly [string, number] => {
   }
 };
 
+const day = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString());
+
+const printKeys = (listing: KeyListing) => {
+  console.log(`algorithm ${listing.algorithm}`);
+  for (const key of listing.keys) {
+    const dates = [
+      `created=${day(key.createdAt)}`,
+      `activated=${day(key.activatedAt)}`,
+      `retired=${day(key.retiredAt)}`,
+      `revoked=${day(key.revokedAt)}`,
+      `verifies-until=${key.verifiesUntil === null ? "-" : day(key.verifiesUntil)}`,
+    ];
+    const reason =
+      key.revocationReason === null ? [] : [`reason=${JSON.stringify(key.revocationReason)}`];
+    const columns = [
+      key.kid,
+      key.alg,
+      key.state,
+      ...dates,
+      key.published ? "published" : "unpublished",
+    ];
+    console.log([...columns, ...reason].join("\t"));
+  }
+};
+
 const program = Effect.gen(function* () {
   const [first = "", second = ""] = rest;
   switch (command) {
@@ -168,6 +209,18 @@ const program = Effect.gen(function* () {
       console.log(`${user.username} (id ${user.id}) is now ${user.role}`);
       return;
     }
+    case "keys list": {
+      const listing = yield* listKeys();
+      if (values.json) console.log(JSON.stringify(listing, null, 2));
+      else printKeys(listing);
+      return;
+    }
+    case "keys rotate":
+      printKeys(yield* rotateKeys(metadata));
+      return;
+    case "keys revoke":
+      printKeys(yield* revokeKey({ kid: first, reason: values.reason }, metadata));
+      return;
     case "events": {
       const id = (yield* findUserId(first)) ?? first;
       const events = yield* userEvents(id, { operator });

@@ -114,7 +114,7 @@ const rotation = (ring: KeyRing, now: number, [first, second]: FreshKeys): Signi
   if (!promoted) events.push(created(first, now));
   events.push(activated(promoted?.kid ?? first.kid, now));
   if (active) events.push(retired(active.kid, now));
-  events.push(created(second, now));
+  events.push(created(promoted ? first : second, now));
   return events;
 };
 
