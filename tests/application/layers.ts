@@ -1,20 +1,26 @@
 import { Cause, Clock, Effect, Exit, Layer, ManagedRuntime, Option } from "effect";
 import { BunPasswordHasherLayer } from "../../src/adapters/crypto/BunPasswordHasher.ts";
 import { HmacTokensLayer } from "../../src/adapters/crypto/HmacTokens.ts";
+import { KeyRingTokensLayer } from "../../src/adapters/crypto/KeyRingTokens.ts";
+import { NodeKeyGeneratorLayer } from "../../src/adapters/crypto/NodeSigningKeys.ts";
 import { UuidIdsLayer } from "../../src/adapters/crypto/UuidIds.ts";
 import { MemoryEventStoreLayer } from "../../src/adapters/embedded/EmbeddedEventStore.ts";
 import { MemoryRateLimiterLayer } from "../../src/adapters/embedded/MemoryRateLimiter.ts";
 import { MemoryTokenStateLayer } from "../../src/adapters/embedded/MemoryTokenState.ts";
 import { Authenticator, AuthenticatorLive } from "../../src/application/Authenticator.ts";
 import { bootstrapAdmin } from "../../src/application/bootstrap.ts";
+import { NoSigningKeys, SigningKeysLive } from "../../src/application/keys/SigningKeys.ts";
 import { login } from "../../src/application/login.ts";
 import { ProjectorLive } from "../../src/application/Projector.ts";
 import { AuthSettings } from "../../src/application/ports/AuthSettings.ts";
 import { EventStore, type Metadata } from "../../src/application/ports/EventStore.ts";
+import { KeyGenerator } from "../../src/application/ports/KeyGenerator.ts";
+import { KeySettings } from "../../src/application/ports/KeySettings.ts";
 import { Limits } from "../../src/application/ports/Limits.ts";
 import { RateLimiter } from "../../src/application/ports/RateLimiter.ts";
 import { register } from "../../src/application/register.ts";
 import type { TokenPair } from "../../src/application/sessions.ts";
+import type { SigningAlgorithm } from "../../src/domain/keys/SigningKeyEvents.ts";
 
 export const password = "correct horse battery";
 
@@ -49,6 +55,37 @@ const steerableClock = () => {
 export type TestOptions = {
   readonly limits?: Partial<Limits["Service"]>;
   readonly auth?: Partial<AuthSettings["Service"]>;
+  /** Access tokens signed by a key ring, followed every `pollMs` (default 50). */
+  readonly keys?: {
+    readonly algorithm: SigningAlgorithm;
+    readonly rotationMs?: number;
+    readonly pollMs?: number;
+  };
+};
+
+const secret = "application-test-secret-0123456789abcdef";
+const keyEncryptionKey = "application-test-key-encryption-key-0123";
+
+/** HS256 under the secret, or the key ring as the composition wires it. */
+const signing = (keys: TestOptions["keys"]) => {
+  if (keys === undefined) {
+    return Layer.mergeAll(
+      HmacTokensLayer({ secret, issuer: "authlog" }),
+      NoSigningKeys,
+      Layer.succeed(KeySettings, { algorithm: "HS256", rotationMs: 0 }),
+      Layer.succeed(KeyGenerator, { generate: () => Effect.die(new Error("HS256")) }),
+    );
+  }
+  const settings = Layer.succeed(KeySettings, {
+    algorithm: keys.algorithm,
+    rotationMs: keys.rotationMs ?? 0,
+  });
+  const ring = SigningKeysLive({ pollMs: keys.pollMs ?? 50 }).pipe(
+    Layer.provideMerge(Layer.merge(NodeKeyGeneratorLayer(keyEncryptionKey), settings)),
+  );
+  return KeyRingTokensLayer({ secret, issuer: "authlog", keyEncryptionKey }).pipe(
+    Layer.provideMerge(ring),
+  );
 };
 
 /**
@@ -118,7 +155,6 @@ export const makeTestApp = (options: TestOptions = {}) => {
     limiter,
     UuidIdsLayer,
     BunPasswordHasherLayer({ memoryCost: 8, timeCost: 1 }),
-    HmacTokensLayer({ secret: "application-test-secret-0123456789abcdef", issuer: "authlog" }),
     Layer.succeed(AuthSettings, {
       accessTokenSeconds: 900,
       refreshTokenSeconds: 7 * 86_400,
@@ -136,6 +172,7 @@ export const makeTestApp = (options: TestOptions = {}) => {
   // The inline projection does the work under test: the catch-up loop only polls once a minute.
   const layer = AuthenticatorLive.pipe(
     Layer.provideMerge(ProjectorLive({ pollMs: 60_000 })),
+    Layer.provideMerge(signing(options.keys)),
     Layer.provideMerge(base),
     Layer.provideMerge(clock),
   );
