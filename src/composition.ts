@@ -350,7 +350,9 @@ const keptSecrets = (config: Config): Config => {
 
 /** Why the layers could not be built, in one line: the driver's own words, no stack. */
 const startupFailure = (cause: Cause.Cause<unknown>): string => {
-  const failure = cause.reasons.find(Cause.isFailReason)?.error;
+  // A failed layer, or one that died (a key ring this instance cannot open).
+  const failure =
+    cause.reasons.find(Cause.isFailReason)?.error ?? cause.reasons.find(Cause.isDieReason)?.defect;
   const inner = (failure as { cause?: unknown } | undefined)?.cause ?? failure;
   const detail = inner as { code?: unknown; address?: unknown; port?: unknown; message?: unknown };
   const store = (failure as { _tag?: unknown } | undefined)?._tag === "StoreUnavailable";
