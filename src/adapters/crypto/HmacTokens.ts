@@ -63,7 +63,10 @@ export const makeVerifier = (config: TokenConfig) => {
   const headers = new Map(
     [accessType, refreshType].map((typ) => [
       typ,
-      [encodeHeader({ alg: "HS256", typ, kid }), encodeHeader({ alg: "HS256", typ })] as const,
+      {
+        current: encodeHeader({ alg: "HS256", typ, kid }),
+        before: encodeHeader({ alg: "HS256", typ }),
+      },
     ]),
   );
 
@@ -74,8 +77,8 @@ export const makeVerifier = (config: TokenConfig) => {
     const [head, body, signature] = parts as [string, string, string];
     // The header is compared byte for byte with the ones we sign with: the algorithm is pinned
     // ("none", HS384, HS512, "crit", another kid and any other header are refused) unparsed.
-    const [current, before] = headers.get(type) ?? [];
-    if (head !== current && head !== before) return fail("wrong header");
+    const known = headers.get(type);
+    if (head !== known?.current && head !== known?.before) return fail("wrong header");
     if (!segment.test(body) || !segment.test(signature)) return fail("malformed");
     const expected = sign(`${head}.${body}`);
     if (!sameInConstantTime(signature, expected)) return fail("bad signature");
