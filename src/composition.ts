@@ -335,7 +335,7 @@ const kept = (dataDir: string, name: string, made: string): string => {
  * missing is made once and kept in DATA_DIR, so tokens and keys survive a restart. Elsewhere the
  * config is returned as it is.
  */
-const keptSecrets = (config: Config): Config => {
+export const keptSecrets = (config: Config): Config => {
   if (config.storage.mode !== "embedded") return config;
   const { dataDir } = config.storage;
   const jwt = { ...config.jwt };

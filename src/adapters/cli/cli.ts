@@ -9,7 +9,7 @@ import { rotateKeys } from "../../application/keys/rotateKeys.ts";
 import type { AppServices } from "../../application/services.ts";
 import { userEvents } from "../../application/userEvents.ts";
 import { createUser, findUserId } from "../../application/users.ts";
-import { infrastructure, services } from "../../composition.ts";
+import { infrastructure, keptSecrets, services } from "../../composition.ts";
 import { isRole } from "../../domain/Role.ts";
 import { formatConfigErrors, loadConfig } from "../config/Config.ts";
 import type { Logger } from "../logging/jsonLogger.ts";
@@ -38,6 +38,8 @@ Exit codes: 0 done, 1 refused (invalid input, name taken, no such user, last adm
 2 usage or configuration error, 3 the event store or Redis is unavailable.`;
 
 const exitCodes = { done: 0, refused: 1, usage: 2, unavailable: 3 } as const;
+
+const reasonOf = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause));
 
 function fail(message: string, code: number): never {
   console.error(message);
@@ -103,7 +105,13 @@ const password = command === "create-user" ? await readPassword() : "";
 
 const loaded = loadConfig(process.env);
 if (!loaded.ok) fail(formatConfigErrors(loaded.errors), exitCodes.usage);
-const { config } = loaded;
+const config = (() => {
+  try {
+    return keptSecrets(loaded.config);
+  } catch (error) {
+    return fail(`Cannot read the secrets kept in DATA_DIR: ${reasonOf(error)}`, exitCodes.usage);
+  }
+})();
 if (command === "replay") process.exit(await replayCommand(config, values.verify === true));
 
 const log: Logger = (level, message, fields) => {
@@ -120,7 +128,6 @@ const operator = `cli:${userInfo().username}`;
 const metadata = { actor: operator, requestId: crypto.randomUUID() };
 
 const unavailable = "is unavailable; nothing was changed.";
-const reason = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause));
 
 const describe = (error: AppError): readonly [string, number] => {
   const refused = (text: string) => [text, exitCodes.refused] as const;
@@ -150,7 +157,7 @@ const describe = (error: AppError): readonly [string, number] => {
     case "Contended":
       return down("Too many changes to this account at once; retry.");
     case "StoreUnavailable": {
-      const why = reason(error.cause);
+      const why = reasonOf(error.cause);
       // Embedded mode: the running server holds the data directory.
       return why.includes("in use by another process")
         ? down(
@@ -253,7 +260,7 @@ if (failure === undefined) {
 // A tag outside the use cases' errors comes from opening the stores.
 const error = failure.error as AppError | { readonly _tag: string; readonly cause?: unknown };
 const [text, code] = describe(error as AppError) ?? [
-  `Cannot open the event store or Redis: ${reason("cause" in error ? error.cause : error._tag)}`,
+  `Cannot open the event store or Redis: ${reasonOf("cause" in error ? error.cause : error._tag)}`,
   exitCodes.unavailable,
 ];
 console.error(text);

@@ -99,6 +99,7 @@ export const makeKeyRingTokens = (
   };
 
   const checkAccess = (token: string, nowMs: number): AccessClaims | InvalidToken => {
+    if (token.length > maxTokenLength) return fail("too long");
     const { verifiers } = latest();
     const known = remembered.get(token);
     if (known !== undefined) {
@@ -108,7 +109,6 @@ export const makeKeyRingTokens = (
       }
       return nowMs < known.verifier.until ? known.claims : fail("key no longer verifies");
     }
-    if (token.length > maxTokenLength) return fail("too long");
     const parts = token.split(".");
     if (parts.length !== 3) return fail("malformed");
     const [head, body, signature] = parts as [string, string, string];
