@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
+import { hmacKeyId } from "../../src/adapters/crypto/HmacTokens.ts";
 import { client, type Mode, secret, startApp } from "../support/app.ts";
 import { decodePayload, forge, unsigned } from "../support/jwt.ts";
 
@@ -264,7 +265,7 @@ export const lifecycleSuite = (mode: Mode, env: Record<string, string> = {}) =>
 
     describe("forged and replayed access tokens", () => {
       let claims: Record<string, unknown>;
-      const header = { alg: "HS256", typ: "at+jwt" };
+      const header = { alg: "HS256", typ: "at+jwt", kid: hmacKeyId(secret) };
       beforeAll(async () => {
         const name = fresh();
         await api.register(name);
@@ -309,6 +310,11 @@ export const lifecycleSuite = (mode: Mode, env: Record<string, string> = {}) =>
           () => forge(secret, header, { ...claims, epoch: (claims.epoch as number) + 1 }),
         ],
         ["signed with another key", () => forge("x".repeat(48), header, claims)],
+        ["another kid", () => forge(secret, { ...header, kid: hmacKeyId("x".repeat(48)) }, claims)],
+        [
+          "a jku header",
+          () => forge(secret, { ...header, jku: "http://127.0.0.1:9/jwks.json" }, claims),
+        ],
       ])("%s is 401 and changes nothing", async (_name, make) => {
         const reply = await api.call("GET", "/secure/data", { token: make() });
         expect(reply.status).toBe(401);
