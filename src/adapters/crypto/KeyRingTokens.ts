@@ -47,11 +47,7 @@ type Remembered = { readonly claims: AccessClaims; readonly verifier: Verifier }
 /** Verified tokens remembered, at most: ~1 kB each. */
 const rememberedTokens = 10_000;
 
-/**
- * Access tokens signed by the key ring (ES256 or EdDSA), checked with node:crypto. A token whose
- * signature was verified is remembered by its exact text until its exp, its key's end, or any
- * change of the ring, whichever comes first (decision 38).
- */
+/** A verified token is remembered until its exp, its key's end or a ring change (decision 38). */
 export const makeKeyRingTokens = (
   config: KeyRingTokenConfig,
   current: () => RingView,

@@ -22,11 +22,7 @@ export type RingView = { readonly version: number; readonly ring: KeyRing };
 export class SigningKeys extends Context.Service<
   SigningKeys,
   {
-    /**
-     * The ring as this instance knows it: read from the log at start, moved on at once by this
-     * instance's own changes and within a poll by any other process's. Synchronous: the token
-     * check reads it.
-     */
+    /** The ring as this instance knows it; synchronous, as the token check reads it. */
     readonly current: () => RingView;
     /** Makes a newer view current; an older one changes nothing. */
     readonly advance: (view: RingView) => Effect.Effect<void>;
@@ -74,18 +70,12 @@ export const changeKeyRing = (
     );
   });
 
-/** HS256: no ring. */
 export const NoSigningKeys = Layer.succeed(SigningKeys, {
   current: () => ({ version: 0, ring: emptyKeyRing }),
   advance: () => Effect.void,
 });
 
-/**
- * Makes the first keys if the log has none (instances starting together agree through the
- * stream's version), then follows the stream: every `pollMs` a version check, a read when it
- * moved, and the schedule's rotation when one is due. Key revocations reach every instance
- * within one poll (decision 38).
- */
+/** Makes the first keys if there are none, then follows the stream every `pollMs` (decision 38). */
 export const SigningKeysLive = (options: { readonly pollMs: number }) =>
   Layer.effect(
     SigningKeys,

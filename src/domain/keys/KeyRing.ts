@@ -12,7 +12,6 @@ export type SigningKey = NewSigningKey & {
   readonly revocationReason: string | null;
 };
 
-/** Every key ever made, in the order made. */
 export type KeyRing = { readonly keys: readonly SigningKey[] };
 
 export const emptyKeyRing: KeyRing = { keys: [] };
@@ -101,10 +100,7 @@ const retired = (kid: string, retiredAt: number): SigningKeyEvent => ({
   data: { kid, retiredAt },
 });
 
-/**
- * The next key signs from now on (a fresh one if there is none of the fresh keys' algorithm),
- * the active one retires, and a fresh next key is published.
- */
+/** The next key (or a fresh one, if it has another algorithm) signs; the active one retires. */
 const rotation = (ring: KeyRing, now: number, [first, second]: FreshKeys): SigningKeyEvent[] => {
   const active = activeKey(ring);
   const next = inState(ring, "next");
@@ -162,10 +158,7 @@ export const decideKeyRing = (
   }
 };
 
-/**
- * A retired key's last tokens may have been signed by an instance that learned of the rotation
- * late, or whose clock runs ahead: it verifies this much longer than a token lives.
- */
+/** An instance may learn of a rotation late, or run ahead: retired keys verify this much longer. */
 export const retiredGraceMs = 30_000;
 
 /** When the key stops verifying the tokens it signed; never while it is next or active. */
@@ -178,9 +171,8 @@ export const verifiesUntil = (key: SigningKey, tokenLifetimeMs: number): number 
 };
 
 /**
- * The keys that verify at `now`, and that the JWKS publishes: the next key (which may already
- * sign on an instance that rotated a moment ago), the active one, and retired ones while their
- * tokens may live.
+ * What verifies at `now`, and is published: the next key (another instance may sign with it
+ * already), the active one, and retired ones while their tokens live.
  */
 export const verifyingKeys = (ring: KeyRing, now: number, tokenLifetimeMs: number) =>
   ring.keys.filter((key) => key.state !== "revoked" && now < verifiesUntil(key, tokenLifetimeMs));

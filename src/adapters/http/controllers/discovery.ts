@@ -55,10 +55,7 @@ const jwk = (key: SigningKey) => ({
   use: "sig" as const,
 });
 
-/**
- * Absolute URLs: under JWT_ISSUER when it is an http(s) URL, as RFC 8414 has it, else under the
- * origin the request came to.
- */
+/** Under JWT_ISSUER when it is an http(s) URL, as RFC 8414 has it, else the request's origin. */
 const baseOf = (issuer: string) => {
   const parsed = URL.parse(issuer);
   const fromIssuer =
