@@ -95,6 +95,7 @@ const signing = (keys: TestOptions["keys"]) => {
  */
 const interleaved = (store: EventStore["Service"]) => {
   let conflicts = 0;
+  const reads = new Map<string, number>();
   const counted = <A, E extends { readonly _tag: string }, R>(append: Effect.Effect<A, E, R>) =>
     append.pipe(
       Effect.tapError((error) =>
@@ -107,13 +108,16 @@ const interleaved = (store: EventStore["Service"]) => {
     Effect.tap(read, () => Effect.yieldNow);
   const wrapped: EventStore["Service"] = {
     ...store,
-    readStream: (streamId) => yielding(store.readStream(streamId)),
+    readStream: (streamId) => {
+      reads.set(streamId, (reads.get(streamId) ?? 0) + 1);
+      return yielding(store.readStream(streamId));
+    },
     readStreams: (streamIds) => yielding(store.readStreams(streamIds)),
     findClaim: (key) => yielding(store.findClaim(key)),
     append: (streamId, events, options) => counted(store.append(streamId, events, options)),
     appendMany: (appends, metadata) => counted(store.appendMany(appends, metadata)),
   };
-  return { store: wrapped, conflicts: () => conflicts };
+  return { store: wrapped, conflicts: () => conflicts, reads: (id: string) => reads.get(id) ?? 0 };
 };
 
 /**
@@ -125,11 +129,13 @@ export const makeTestApp = (options: TestOptions = {}) => {
   const time = steerableClock();
   const clock = Layer.succeed(Clock.Clock, time.clock);
   let conflicts = () => 0;
+  let reads = (_: string) => 0;
   const store = Layer.effect(
     EventStore,
     Effect.gen(function* () {
       const wrapped = interleaved(yield* EventStore);
       conflicts = wrapped.conflicts;
+      reads = wrapped.reads;
       return wrapped.store;
     }),
   ).pipe(Layer.provide(MemoryEventStoreLayer));
@@ -191,6 +197,8 @@ export const makeTestApp = (options: TestOptions = {}) => {
     takes: (): readonly string[] => [...takes],
     /** Appends that lost a race for a stream version so far. */
     conflicts: () => conflicts(),
+    /** Reads of one stream so far. */
+    reads: (streamId: string) => reads(streamId),
   };
 };
 

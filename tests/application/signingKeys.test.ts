@@ -4,6 +4,7 @@ import { listKeys, publishedKeys } from "../../src/application/keys/listKeys.ts"
 import { revokeKey } from "../../src/application/keys/revokeKey.ts";
 import { rotateKeys } from "../../src/application/keys/rotateKeys.ts";
 import { changeKeyRing, SigningKeys } from "../../src/application/keys/SigningKeys.ts";
+import { EventStore } from "../../src/application/ports/EventStore.ts";
 import { retiredGraceMs } from "../../src/domain/keys/KeyRing.ts";
 import { keysStream } from "../../src/domain/keys/SigningKeyEvents.ts";
 import { eventually } from "../support/net.ts";
@@ -124,6 +125,39 @@ describe("the key ring as the use cases see it", () => {
     app.advance(60_000);
     expect(await eventually(async () => (await current()) === 6, 2_000)).toBe(true);
     expect(await states(app)).toEqual(["retired", "active", "next"]);
+  });
+
+  test("the follower reads the stream again only when another process appended to it", async () => {
+    const app = apps.make({ keys: { algorithm: "ES256", pollMs: 20 } });
+    const version = () =>
+      app.ok(
+        Effect.gen(function* () {
+          return (yield* SigningKeys).current().version;
+        }),
+      );
+    expect(await version()).toBe(3);
+    const before = app.reads(keysStream);
+    await Bun.sleep(200);
+    expect(app.reads(keysStream)).toBe(before);
+    const [active] = (await app.ok(listKeys())).keys;
+    await app.ok(
+      Effect.gen(function* () {
+        yield* (yield* EventStore).append(
+          keysStream,
+          [
+            {
+              type: "SigningKeyRevoked",
+              data: { kid: active?.kid, reason: "elsewhere", revokedAt: 1 },
+            },
+          ],
+          { expectedVersion: 3 },
+        );
+      }),
+    );
+    expect(await eventually(async () => (await version()) === 4, 1_000)).toBe(true);
+    await Bun.sleep(100);
+    // listKeys read it once; the follower once.
+    expect(app.reads(keysStream)).toBe(before + 2);
   });
 
   test("with HS256 there are no keys to rotate or revoke", async () => {

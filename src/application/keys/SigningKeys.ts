@@ -90,7 +90,9 @@ export const SigningKeysLive = (options: { readonly pollMs: number }) =>
         if (next.version > view.version) view = next;
       };
       // An append of no events only checks the version: the cheap question "has it moved?".
-      const moved = store.append(keysStream, [], { expectedVersion: view.version }).pipe(
+      const moved = Effect.suspend(() =>
+        store.append(keysStream, [], { expectedVersion: view.version }),
+      ).pipe(
         Effect.as(false),
         Effect.catchTag("VersionConflict", () => Effect.succeed(true)),
       );
