@@ -9,7 +9,9 @@ import {
 } from "./adapters/config/Config.ts";
 import { BunPasswordHasherLayer } from "./adapters/crypto/BunPasswordHasher.ts";
 import { HmacTokensLayer } from "./adapters/crypto/HmacTokens.ts";
+import { KeyRingTokensLayer } from "./adapters/crypto/KeyRingTokens.ts";
 import { NodeRsArgon2PasswordHasherLayer } from "./adapters/crypto/NodeRsArgon2PasswordHasher.ts";
+import { NodeKeyGeneratorLayer } from "./adapters/crypto/NodeSigningKeys.ts";
 import { Sha256ClientSecretsLayer } from "./adapters/crypto/Sha256ClientSecrets.ts";
 import { UuidIdsLayer } from "./adapters/crypto/UuidIds.ts";
 import { MemoryCacheLayer } from "./adapters/embedded/MemoryCache.ts";
@@ -29,12 +31,15 @@ import { WorkerFibonacciComputerLayer } from "./adapters/worker/WorkerFibonacciC
 import { AuthenticatorLive } from "./application/Authenticator.ts";
 import { bootstrapAdmin } from "./application/bootstrap.ts";
 import type { AppError } from "./application/errors.ts";
+import { NoSigningKeys, SigningKeysLive } from "./application/keys/SigningKeys.ts";
 import { gauges } from "./application/operations.ts";
 import { ProjectorLive } from "./application/Projector.ts";
 import { AuthSettings } from "./application/ports/AuthSettings.ts";
 import { Cache, noCache } from "./application/ports/Cache.ts";
 import type { EventStore, StoreUnavailable } from "./application/ports/EventStore.ts";
 import { HeavyTaskSettings } from "./application/ports/HeavyTaskSettings.ts";
+import { KeyGenerator } from "./application/ports/KeyGenerator.ts";
+import { KeySettings } from "./application/ports/KeySettings.ts";
 import { Limits } from "./application/ports/Limits.ts";
 import { Metrics, type MetricsShape } from "./application/ports/Metrics.ts";
 import type { RateLimiter } from "./application/ports/RateLimiter.ts";
@@ -152,6 +157,35 @@ export const heavyTaskLayers = (config: Config, log: Logger) => {
 export const logger = (config: Pick<Config, "logLevel" | "logFormat">): Logger =>
   config.logFormat === "pretty" ? prettyLogger(config.logLevel) : jsonLogger(config.logLevel);
 
+/** How often an instance looks for key-ring changes made elsewhere (revocations within 1 s). */
+const keyPollMs = 250;
+
+/** HS256: the secret signs every token. ES256, EdDSA: the key ring signs access tokens. */
+const signingLayers = (config: Config) => {
+  const { algorithm, issuer, keyEncryptionKey, keyRotationDays } = config.jwt;
+  const secret = Redacted.value(config.jwt.secret);
+  const settings = Layer.succeed(KeySettings, {
+    algorithm,
+    rotationMs: keyRotationDays * 86_400_000,
+  });
+  if (algorithm === "HS256") {
+    const noKeys = Layer.succeed(KeyGenerator, {
+      generate: () => Effect.die(new Error("HS256 makes no signing keys")),
+    });
+    return Layer.mergeAll(HmacTokensLayer({ secret, issuer }), NoSigningKeys, noKeys, settings);
+  }
+  if (keyEncryptionKey === undefined) {
+    throw new Error(`ALGORITHM=${algorithm} needs KEY_ENCRYPTION_KEY`);
+  }
+  const kek = Redacted.value(keyEncryptionKey);
+  const ring = SigningKeysLive({ pollMs: keyPollMs }).pipe(
+    Layer.provideMerge(Layer.merge(NodeKeyGeneratorLayer(kek), settings)),
+  );
+  return KeyRingTokensLayer({ secret, issuer, keyEncryptionKey: kek }).pipe(
+    Layer.provideMerge(ring),
+  );
+};
+
 /** config -> layers: every service the use cases need, over the given infrastructure. */
 export const services = (
   config: Config,
@@ -171,7 +205,6 @@ export const services = (
     options.runtime === "deno"
       ? NodeRsArgon2PasswordHasherLayer(cost)
       : BunPasswordHasherLayer(cost),
-    HmacTokensLayer({ secret: Redacted.value(config.jwt.secret), issuer: config.jwt.issuer }),
     options.metrics ? Layer.succeed(Metrics, options.metrics) : Layer.empty,
     Layer.succeed(AuthSettings, {
       accessTokenSeconds: config.jwt.accessTokenMinutes * 60,
@@ -187,6 +220,7 @@ export const services = (
   );
   const all = AuthenticatorLive.pipe(
     Layer.provideMerge(ProjectorLive({ pollMs: 1000 })),
+    Layer.provideMerge(signingLayers(config)),
     Layer.provideMerge(base),
   );
   return adminBootstrap(config, log).pipe(Layer.provideMerge(all));
@@ -242,10 +276,10 @@ export const compose = (
   const runtime = ManagedRuntime.make(layer);
   const app = createApp(runtime, {
     cookieSecure: config.http.cookieSecure,
+    issuer: config.jwt.issuer,
     maxBodyBytes,
     log,
     heavyTaskMaxN: config.heavyTaskMaxN,
-    issuer: config.jwt.issuer,
     trustedProxies: config.http.trustedProxies,
     corsOrigins: config.http.corsOrigins,
     metrics: prometheus && {
@@ -282,29 +316,45 @@ export const bun: Platform = {
   },
 };
 
-/**
- * Embedded mode with no JWT_SECRET: the secret made on the first start, kept in DATA_DIR with
- * mode 0600, so tokens survive a restart. Elsewhere the config is returned as it is.
- */
-const keptSecret = (config: Config): Config => {
-  if (config.storage.mode !== "embedded" || !config.jwt.generated) return config;
-  const file = join(config.storage.dataDir, "jwt-secret");
-  mkdirSync(config.storage.dataDir, { recursive: true });
+/** A value made on the first start and kept in DATA_DIR with mode 0600, read on every start. */
+const kept = (dataDir: string, name: string, made: string): string => {
+  const file = join(dataDir, name);
+  mkdirSync(dataDir, { recursive: true });
   try {
-    writeFileSync(file, Redacted.value(config.jwt.secret), { mode: 0o600, flag: "wx" });
+    writeFileSync(file, made, { mode: 0o600, flag: "wx" });
   } catch (error) {
     if ((error as { code?: unknown }).code !== "EEXIST") throw error;
   }
-  const secret = readFileSync(file, "utf8").trim();
-  if (Buffer.byteLength(secret) < minimumSecretBytes) {
+  const value = readFileSync(file, "utf8").trim();
+  if (Buffer.byteLength(value) < minimumSecretBytes) {
     throw new Error(`${file} holds no usable secret: remove it to have a new one made`);
   }
-  return { ...config, jwt: { ...config.jwt, secret: Redacted.make(secret) } };
+  return value;
+};
+
+/**
+ * Embedded mode with no JWT_SECRET, or with ES256/EdDSA and no KEY_ENCRYPTION_KEY: what is
+ * missing is made once and kept in DATA_DIR, so tokens and keys survive a restart. Elsewhere the
+ * config is returned as it is.
+ */
+export const keptSecrets = (config: Config): Config => {
+  if (config.storage.mode !== "embedded") return config;
+  const { dataDir } = config.storage;
+  const jwt = { ...config.jwt };
+  if (jwt.generated)
+    jwt.secret = Redacted.make(kept(dataDir, "jwt-secret", Redacted.value(jwt.secret)));
+  if (jwt.algorithm !== "HS256" && jwt.keyEncryptionKey === undefined) {
+    const made = Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString("base64url");
+    jwt.keyEncryptionKey = Redacted.make(kept(dataDir, "key-encryption-key", made));
+  }
+  return { ...config, jwt };
 };
 
 /** Why the layers could not be built, in one line: the driver's own words, no stack. */
 const startupFailure = (cause: Cause.Cause<unknown>): string => {
-  const failure = cause.reasons.find(Cause.isFailReason)?.error;
+  // A failed layer, or one that died (a key ring this instance cannot open).
+  const failure =
+    cause.reasons.find(Cause.isFailReason)?.error ?? cause.reasons.find(Cause.isDieReason)?.defect;
   const inner = (failure as { cause?: unknown } | undefined)?.cause ?? failure;
   const detail = inner as { code?: unknown; address?: unknown; port?: unknown; message?: unknown };
   const store = (failure as { _tag?: unknown } | undefined)?._tag === "StoreUnavailable";
@@ -343,10 +393,10 @@ export const main = async (platform: Platform = bun) => {
   }
   const config = (() => {
     try {
-      return keptSecret(loaded.config);
+      return keptSecrets(loaded.config);
     } catch (error) {
       console.error(
-        `cannot keep the JWT secret: ${error instanceof Error ? error.message : error}`,
+        `cannot keep the secrets in DATA_DIR: ${error instanceof Error ? error.message : error}`,
       );
       return process.exit(1);
     }

@@ -34,6 +34,12 @@ export class LastAdmin extends Data.TaggedError("LastAdmin") {}
 /** Another request changed the account (password, epoch) after this one's token was issued. */
 export class AccountChanged extends Data.TaggedError("AccountChanged") {}
 
+/** No signing key has that kid. */
+export class SigningKeyNotFound extends Data.TaggedError("SigningKeyNotFound") {}
+
+/** ALGORITHM is HS256: tokens are signed with the shared secret, there is no key ring to change. */
+export class KeysNotManaged extends Data.TaggedError("KeysNotManaged") {}
+
 export class Contended extends Data.TaggedError("Contended") {}
 
 export class RateLimited extends Data.TaggedError("RateLimited")<{
@@ -58,6 +64,8 @@ export type AppError =
   | InvalidClient
   | LastAdmin
   | AccountChanged
+  | SigningKeyNotFound
+  | KeysNotManaged
   | Contended
   | RateLimited
   | ProjectionIncomplete

@@ -1,4 +1,5 @@
 import type { Authenticator } from "./Authenticator.ts";
+import type { SigningKeys } from "./keys/SigningKeys.ts";
 import type { Projector } from "./Projector.ts";
 import type { AuthSettings } from "./ports/AuthSettings.ts";
 import type { Cache } from "./ports/Cache.ts";
@@ -7,6 +8,8 @@ import type { EventStore } from "./ports/EventStore.ts";
 import type { FibonacciComputer } from "./ports/FibonacciComputer.ts";
 import type { HeavyTaskSettings } from "./ports/HeavyTaskSettings.ts";
 import type { Ids } from "./ports/Ids.ts";
+import type { KeyGenerator } from "./ports/KeyGenerator.ts";
+import type { KeySettings } from "./ports/KeySettings.ts";
 import type { Limits } from "./ports/Limits.ts";
 import type { PasswordHasher } from "./ports/PasswordHasher.ts";
 import type { RateLimiter } from "./ports/RateLimiter.ts";
@@ -27,4 +30,7 @@ export type AppServices =
   | FibonacciComputer
   | HeavyTaskSettings
   | Limits
-  | RateLimiter;
+  | RateLimiter
+  | SigningKeys
+  | KeyGenerator
+  | KeySettings;

@@ -319,8 +319,11 @@ describe("every bad value yields its own message", () => {
     ["POSTGRES_PORT", "x", "an integer from 1 to 65535"],
     ["REDIS_PORT", "0", "an integer from 1 to 65535"],
     ["REDIS_DB", "-1", "an integer"],
-    ["ALGORITHM", "RS256", "HS256"],
-    ["ALGORITHM", "none", "HS256"],
+    ["ALGORITHM", "RS256", "HS256, ES256, EdDSA"],
+    ["ALGORITHM", "none", "HS256, ES256, EdDSA"],
+    ["JWT_ALGORITHM", "HS512", "HS256, ES256, EdDSA"],
+    ["KEY_ROTATION_DAYS", "-1", "an integer from 0 to 3650"],
+    ["KEY_ROTATION_DAYS", "weekly", "an integer from 0 to 3650"],
     ["ACCESS_TOKEN_EXPIRE_MINUTES", "0", "an integer from 1 to 1440"],
     ["ACCESS_TOKEN_EXPIRE_MINUTES", "1.5", "an integer from 1 to 1440"],
     ["REFRESH_TOKEN_EXPIRE_DAYS", "366", "an integer from 1 to 365"],
@@ -400,13 +403,21 @@ describe("secrets are redacted", () => {
       ADMIN_PASSWORD: "correct horse battery",
       POSTGRES_PASSWORD: "hunter2-db",
       REDIS_URL: "redis://:hunter2-redis@cache:6379/0",
+      ALGORITHM: "ES256",
+      KEY_ENCRYPTION_KEY: "hunter2-key-encryption-key-0123456789",
     });
     for (const printed of [
       JSON.stringify(config),
       Bun.inspect(config),
       String(config.jwt.secret),
     ]) {
-      for (const secret of [strongSecret, "correct horse battery", "hunter2-db", "hunter2-redis"]) {
+      for (const secret of [
+        strongSecret,
+        "correct horse battery",
+        "hunter2-db",
+        "hunter2-redis",
+        "hunter2-key-encryption-key",
+      ]) {
         expect(printed).not.toContain(secret);
       }
     }
@@ -471,5 +482,68 @@ describe("production refuses weak secrets", () => {
   test("COOKIE_SECURE=false in production is accepted with a warning", () => {
     const { warnings } = ok({ ...production, JWT_SECRET: strongSecret, COOKIE_SECURE: "false" });
     expect(warnings.some((w) => w.includes("COOKIE_SECURE"))).toBe(true);
+  });
+});
+
+describe("signing keys", () => {
+  const kek = "a-key-encryption-key-of-40-bytes-012345";
+  const servers = { DATABASE_URL: "postgres://u@db/d", REDIS_URL: "redis://cache:6379" };
+
+  test("ALGORITHM takes ES256 and EdDSA in any case; JWT_ALGORITHM is its alias", () => {
+    expect(ok({ ALGORITHM: "es256" }).config.jwt.algorithm).toBe("ES256");
+    expect(ok({ JWT_ALGORITHM: "EDDSA" }).config.jwt.algorithm).toBe("EdDSA");
+    const both = ok({ ALGORITHM: "ES256", JWT_ALGORITHM: "EdDSA", KEY_ENCRYPTION_KEY: kek });
+    expect(both.config.jwt.algorithm).toBe("ES256");
+    expect(both.warnings.some((w) => w.includes("ALGORITHM is used"))).toBe(true);
+  });
+
+  test("KEY_ROTATION_DAYS defaults to 0, by hand only", () => {
+    expect(ok({}).config.jwt.keyRotationDays).toBe(0);
+    expect(ok({ ALGORITHM: "EdDSA", KEY_ROTATION_DAYS: "30" }).config.jwt.keyRotationDays).toBe(30);
+  });
+
+  test("production refuses ES256 or EdDSA without KEY_ENCRYPTION_KEY, embedded or not", () => {
+    for (const env of [{}, servers]) {
+      const error = errorFor(
+        { NODE_ENV: "production", JWT_SECRET: strongSecret, ALGORITHM: "EdDSA", ...env },
+        "KEY_ENCRYPTION_KEY",
+      );
+      expect(error.problem).toContain("ALGORITHM=EdDSA");
+    }
+    const accepted = ok({
+      NODE_ENV: "production",
+      JWT_SECRET: strongSecret,
+      ALGORITHM: "ES256",
+      KEY_ENCRYPTION_KEY: kek,
+    });
+    expect(Redacted.value(accepted.config.jwt.keyEncryptionKey ?? Redacted.make(""))).toBe(kek);
+  });
+
+  test("with servers every instance needs the same key: missing, it is refused outside production too", () => {
+    expect(errorFor({ ...servers, ALGORITHM: "ES256" }, "KEY_ENCRYPTION_KEY").expected).toContain(
+      "the same on every instance",
+    );
+  });
+
+  test("embedded outside production, a missing key is kept in DATA_DIR, with a warning", () => {
+    const { config, warnings } = ok({ ALGORITHM: "ES256" });
+    expect(config.jwt.keyEncryptionKey).toBeUndefined();
+    expect(warnings.some((w) => w.includes("DATA_DIR/key-encryption-key"))).toBe(true);
+  });
+
+  test("a key shorter than 32 bytes is refused, in any mode, without being echoed", () => {
+    const error = errorFor(
+      { ALGORITHM: "ES256", KEY_ENCRYPTION_KEY: "short-kek" },
+      "KEY_ENCRYPTION_KEY",
+    );
+    expect(error.problem).toContain("shorter than 32 bytes");
+    expect(error.message).not.toContain("short-kek");
+  });
+
+  test("with HS256 the key is not needed, and a set one is not used", () => {
+    expect(
+      ok({ NODE_ENV: "production", JWT_SECRET: strongSecret }).config.jwt.keyEncryptionKey,
+    ).toBeUndefined();
+    expect(ok({ KEY_ENCRYPTION_KEY: "short" }).config.jwt.keyEncryptionKey).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { Effect, Exit } from "effect";
 import { jwtVerify, SignJWT } from "jose";
-import { makeTokens } from "../../src/adapters/crypto/HmacTokens.ts";
+import { hmacKeyId, makeTokens } from "../../src/adapters/crypto/HmacTokens.ts";
 import type { AccessClaims } from "../../src/application/ports/Tokens.ts";
 
 const secret = "s".repeat(40);
@@ -44,7 +44,7 @@ const forge = (
   return `${input}.${hmac(alg, input)}`;
 };
 
-const header = { alg: "HS256", typ: "at+jwt" };
+const header = { alg: "HS256", typ: "at+jwt", kid: hmacKeyId(secret) };
 const claims = { ...access, iss: issuer };
 
 describe("access tokens", () => {
@@ -62,6 +62,19 @@ describe("access tokens", () => {
     expect(Exit.isSuccess(verifyAccess(forge(header, claims)))).toBe(true);
   });
 
+  test("the header names the secret's kid, which is neither the secret nor another secret's", async () => {
+    const signed = await Effect.runPromise(tokens.signAccess(access));
+    const head = JSON.parse(Buffer.from(signed.split(".")[0] ?? "", "base64url").toString());
+    expect(head).toEqual(header);
+    expect(head.kid).toHaveLength(16);
+    expect(secret).not.toContain(head.kid);
+    expect(hmacKeyId("x".repeat(40))).not.toBe(head.kid);
+  });
+
+  test("a token made before tokens carried a kid still verifies until it expires", () => {
+    expect(Exit.isSuccess(verifyAccess(forge({ alg: "HS256", typ: "at+jwt" }, claims)))).toBe(true);
+  });
+
   test("jose accepts what we sign, and we accept what jose signs", async () => {
     const ours = await Effect.runPromise(tokens.signAccess(access));
     const checked = await jwtVerify(ours, key, {
@@ -71,7 +84,7 @@ describe("access tokens", () => {
     });
     expect(checked.payload.sub).toBe("u1");
     const theirs = await new SignJWT({ ...access })
-      .setProtectedHeader({ alg: "HS256", typ: "at+jwt" })
+      .setProtectedHeader(header)
       .setIssuer(issuer)
       .sign(key);
     expect(Exit.isSuccess(verifyAccess(theirs))).toBe(true);
@@ -119,6 +132,12 @@ describe("access tokens", () => {
     ["a refresh token", forge({ alg: "HS256", typ: "rt+jwt" }, claims)],
     ["no typ", forge({ alg: "HS256" }, claims)],
     ["a crit header", forge({ ...header, crit: ["exp"] }, claims)],
+    ["another kid", forge({ ...header, kid: "someone-else" }, claims)],
+    ["a jku header", forge({ ...header, jku: "http://127.0.0.1:9/jwks.json" }, claims)],
+    [
+      "the header's fields in another order",
+      forge({ typ: "at+jwt", alg: "HS256", kid: header.kid }, claims),
+    ],
     ["an array payload", forge(header, [claims] as unknown as Record<string, unknown>)],
     ["garbage", "not-a-token"],
     ["empty", ""],

@@ -1,20 +1,26 @@
 import { Cause, Clock, Effect, Exit, Layer, ManagedRuntime, Option } from "effect";
 import { BunPasswordHasherLayer } from "../../src/adapters/crypto/BunPasswordHasher.ts";
 import { HmacTokensLayer } from "../../src/adapters/crypto/HmacTokens.ts";
+import { KeyRingTokensLayer } from "../../src/adapters/crypto/KeyRingTokens.ts";
+import { NodeKeyGeneratorLayer } from "../../src/adapters/crypto/NodeSigningKeys.ts";
 import { UuidIdsLayer } from "../../src/adapters/crypto/UuidIds.ts";
 import { MemoryEventStoreLayer } from "../../src/adapters/embedded/EmbeddedEventStore.ts";
 import { MemoryRateLimiterLayer } from "../../src/adapters/embedded/MemoryRateLimiter.ts";
 import { MemoryTokenStateLayer } from "../../src/adapters/embedded/MemoryTokenState.ts";
 import { Authenticator, AuthenticatorLive } from "../../src/application/Authenticator.ts";
 import { bootstrapAdmin } from "../../src/application/bootstrap.ts";
+import { NoSigningKeys, SigningKeysLive } from "../../src/application/keys/SigningKeys.ts";
 import { login } from "../../src/application/login.ts";
 import { ProjectorLive } from "../../src/application/Projector.ts";
 import { AuthSettings } from "../../src/application/ports/AuthSettings.ts";
 import { EventStore, type Metadata } from "../../src/application/ports/EventStore.ts";
+import { KeyGenerator } from "../../src/application/ports/KeyGenerator.ts";
+import { KeySettings } from "../../src/application/ports/KeySettings.ts";
 import { Limits } from "../../src/application/ports/Limits.ts";
 import { RateLimiter } from "../../src/application/ports/RateLimiter.ts";
 import { register } from "../../src/application/register.ts";
 import type { TokenPair } from "../../src/application/sessions.ts";
+import type { SigningAlgorithm } from "../../src/domain/keys/SigningKeyEvents.ts";
 
 export const password = "correct horse battery";
 
@@ -49,6 +55,37 @@ const steerableClock = () => {
 export type TestOptions = {
   readonly limits?: Partial<Limits["Service"]>;
   readonly auth?: Partial<AuthSettings["Service"]>;
+  /** Access tokens signed by a key ring, followed every `pollMs` (default 50). */
+  readonly keys?: {
+    readonly algorithm: SigningAlgorithm;
+    readonly rotationMs?: number;
+    readonly pollMs?: number;
+  };
+};
+
+const secret = "application-test-secret-0123456789abcdef";
+const keyEncryptionKey = "application-test-key-encryption-key-0123";
+
+/** HS256 under the secret, or the key ring as the composition wires it. */
+const signing = (keys: TestOptions["keys"]) => {
+  if (keys === undefined) {
+    return Layer.mergeAll(
+      HmacTokensLayer({ secret, issuer: "authlog" }),
+      NoSigningKeys,
+      Layer.succeed(KeySettings, { algorithm: "HS256", rotationMs: 0 }),
+      Layer.succeed(KeyGenerator, { generate: () => Effect.die(new Error("HS256")) }),
+    );
+  }
+  const settings = Layer.succeed(KeySettings, {
+    algorithm: keys.algorithm,
+    rotationMs: keys.rotationMs ?? 0,
+  });
+  const ring = SigningKeysLive({ pollMs: keys.pollMs ?? 50 }).pipe(
+    Layer.provideMerge(Layer.merge(NodeKeyGeneratorLayer(keyEncryptionKey), settings)),
+  );
+  return KeyRingTokensLayer({ secret, issuer: "authlog", keyEncryptionKey }).pipe(
+    Layer.provideMerge(ring),
+  );
 };
 
 /**
@@ -58,6 +95,7 @@ export type TestOptions = {
  */
 const interleaved = (store: EventStore["Service"]) => {
   let conflicts = 0;
+  const reads = new Map<string, number>();
   const counted = <A, E extends { readonly _tag: string }, R>(append: Effect.Effect<A, E, R>) =>
     append.pipe(
       Effect.tapError((error) =>
@@ -70,13 +108,16 @@ const interleaved = (store: EventStore["Service"]) => {
     Effect.tap(read, () => Effect.yieldNow);
   const wrapped: EventStore["Service"] = {
     ...store,
-    readStream: (streamId) => yielding(store.readStream(streamId)),
+    readStream: (streamId) => {
+      reads.set(streamId, (reads.get(streamId) ?? 0) + 1);
+      return yielding(store.readStream(streamId));
+    },
     readStreams: (streamIds) => yielding(store.readStreams(streamIds)),
     findClaim: (key) => yielding(store.findClaim(key)),
     append: (streamId, events, options) => counted(store.append(streamId, events, options)),
     appendMany: (appends, metadata) => counted(store.appendMany(appends, metadata)),
   };
-  return { store: wrapped, conflicts: () => conflicts };
+  return { store: wrapped, conflicts: () => conflicts, reads: (id: string) => reads.get(id) ?? 0 };
 };
 
 /**
@@ -88,11 +129,13 @@ export const makeTestApp = (options: TestOptions = {}) => {
   const time = steerableClock();
   const clock = Layer.succeed(Clock.Clock, time.clock);
   let conflicts = () => 0;
+  let reads = (_: string) => 0;
   const store = Layer.effect(
     EventStore,
     Effect.gen(function* () {
       const wrapped = interleaved(yield* EventStore);
       conflicts = wrapped.conflicts;
+      reads = wrapped.reads;
       return wrapped.store;
     }),
   ).pipe(Layer.provide(MemoryEventStoreLayer));
@@ -118,7 +161,6 @@ export const makeTestApp = (options: TestOptions = {}) => {
     limiter,
     UuidIdsLayer,
     BunPasswordHasherLayer({ memoryCost: 8, timeCost: 1 }),
-    HmacTokensLayer({ secret: "application-test-secret-0123456789abcdef", issuer: "authlog" }),
     Layer.succeed(AuthSettings, {
       accessTokenSeconds: 900,
       refreshTokenSeconds: 7 * 86_400,
@@ -136,6 +178,7 @@ export const makeTestApp = (options: TestOptions = {}) => {
   // The inline projection does the work under test: the catch-up loop only polls once a minute.
   const layer = AuthenticatorLive.pipe(
     Layer.provideMerge(ProjectorLive({ pollMs: 60_000 })),
+    Layer.provideMerge(signing(options.keys)),
     Layer.provideMerge(base),
     Layer.provideMerge(clock),
   );
@@ -154,6 +197,8 @@ export const makeTestApp = (options: TestOptions = {}) => {
     takes: (): readonly string[] => [...takes],
     /** Appends that lost a race for a stream version so far. */
     conflicts: () => conflicts(),
+    /** Reads of one stream so far. */
+    reads: (streamId: string) => reads(streamId),
   };
 };
 

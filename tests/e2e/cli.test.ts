@@ -194,6 +194,28 @@ describe("the admin CLI (embedded)", () => {
   }, 30_000);
 });
 
+describe("the admin CLI's keys commands (embedded, EdDSA)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "authlog-cli-keys-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const cli = (args: string[], env: Record<string, string> = { ALGORITHM: "EdDSA" }) =>
+    runScript("src/adapters/cli/cli.ts", args, { env: { ...baseEnv(), DATA_DIR: dir, ...env } });
+
+  test("the key-encryption key kept in DATA_DIR opens the ring from one run to the next", async () => {
+    const first = await cli(["keys", "list"]);
+    expect(first.code).toBe(0);
+    expect(first.stdout.split("\n")[0]).toBe("algorithm EdDSA");
+    const rotated = await cli(["keys", "rotate"]);
+    expect(rotated.code).toBe(0);
+    const states = rotated.stdout
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((line) => line.split("\t")[2]);
+    expect(states).toEqual(["retired", "active", "next"]);
+    expect((await cli(["keys", "rotate"], { ALGORITHM: "HS256" })).code).toBe(1);
+  }, 30_000);
+});
+
 test("the README's CLI commands work through npm, flags included", async () => {
   const dir = mkdtempSync(join(tmpdir(), "authlog-npm-cli-"));
   try {

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { spawnApi, storageFor } from "../support/server.ts";
 
 const password = "correct horse battery";
@@ -64,6 +65,58 @@ describe("the API under Deno (PostgreSQL + Redis)", () => {
       expect(metrics).toContain(
         'http_requests_total{method="POST",route="/auth/login",status="401"} 1',
       );
+    } finally {
+      expect(await api.stop()).toBe(0);
+    }
+  });
+});
+
+describe.each(["ES256", "EdDSA"] as const)("the API under Deno signs with %s keys", (alg) => {
+  const storage = storageFor(`deno_${alg.toLowerCase()}`);
+  afterAll(() => storage.drop());
+
+  test("tokens verify against its JWKS across a rotation", async () => {
+    const admin = { username: "deno_admin", password: "deno admin password" };
+    const api = await spawnApi(
+      {
+        ...storage.env,
+        ALGORITHM: alg,
+        KEY_ENCRYPTION_KEY: `${crypto.randomUUID()}${crypto.randomUUID()}`,
+        ADMIN_USERNAME: admin.username,
+        ADMIN_PASSWORD: admin.password,
+      },
+      {
+        command: ["node_modules/.bin/deno", "run", "-A", "src/adapters/deno/main.ts"],
+        quiet: true,
+        readyWithinMs: 90_000,
+      },
+    );
+    const login = async () => {
+      const reply = await fetch(`${api.base}/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(admin),
+      });
+      expect(reply.status).toBe(200);
+      return ((await reply.json()) as { access_token: string }).access_token;
+    };
+    try {
+      const keys = createRemoteJWKSet(new URL(`${api.base}/.well-known/jwks.json`));
+      const verify = (token: string) => jwtVerify(token, keys, { algorithms: [alg] });
+      const before = await login();
+      expect((await verify(before)).protectedHeader.alg).toBe(alg);
+      const rotated = await fetch(`${api.base}/admin/keys/rotate`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${before}` },
+      });
+      expect(rotated.status).toBe(200);
+      const after = await login();
+      expect(decodeProtectedHeader(after).kid).not.toBe(decodeProtectedHeader(before).kid);
+      expect((await verify(after)).payload.sub).toBe((await verify(before)).payload.sub);
+      const me = await fetch(`${api.base}/auth/me`, {
+        headers: { authorization: `Bearer ${after}` },
+      });
+      expect(me.status).toBe(200);
     } finally {
       expect(await api.stop()).toBe(0);
     }

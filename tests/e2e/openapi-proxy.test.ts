@@ -89,6 +89,8 @@ beforeAll(async () => {
     {
       DATA_DIR: dir,
       JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`,
+      ALGORITHM: "ES256",
+      KEY_ENCRYPTION_KEY: `${crypto.randomUUID()}${crypto.randomUUID()}`,
       ADMIN_USERNAME: admin.username,
       ADMIN_PASSWORD: admin.password,
       LOGIN_MAX_FAILURES_PER_USER: String(maxFailures),
@@ -450,6 +452,49 @@ describe("the whole API through a validating proxy (Prism) in front of a real pr
     await call(403, strict, "DELETE", `/admin/clients/${clientId}`, { token: again.token });
     await call(401, strict, "DELETE", `/admin/clients/${clientId}`, { token: bogusToken });
     await call(422, loose, "DELETE", `/admin/clients/${"x".repeat(65)}`, { token: boss.token });
+  });
+
+  test("discovery: the JWKS and the RFC 8414 metadata answer as documented", async () => {
+    const keys = await call(200, strict, "GET", "/.well-known/jwks.json");
+    expect((keys.body.keys as unknown[]).length).toBeGreaterThanOrEqual(2);
+    const metadata = await call(200, strict, "GET", "/.well-known/oauth-authorization-server");
+    expect(metadata.body.grant_types_supported).toEqual(["password", "refresh_token"]);
+  });
+
+  test("signing keys: list, rotate and revoke 200; 401, 403, 404, 415 and 422", async () => {
+    const boss = await logIn(admin.username, admin.password);
+    const user = await logIn("alice");
+    const listed = await call(200, strict, "GET", "/admin/keys", { token: boss.token });
+    expect(listed.body.algorithm).toBe("ES256");
+    await call(401, strict, "GET", "/admin/keys", { token: bogusToken });
+    await call(403, strict, "GET", "/admin/keys", { token: user.token });
+
+    const rotated = await call(200, strict, "POST", "/admin/keys/rotate", { token: boss.token });
+    await call(401, strict, "POST", "/admin/keys/rotate", { token: bogusToken });
+    await call(403, strict, "POST", "/admin/keys/rotate", { token: user.token });
+    await call(415, loose, "POST", "/admin/keys/rotate", { text: "now", token: boss.token });
+
+    // The next key: revoking it ends no one's tokens.
+    const keys = rotated.body.keys as { kid: string; state: string }[];
+    const next = keys.find((key) => key.state === "next")?.kid ?? "";
+    const revoke = `/admin/keys/${next}/revoke`;
+    const revoked = await call(200, strict, "POST", revoke, {
+      json: { reason: "not needed" },
+      token: boss.token,
+    });
+    expect(
+      (revoked.body.keys as { kid: string; state: string }[]).find((k) => k.kid === next)?.state,
+    ).toBe("revoked");
+    await call(200, strict, "POST", revoke, { token: boss.token });
+    await call(404, strict, "POST", "/admin/keys/no-such-kid/revoke", { token: boss.token });
+    await call(401, strict, "POST", revoke, { token: bogusToken });
+    await call(403, strict, "POST", revoke, { token: user.token });
+    await call(422, loose, "POST", revoke, {
+      json: { reason: "x".repeat(201) },
+      token: boss.token,
+    });
+    await call(422, loose, "POST", `/admin/keys/${"k".repeat(65)}/revoke`, { token: boss.token });
+    await call(415, loose, "POST", revoke, { text: "{", token: boss.token });
   });
 
   test("register: past REGISTER_RATE_LIMIT from one client it is 429", async () => {

@@ -140,6 +140,63 @@ test("embedded mode without JWT_SECRET keeps one secret in DATA_DIR: tokens surv
   }
 }, 60_000);
 
+test("embedded EdDSA without KEY_ENCRYPTION_KEY keeps one in DATA_DIR: the keys open after a restart", async () => {
+  const dir = dataDir();
+  const env = { DATA_DIR: dir, NODE_ENV: "development", ALGORITHM: "EdDSA" };
+  const body = JSON.stringify({ username: "keyholder", password: "keyholder password" });
+  const post = (base: string, path: string) =>
+    fetch(`${base}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+  const first = await spawnApi(env, { quiet: true });
+  let token = "";
+  try {
+    expect((await post(first.base, "/auth/register")).status).toBe(201);
+    token = ((await (await post(first.base, "/auth/login")).json()) as { access_token: string })
+      .access_token;
+  } finally {
+    await first.stop();
+  }
+  expect(statSync(join(dir, "key-encryption-key")).mode & 0o777).toBe(0o600);
+  const second = await spawnApi(env, { quiet: true });
+  try {
+    const me = await fetch(`${second.base}/auth/me`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(me.status).toBe(200);
+    expect((await post(second.base, "/auth/login")).status).toBe(200);
+  } finally {
+    await second.stop();
+  }
+}, 60_000);
+
+test("a KEY_ENCRYPTION_KEY that does not open the signing keys stops the start with one line", async () => {
+  const dir = dataDir();
+  const env = {
+    DATA_DIR: dir,
+    JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`,
+    ALGORITHM: "ES256",
+  };
+  const first = await spawnApi(
+    { ...env, KEY_ENCRYPTION_KEY: "the-first-key-encryption-key-0123456789" },
+    { quiet: true },
+  );
+  await first.stop();
+  const second = await start({
+    ...env,
+    KEY_ENCRYPTION_KEY: "another-key-encryption-key-0123456789",
+  });
+  expect(second.code).toBe(1);
+  const lines = second.stderr.trim().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(
+    /^cannot start: .*KEY_ENCRYPTION_KEY does not open signing key [\w-]{43}/,
+  );
+  expect(second.stderr).not.toContain("the-first-key");
+}, 60_000);
+
 test("an unreachable or missing database stops the start with one line naming it", async () => {
   const redis = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
   const database = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
+import { hmacKeyId } from "../../src/adapters/crypto/HmacTokens.ts";
 import { client, type Mode, secret, startApp } from "../support/app.ts";
 import { decodePayload, forge, forgedAccessTokens } from "../support/jwt.ts";
 
@@ -264,7 +265,7 @@ export const lifecycleSuite = (mode: Mode, env: Record<string, string> = {}) =>
 
     describe("forged and replayed access tokens", () => {
       let claims: Record<string, unknown>;
-      const header = { alg: "HS256", typ: "at+jwt" };
+      const header = { alg: "HS256", typ: "at+jwt", kid: hmacKeyId(secret) };
       beforeAll(async () => {
         const name = fresh();
         await api.register(name);

@@ -43,6 +43,9 @@ const bearerRoutes = [
   "POST /auth/change-password",
   "POST /auth/change-role",
   "GET /admin/users/{id}/events",
+  "GET /admin/keys",
+  "POST /admin/keys/rotate",
+  "POST /admin/keys/{kid}/revoke",
 ];
 
 describe("OpenAPI document", () => {

@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { hmacKeyId } from "../../src/adapters/crypto/HmacTokens.ts";
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
@@ -29,7 +30,7 @@ export const forgedAccessTokens = (
   secret: string,
   genuine: () => Record<string, unknown>,
 ): [string, () => string][] => {
-  const header = { alg: "HS256", typ: "at+jwt" };
+  const header = { alg: "HS256", typ: "at+jwt", kid: hmacKeyId(secret) };
   return [
     ["alg none", () => unsigned({ alg: "none", typ: "at+jwt" }, genuine())],
     [
@@ -60,5 +61,10 @@ export const forgedAccessTokens = (
       () => forge(secret, header, { ...genuine(), epoch: (genuine().epoch as number) + 1 }),
     ],
     ["signed with another key", () => forge("x".repeat(48), header, genuine())],
+    ["another kid", () => forge(secret, { ...header, kid: hmacKeyId("x".repeat(48)) }, genuine())],
+    [
+      "a jku header",
+      () => forge(secret, { ...header, jku: "http://127.0.0.1:9/jwks.json" }, genuine()),
+    ],
   ];
 };

@@ -4,10 +4,13 @@ import { Cause, Effect, Exit, type Layer, ManagedRuntime } from "effect";
 import { changeRole } from "../../application/changeRole.ts";
 import { createClient, listClients, revokeClient } from "../../application/clients.ts";
 import type { AppError } from "../../application/errors.ts";
+import { type KeyListing, listKeys } from "../../application/keys/listKeys.ts";
+import { revokeKey } from "../../application/keys/revokeKey.ts";
+import { rotateKeys } from "../../application/keys/rotateKeys.ts";
 import type { AppServices } from "../../application/services.ts";
 import { userEvents } from "../../application/userEvents.ts";
 import { createUser, findUserId } from "../../application/users.ts";
-import { infrastructure, services } from "../../composition.ts";
+import { infrastructure, keptSecrets, services } from "../../composition.ts";
 import { isRole } from "../../domain/Role.ts";
 import { formatConfigErrors, loadConfig } from "../config/Config.ts";
 import type { Logger } from "../logging/jsonLogger.ts";
@@ -32,11 +35,19 @@ const usage = `Usage: bun run cli <command>
       Prints every client: id, name, status, created, revoked.
   clients revoke <client_id>
       Revokes a client: its credentials are refused from the next call on.
+  keys list [--json]
+      Shows every signing key (ALGORITHM ES256 or EdDSA) with its state and dates.
+  keys rotate
+      The next key signs from now on, the active one retires, a new next key is published.
+  keys revoke <kid> [--reason TEXT]
+      The key verifies nothing more: here at once, on every running instance within a second.
 
 Exit codes: 0 done, 1 refused (invalid input, name taken, no such user, last admin),
 2 usage or configuration error, 3 the event store or Redis is unavailable.`;
 
 const exitCodes = { done: 0, refused: 1, usage: 2, unavailable: 3 } as const;
+
+const reasonOf = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause));
 
 function fail(message: string, code: number): never {
   console.error(message);
@@ -53,6 +64,7 @@ const { positionals, values } = (() => {
         "password-stdin": { type: "boolean" },
         json: { type: "boolean" },
         verify: { type: "boolean" },
+        reason: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -61,12 +73,12 @@ const { positionals, values } = (() => {
   }
 })();
 
-const [first, ...others] = positionals;
-// A command of two words (`clients create`) is one command.
+// A command of two words (`clients create`, `keys list`) is one command.
+const [word, ...words] = positionals;
 const [command, rest] =
-  first === "clients" && others.length > 0
-    ? [`clients ${others[0]}`, others.slice(1)]
-    : [first, others];
+  (word === "clients" || word === "keys") && words[0] !== undefined
+    ? [`${word} ${words[0]}`, words.slice(1)]
+    : [word, words];
 if (values.help || (command === "help" && rest.length === 0)) {
   console.log(usage);
   process.exit(exitCodes.done);
@@ -80,6 +92,9 @@ const arity: Record<string, number> = {
   "clients create": 1,
   "clients list": 0,
   "clients revoke": 1,
+  "keys list": 0,
+  "keys rotate": 0,
+  "keys revoke": 1,
 };
 if (command === undefined) fail(usage, exitCodes.usage);
 if (arity[command] !== rest.length) {
@@ -103,7 +118,13 @@ const password = command === "create-user" ? await readPassword() : "";
 
 const loaded = loadConfig(process.env);
 if (!loaded.ok) fail(formatConfigErrors(loaded.errors), exitCodes.usage);
-const { config } = loaded;
+const config = (() => {
+  try {
+    return keptSecrets(loaded.config);
+  } catch (error) {
+    return fail(`Cannot read the secrets kept in DATA_DIR: ${reasonOf(error)}`, exitCodes.usage);
+  }
+})();
 if (command === "replay") process.exit(await replayCommand(config, values.verify === true));
 
 const log: Logger = (level, message, fields) => {
@@ -120,7 +141,6 @@ const operator = `cli:${userInfo().username}`;
 const metadata = { actor: operator, requestId: crypto.randomUUID() };
 
 const unavailable = "is unavailable; nothing was changed.";
-const reason = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause));
 
 const describe = (error: AppError): readonly [string, number] => {
   const refused = (text: string) => [text, exitCodes.refused] as const;
@@ -138,6 +158,10 @@ const describe = (error: AppError): readonly [string, number] => {
       return refused("That would leave no admin: promote another user first.");
     case "ClientNotFound":
       return refused("No such client.");
+    case "SigningKeyNotFound":
+      return refused("No signing key has that kid (see: keys list).");
+    case "KeysNotManaged":
+      return refused("ALGORITHM is HS256: tokens are signed with JWT_SECRET, there are no keys.");
     case "RoleRequired":
     case "InvalidClient":
     case "InvalidCredentials":
@@ -149,7 +173,7 @@ const describe = (error: AppError): readonly [string, number] => {
     case "Contended":
       return down("Too many changes to this account at once; retry.");
     case "StoreUnavailable": {
-      const why = reason(error.cause);
+      const why = reasonOf(error.cause);
       // Embedded mode: the running server holds the data directory.
       return why.includes("in use by another process")
         ? down(
@@ -164,6 +188,31 @@ const describe = (error: AppError): readonly [string, number] => {
       return down(`Redis ${unavailable}`);
     case "ProjectionBehind":
       return down("Redis is unavailable; the change is recorded and applies shortly.");
+  }
+};
+
+const day = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString());
+
+const printKeys = (listing: KeyListing) => {
+  console.log(`algorithm ${listing.algorithm}`);
+  for (const key of listing.keys) {
+    const dates = [
+      `created=${day(key.createdAt)}`,
+      `activated=${day(key.activatedAt)}`,
+      `retired=${day(key.retiredAt)}`,
+      `revoked=${day(key.revokedAt)}`,
+      `verifies-until=${key.verifiesUntil === null ? "-" : day(key.verifiesUntil)}`,
+    ];
+    const reason =
+      key.revocationReason === null ? [] : [`reason=${JSON.stringify(key.revocationReason)}`];
+    const columns = [
+      key.kid,
+      key.alg,
+      key.state,
+      ...dates,
+      key.published ? "published" : "unpublished",
+    ];
+    console.log([...columns, ...reason].join("\t"));
   }
 };
 
@@ -183,6 +232,18 @@ const program = Effect.gen(function* () {
       console.log(`${user.username} (id ${user.id}) is now ${user.role}`);
       return;
     }
+    case "keys list": {
+      const listing = yield* listKeys();
+      if (values.json) console.log(JSON.stringify(listing, null, 2));
+      else printKeys(listing);
+      return;
+    }
+    case "keys rotate":
+      printKeys(yield* rotateKeys(metadata));
+      return;
+    case "keys revoke":
+      printKeys(yield* revokeKey({ kid: one, reason: values.reason }, metadata));
+      return;
     case "events": {
       const id = (yield* findUserId(one)) ?? one;
       const events = yield* userEvents(id, { operator });
@@ -235,7 +296,7 @@ if (failure === undefined) {
 // A tag outside the use cases' errors comes from opening the stores.
 const error = failure.error as AppError | { readonly _tag: string; readonly cause?: unknown };
 const [text, code] = describe(error as AppError) ?? [
-  `Cannot open the event store or Redis: ${reason("cause" in error ? error.cause : error._tag)}`,
+  `Cannot open the event store or Redis: ${reasonOf("cause" in error ? error.cause : error._tag)}`,
   exitCodes.unavailable,
 ];
 console.error(text);

@@ -10,6 +10,7 @@ import {
   Schema,
   SchemaIssue,
 } from "effect";
+import type { TokenAlgorithm } from "../../application/ports/KeySettings.ts";
 import { isValidPassword, passwordRule } from "../../domain/user/Password.ts";
 import { isValidUsername, usernameRule } from "../../domain/user/Username.ts";
 
@@ -48,7 +49,11 @@ export interface Config {
     readonly secret: Secret;
     /** No secret was configured: `secret` is random, and embedded mode keeps one in DATA_DIR. */
     readonly generated: boolean;
-    readonly algorithm: "HS256";
+    readonly algorithm: TokenAlgorithm;
+    /** Seals the key ring's private keys; unset only with HS256, or embedded (kept in DATA_DIR). */
+    readonly keyEncryptionKey: Secret | undefined;
+    /** 0: keys rotate only when asked. */
+    readonly keyRotationDays: number;
     readonly issuer: string;
     readonly accessTokenMinutes: number;
     readonly refreshTokenDays: number;
@@ -440,6 +445,58 @@ const jwtSecret = (read: Reader, nodeEnv: NodeEnv, embedded: boolean): Secret | 
   return found;
 };
 
+const algorithmNames = new Map<string, TokenAlgorithm>([
+  ["hs256", "HS256"],
+  ["es256", "ES256"],
+  ["eddsa", "EdDSA"],
+]);
+
+const algorithmOf = (name: string): Variable<TokenAlgorithm> => ({
+  name,
+  expected: `one of ${[...algorithmNames.values()].join(", ")}`,
+  config: checked(name, (value) =>
+    algorithmNames.has(value.toLowerCase()) ? undefined : `${show(value)} is not supported`,
+  ).pipe(EffectConfig.map((value) => algorithmNames.get(value.toLowerCase()) ?? "HS256")),
+});
+
+const algorithm = (read: Reader): TokenAlgorithm => {
+  const seed = read.optional(algorithmOf("ALGORITHM"));
+  const alias = read.optional(algorithmOf("JWT_ALGORITHM"));
+  if (seed !== undefined && alias !== undefined && seed !== alias) {
+    read.warn("ALGORITHM and JWT_ALGORITHM are both set and differ: ALGORITHM is used");
+  }
+  return seed ?? alias ?? "HS256";
+};
+
+const keyEncryptionKey = (
+  read: Reader,
+  nodeEnv: NodeEnv,
+  embedded: boolean,
+  algorithm: TokenAlgorithm,
+): Secret | undefined => {
+  const name = "KEY_ENCRYPTION_KEY";
+  const found = read.optional(secret(name));
+  if (algorithm === "HS256") return undefined;
+  const expected = `a random value of at least ${minimumSecretBytes} bytes, the same on every instance, e.g. from \`openssl rand -base64 48\``;
+  if (found === undefined) {
+    const problem = `is not set, and ALGORITHM=${algorithm} seals the private signing keys with it`;
+    if (nodeEnv === "production" || !embedded) read.fail(name, problem, expected);
+    else
+      read.warn(
+        `${name} is not set: using the one kept in DATA_DIR/key-encryption-key (made once, mode 0600)`,
+      );
+    return undefined;
+  }
+  const value = Redacted.value(found);
+  if (isKnownDefaultSecret(value)) {
+    if (nodeEnv === "production") read.fail(name, "is a well-known default secret", expected);
+    else read.warn(`${name} is a well-known default secret: never use it in production`);
+  } else if (byteLength(value) < minimumSecretBytes) {
+    read.fail(name, `is shorter than ${minimumSecretBytes} bytes`, expected);
+  }
+  return found;
+};
+
 const admin = (read: Reader): Config["admin"] => {
   const username = read.optional(text("ADMIN_USERNAME"));
   const password = read.optional(secret("ADMIN_PASSWORD"));
@@ -507,13 +564,7 @@ export const loadConfig = (env: Env = process.env): ConfigResult => {
   );
   const production = nodeEnv === "production";
 
-  read.optional({
-    name: "ALGORITHM",
-    expected: "HS256",
-    config: checked("ALGORITHM", (value) =>
-      value === "HS256" ? undefined : `${show(value)} is not supported`,
-    ),
-  });
+  const tokenAlgorithm = algorithm(read);
   const issuer = read.read(text("JWT_ISSUER"), "authlog");
 
   const cookieSecure = read.read(boolean("COOKIE_SECURE"), true);
@@ -540,7 +591,9 @@ export const loadConfig = (env: Env = process.env): ConfigResult => {
     jwt: {
       secret: configuredSecret ?? Redacted.make(randomSecret()),
       generated: configuredSecret === undefined,
-      algorithm: "HS256",
+      algorithm: tokenAlgorithm,
+      keyEncryptionKey: keyEncryptionKey(read, nodeEnv, stored.mode === "embedded", tokenAlgorithm),
+      keyRotationDays: read.read(integer("KEY_ROTATION_DAYS", 0, 3650), 0),
       issuer,
       accessTokenMinutes: read.read(integer("ACCESS_TOKEN_EXPIRE_MINUTES", 1, 1440), 15),
       refreshTokenDays: read.read(integer("REFRESH_TOKEN_EXPIRE_DAYS", 1, 365), 7),

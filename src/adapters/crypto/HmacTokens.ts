@@ -7,51 +7,22 @@ import {
   type RefreshClaims,
   Tokens,
 } from "../../application/ports/Tokens.ts";
-import { isRole } from "../../domain/Role.ts";
+import {
+  accessType,
+  asAccessClaims,
+  checkClaims,
+  encodeHeader,
+  fail,
+  maxTokenLength,
+  refreshType,
+  segment,
+  type Verified,
+} from "./jwt.ts";
 
 export type TokenConfig = {
   readonly secret: string;
   readonly issuer: string;
 };
-
-/** Explicit typing (RFC 8725 section 3.11): an access token is never taken as a refresh token. */
-const accessType = "at+jwt";
-const refreshType = "rt+jwt";
-
-/** Tokens come from us and stay small; anything longer is refused before any parsing. */
-const maxTokenLength = 2048;
-const segment = /^[A-Za-z0-9_-]+$/;
-/** Seconds of clock skew tolerated between instances for iat and nbf. */
-const skew = 5;
-
-type Verified = Record<string, unknown>;
-
-const encodedHeaders = new Map(
-  [accessType, refreshType].map((typ) => [
-    typ,
-    Buffer.from(JSON.stringify({ alg: "HS256", typ })).toString("base64url"),
-  ]),
-);
-const headerFor = (type: string) => encodedHeaders.get(type);
-
-const fail = (reason: string) => new InvalidToken({ reason });
-
-const decodeJson = (part: string): Verified | null => {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Verified)
-      : null;
-  } catch {
-    return null;
-  }
-};
-
-const isId = (value: unknown): value is string =>
-  typeof value === "string" && value.length > 0 && value.length <= 64;
-
-const isSeconds = (value: unknown): value is number =>
-  typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 
 /** Compares every character whatever differs first, so the time says nothing of where. */
 const sameInConstantTime = (given: string, wanted: string) => {
@@ -74,53 +45,60 @@ const hmacSha256 = (secret: string): ((input: string) => string) => {
 };
 
 /**
+ * The `kid` of the secret: a MAC of a fixed text under it, so it names the secret (a token made
+ * with another one says so) and tells nothing a token's own signature does not (decision 37).
+ */
+export const hmacKeyId = (secret: string) =>
+  createHmac("sha256", secret).update("authlog key id").digest("base64url").slice(0, 16);
+
+/**
  * HS256 verification of our own, since it runs on every protected request (decision 12).
  * Every check jose would make for this profile is made here too; the tests cross-check both.
  * Signing stays with jose.
  */
 export const makeVerifier = (config: TokenConfig) => {
   const sign = hmacSha256(config.secret);
+  const kid = hmacKeyId(config.secret);
+  // Per type: the header we sign with, and the one without kid that tokens made before had.
+  const headers = new Map(
+    [accessType, refreshType].map((typ) => [
+      typ,
+      {
+        current: encodeHeader({ alg: "HS256", typ, kid }),
+        before: encodeHeader({ alg: "HS256", typ }),
+      },
+    ]),
+  );
 
   return (token: string, type: string, nowMs: number): Verified | InvalidToken => {
     if (token.length > maxTokenLength) return fail("too long");
     const parts = token.split(".");
     if (parts.length !== 3) return fail("malformed");
     const [head, body, signature] = parts as [string, string, string];
-    // The header is compared byte for byte with the one we sign with: the algorithm is pinned
-    // ("none", HS384, HS512, "crit" and any other header are refused) without parsing it.
-    if (head !== headerFor(type)) return fail("wrong header");
+    // The header is compared byte for byte with the ones we sign with: the algorithm is pinned
+    // ("none", HS384, HS512, "crit", another kid and any other header are refused) unparsed.
+    const known = headers.get(type);
+    if (head !== known?.current && head !== known?.before) return fail("wrong header");
     if (!segment.test(body) || !segment.test(signature)) return fail("malformed");
     const expected = sign(`${head}.${body}`);
     if (!sameInConstantTime(signature, expected)) return fail("bad signature");
-    const claims = decodeJson(body);
-    if (claims === null) return fail("malformed claims");
-    const now = Math.floor(nowMs / 1000);
-    if (claims.iss !== config.issuer) return fail("wrong issuer");
-    if (!isSeconds(claims.exp) || claims.exp <= now) return fail("expired");
-    if (!isSeconds(claims.iat) || claims.iat > now + skew) return fail("issued in the future");
-    if (claims.nbf !== undefined && (!isSeconds(claims.nbf) || claims.nbf > now + skew)) {
-      return fail("not yet valid");
-    }
-    if (!isId(claims.sub) || !isId(claims.jti) || !isId(claims.sid)) return fail("missing ids");
-    if (!isSeconds(claims.epoch)) return fail("missing epoch");
-    return claims;
+    return checkClaims(body, config.issuer, nowMs);
   };
 };
 
 export const makeTokens = (config: TokenConfig): Tokens["Service"] => {
   const signKey = new TextEncoder().encode(config.secret);
+  const kid = hmacKeyId(config.secret);
   const verify = makeVerifier(config);
   const checkAccess = (token: string, nowMs: number): AccessClaims | InvalidToken => {
     const claims = verify(token, accessType, nowMs);
-    if (claims instanceof InvalidToken) return claims;
-    if (!isRole(claims.role) || typeof claims.username !== "string") return fail("missing role");
-    return claims as unknown as AccessClaims;
+    return claims instanceof InvalidToken ? claims : asAccessClaims(claims);
   };
 
   const sign = (type: string, claims: Record<string, unknown> & { iat: number; exp: number }) =>
     Effect.promise(() =>
       new SignJWT(claims)
-        .setProtectedHeader({ alg: "HS256", typ: type })
+        .setProtectedHeader({ alg: "HS256", typ: type, kid })
         .setIssuer(config.issuer)
         .sign(signKey),
     );

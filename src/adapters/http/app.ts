@@ -6,7 +6,9 @@ import { accountController } from "./controllers/account.ts";
 import { adminController } from "./controllers/admin.ts";
 import { clientsController } from "./controllers/clients.ts";
 import type { Deps } from "./controllers/deps.ts";
+import { discoveryController } from "./controllers/discovery.ts";
 import { forwardAuthController } from "./controllers/forwardAuth.ts";
+import { keysController } from "./controllers/keys.ts";
 import { oauthController } from "./controllers/oauth.ts";
 import { secureController } from "./controllers/secure.ts";
 import { sessionController } from "./controllers/session.ts";
@@ -20,11 +22,11 @@ import { type Runtime, runner } from "./runner.ts";
 
 export type HttpOptions = {
   readonly cookieSecure: boolean;
+  /** JWT_ISSUER: the `iss` of every token, as introspection and the RFC 8414 metadata name it. */
+  readonly issuer: string;
   readonly maxBodyBytes: number;
   readonly log: Logger;
   readonly heavyTaskMaxN: number;
-  /** The `iss` of every token, as introspection reports it. */
-  readonly issuer: string;
   readonly trustedProxies: readonly string[];
   readonly metrics: RequestMetrics | undefined;
   readonly corsOrigins: readonly string[];
@@ -60,6 +62,8 @@ export const createApp = (runtime: Runtime, options: HttpOptions) => {
     .use(clientsController(deps))
     .use(oauthController(deps, options.issuer))
     .use(forwardAuthController(deps))
+    .use(keysController(deps))
+    .use(discoveryController(deps, options.issuer))
     .use(secureController(deps, options.heavyTaskMaxN));
 };
 

@@ -128,7 +128,8 @@ const withExample = (parameter: Json): Json => {
 };
 
 export const openApiDocument = (app: AnyElysia): JsonObject => {
-  const generated = JSON.parse(JSON.stringify(toOpenAPISchema(app))) as {
+  // Its default leaves out every path with a dot, as static files: /.well-known/jwks.json too.
+  const generated = JSON.parse(JSON.stringify(toOpenAPISchema(app, { staticFile: false }))) as {
     paths: Record<string, Record<string, JsonObject>>;
     components: { schemas: JsonObject };
   };
@@ -142,7 +143,8 @@ export const openApiDocument = (app: AnyElysia): JsonObject => {
     if (typeof route.hooks?.body === "object" && route.hooks.body !== null) {
       const schema = JSON.parse(JSON.stringify(route.hooks.body)) as JsonObject;
       operation.requestBody = {
-        required: true,
+        // A body whose every field is optional may be left out.
+        required: Array.isArray(schema.required) && schema.required.length > 0,
         content: {
           "application/json": { schema },
           "application/x-www-form-urlencoded": { schema },
@@ -201,6 +203,7 @@ export const openApiDocument = (app: AnyElysia): JsonObject => {
         name: "oauth",
         description: "Token introspection (RFC 7662) and revocation (RFC 7009) for other services",
       },
+      { name: ".well-known", description: "Discovery: the signing keys and server metadata" },
       { name: "health", description: "Liveness and readiness" },
       { name: "metrics", description: "Prometheus metrics" },
     ],

@@ -65,6 +65,14 @@ export const meaningOf = (error: AppError): Meaning => {
       return { status: 409, detail: "That would leave no admin: promote another user first." };
     case "AccountChanged":
       return { status: 409, detail: "The account was changed meanwhile by another request." };
+    case "SigningKeyNotFound":
+      return { status: 404, detail: "No signing key has that kid." };
+    case "KeysNotManaged":
+      return {
+        status: 409,
+        detail:
+          "ALGORITHM is HS256: tokens are signed with JWT_SECRET, there are no keys to change.",
+      };
     case "Contended":
       return {
         status: 409,

@@ -1,0 +1,5 @@
+import { hs256KeysSuite, signingKeysSuite } from "./signingKeysSuite.ts";
+
+signingKeysSuite("embedded", "ES256");
+signingKeysSuite("embedded", "EdDSA");
+hs256KeysSuite("embedded");
