@@ -103,7 +103,7 @@ describe("the verifier library in another service, against the real API, Postgre
     expect(routed.body).toMatchObject({ via: "elysia", role: "user" });
   });
 
-  test("logout, logout-all and a role change are refused by the service on its next call", async () => {
+  test("logout, logout-all, a role change and /oauth/revoke are refused by the service on its next call", async () => {
     const loggedOut = await newUser("verifier_logout");
     expect(await both(loggedOut)).toEqual([200, 200]);
     expect((await post("/auth/logout", {}, loggedOut)).status).toBe(204);
@@ -126,6 +126,16 @@ describe("the verifier library in another service, against the real API, Postgre
     );
     expect(changed.status).toBe(200);
     expect(await both(promoted)).toEqual([401, 401]);
+
+    const given = await newUser("verifier_given_up");
+    expect(await both(given)).toEqual([200, 200]);
+    const revoked = await fetch(`${api.base}/oauth/revoke`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: given }),
+    });
+    expect(revoked.status).toBe(200);
+    expect(await both(given)).toEqual([401, 401]);
   });
 
   test("the same library on Deno: a live token passes, and after logout it is refused", async () => {
@@ -140,7 +150,7 @@ describe("the verifier library in another service, against the real API, Postgre
     }
   }, 90_000);
 
-  test("refusals are problem+json: no token, a forged token, another issuer's secret", async () => {
+  test("refusals are problem+json: no token, a forged signature, a token that is no JWT", async () => {
     const none = await ask("/fetch");
     expect(none.status).toBe(401);
     expect(none.headers.get("content-type")).toBe("application/problem+json");
@@ -184,5 +194,84 @@ describe("the verifier library in another service, against the real API, Postgre
     } finally {
       await cut.stop();
     }
+  });
+});
+
+describe("the verifier library with ES256 tokens from the JWKS", () => {
+  const storage = storageFor("verifier_es");
+  let api: Awaited<ReturnType<typeof spawnApi>>;
+  let service: Awaited<ReturnType<typeof startService>>;
+
+  beforeAll(async () => {
+    api = await spawnApi(
+      {
+        ...storage.env,
+        ALGORITHM: "ES256",
+        KEY_ENCRYPTION_KEY: `${crypto.randomUUID()}${crypto.randomUUID()}`,
+        ADMIN_USERNAME: admin.username,
+        ADMIN_PASSWORD: admin.password,
+      },
+      { quiet: true },
+    );
+    service = await startService({
+      JWKS_URL: `${api.base}/.well-known/jwks.json`,
+      REDIS_URL: storage.env.REDIS_URL ?? "",
+      REDIS_KEY_PREFIX: storage.prefix,
+    });
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await api?.stop();
+    await storage.drop();
+  });
+
+  const post = (path: string, body: unknown, token?: string) =>
+    fetch(`${api.base}${path}`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+  const login = async (username: string, pw = password) => {
+    const response = await post("/auth/login", { username, password: pw });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { access_token: string }).access_token;
+  };
+  const status = async (token: string) =>
+    (
+      await fetch(`${service.base}/fetch`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).status;
+
+  test("a live token passes, and is refused on the next call after logout", async () => {
+    expect((await post("/auth/register", { username: "es_user", password })).status).toBe(201);
+    const token = await login("es_user");
+    expect(await status(token)).toBe(200);
+    expect((await post("/auth/logout", {}, token)).status).toBe(204);
+    expect(await status(token)).toBe(401);
+  });
+
+  test("a revoked signing key verifies nothing there within a second; the next key's tokens pass", async () => {
+    expect((await post("/auth/register", { username: "es_keyed", password })).status).toBe(201);
+    const before = await login("es_keyed");
+    expect(await status(before)).toBe(200);
+    const boss = await login(admin.username, admin.password);
+    const listed = await fetch(`${api.base}/admin/keys`, {
+      headers: { authorization: `Bearer ${boss}` },
+    });
+    const keys = ((await listed.json()) as { keys: { kid: string; state: string }[] }).keys;
+    const active = keys.find((key) => key.state === "active")?.kid ?? "";
+    const revoked = await post(`/admin/keys/${active}/revoke`, { reason: "leaked" }, boss);
+    expect(revoked.status).toBe(200);
+    const started = performance.now();
+    while ((await status(before)) === 200) {
+      expect(performance.now() - started).toBeLessThan(1500);
+      await Bun.sleep(50);
+    }
+    expect(await status(before)).toBe(401);
+    expect(await status(await login("es_keyed"))).toBe(200);
   });
 });

@@ -87,9 +87,14 @@ export const createVerifier = (options: VerifierOptions): Verifier => {
   if ((options.jwksUrl === undefined) === (options.secret === undefined)) {
     throw new Error("createVerifier needs exactly one of jwksUrl and secret");
   }
-  // A kid the cached set does not know refetches it, at most once a second.
+  // Refetched at most once a second while in use: a revoked key leaves the set, and a kid the
+  // cached set does not know yet is looked up again.
   const key = options.jwksUrl
-    ? createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 1000 })
+    ? createRemoteJWKSet(new URL(options.jwksUrl), {
+        cacheMaxAge: 1000,
+        cooldownDuration: 1000,
+        timeoutDuration: 1000,
+      })
     : new TextEncoder().encode(options.secret);
   const algorithms = options.jwksUrl ? ["ES256", "EdDSA"] : ["HS256"];
 
