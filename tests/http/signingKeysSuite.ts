@@ -308,6 +308,21 @@ export const signingKeysSuite = (mode: Mode, alg: SigningAlgorithm) =>
       const token = await userToken();
       const { kid } = headerOf(token);
       const [next] = await kids("next");
+      const made = await api.call("POST", "/admin/clients", {
+        token: boss,
+        body: { name: "key-revocation-watcher" },
+      });
+      expect(made.status).toBe(201);
+      const basic = `Basic ${btoa(`${made.body.client_id}:${made.body.client_secret}`)}`;
+      const introspect = async () =>
+        (
+          await api.call("POST", "/oauth/introspect", {
+            form: { token },
+            headers: { authorization: basic },
+          })
+        ).body;
+      expect(await introspect()).toMatchObject({ active: true });
+      expect((await api.call("GET", "/auth/verify", { token })).status).toBe(200);
       const reply = await api.call("POST", `/admin/keys/${kid}/revoke`, {
         token: boss,
         body: { reason: "compromised" },
@@ -322,6 +337,8 @@ export const signingKeysSuite = (mode: Mode, alg: SigningAlgorithm) =>
       const refused = await api.call("GET", "/secure/data", { token });
       expect(refused.status).toBe(401);
       expect(refused.headers.get("www-authenticate")).toContain("invalid_token");
+      expect((await api.call("GET", "/auth/verify", { token })).status).toBe(401);
+      expect(await introspect()).toEqual({ active: false });
       expect((await jwks()).map((k) => k.kid)).not.toContain(kid);
       // The admin's own token came from that key too.
       expect((await api.call("GET", "/admin/keys", { token: boss })).status).toBe(401);
