@@ -41,6 +41,25 @@ const startService = async (
   };
 };
 
+/** Calls to the API at `base()`, read when each call is made. */
+const apiCalls = (base: () => string) => {
+  const post = (path: string, body: unknown, token?: string) =>
+    fetch(`${base()}${path}`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+  const login = async (username: string, pw = password) => {
+    const response = await post("/auth/login", { username, password: pw });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { access_token: string }).access_token;
+  };
+  return { post, login };
+};
+
 describe("the verifier library in another service, against the real API, PostgreSQL and Redis", () => {
   const storage = storageFor("verifier");
   let api: Awaited<ReturnType<typeof spawnApi>>;
@@ -64,20 +83,7 @@ describe("the verifier library in another service, against the real API, Postgre
     await storage.drop();
   });
 
-  const post = (path: string, body: unknown, token?: string) =>
-    fetch(`${api.base}${path}`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: JSON.stringify(body),
-    });
-  const login = async (username: string, pw = password) => {
-    const response = await post("/auth/login", { username, password: pw });
-    expect(response.status).toBe(200);
-    return ((await response.json()) as { access_token: string }).access_token;
-  };
+  const { post, login } = apiCalls(() => api.base);
   const newUser = async (username: string) => {
     expect((await post("/auth/register", { username, password })).status).toBe(201);
     return login(username);
@@ -225,20 +231,7 @@ describe("the verifier library with ES256 tokens from the JWKS", () => {
     await storage.drop();
   });
 
-  const post = (path: string, body: unknown, token?: string) =>
-    fetch(`${api.base}${path}`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: JSON.stringify(body),
-    });
-  const login = async (username: string, pw = password) => {
-    const response = await post("/auth/login", { username, password: pw });
-    expect(response.status).toBe(200);
-    return ((await response.json()) as { access_token: string }).access_token;
-  };
+  const { post, login } = apiCalls(() => api.base);
   const status = async (token: string) =>
     (
       await fetch(`${service.base}/fetch`, {

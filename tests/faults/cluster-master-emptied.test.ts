@@ -3,6 +3,7 @@ import { createSql, type Sql } from "../../src/adapters/postgres/client.ts";
 import { createRedisCluster, type RedisCluster } from "../../src/adapters/redis/client.ts";
 import { verifyProjection } from "../../src/application/verify.ts";
 import { client, startApp } from "../support/app.ts";
+import { generatedLog } from "../support/generatedLog.ts";
 import { eventually } from "../support/net.ts";
 import { databaseUrl } from "../support/postgres.ts";
 import { throwawayCluster } from "../support/redisServer.ts";
@@ -97,18 +98,7 @@ describe("a Redis Cluster master emptied while the projection is rebuilt", () =>
     expect(ours).toHaveLength(1);
     const revocation = ours[0] as string;
     // A log big enough that rebuilding it takes a while; these revocations come after ours.
-    await sql.unsafe(`
-      insert into events (stream_id, version, type, data)
-      select 'user-gen-' || u, v,
-        case when v = 1 then 'UserRegistered' else 'TokenRevoked' end,
-        case when v = 1
-          then jsonb_build_object('userId', 'gen-' || u, 'username', 'gen_' || u,
-                                  'passwordHash', 'x', 'role', 'user')
-          else jsonb_build_object('userId', 'gen-' || u, 'tokenId', 't-' || v, 'kind', 'access',
-                                  'reason', 'logout',
-                                  'expiresAt', (extract(epoch from now()) * 1000 + 3600000)::bigint)
-        end
-      from generate_series(1, 20000) u, generate_series(1, 5) v`);
+    await sql.unsafe(generatedLog(20_000));
 
     for (const port of cluster.ports) await cluster.cli(port, "flushall");
     const { seen, stop } = probe(revoked.token);

@@ -5,6 +5,7 @@ import { createRedis, type Redis } from "../../src/adapters/redis/client.ts";
 import { Projector, replay } from "../../src/application/Projector.ts";
 import { verifyProjection } from "../../src/application/verify.ts";
 import { client, secret, startApp } from "../support/app.ts";
+import { generatedLog } from "../support/generatedLog.ts";
 import { decodePayload, forge } from "../support/jwt.ts";
 import { eventually } from "../support/net.ts";
 import { throwawayPostgres } from "../support/postgresServer.ts";
@@ -135,18 +136,7 @@ describe("an acknowledged revocation is never undone", () => {
     expect((await api.call("POST", "/auth/logout", { token: revoked.token })).status).toBe(204);
     const me = await api.call("GET", "/auth/me", { token: live.token });
     // A log big enough that rebuilding it takes a while; these revocations come after ours.
-    await sql.unsafe(`
-      insert into events (stream_id, version, type, data)
-      select 'user-gen-' || u, v,
-        case when v = 1 then 'UserRegistered' else 'TokenRevoked' end,
-        case when v = 1
-          then jsonb_build_object('userId', 'gen-' || u, 'username', 'gen_' || u,
-                                  'passwordHash', 'x', 'role', 'user')
-          else jsonb_build_object('userId', 'gen-' || u, 'tokenId', 't-' || v, 'kind', 'access',
-                                  'reason', 'logout',
-                                  'expiresAt', (extract(epoch from now()) * 1000 + 3600000)::bigint)
-        end
-      from generate_series(1, 60000) u, generate_series(1, 5) v`);
+    await sql.unsafe(generatedLog(60_000));
     const ours = await cli.keys(`${prefix()}{u:${me.body.id}}:sid:*`);
     expect(ours).toHaveLength(1);
     const revocation = ours[0] as string;
