@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
-import { spawnApi, storageFor } from "../support/server.ts";
+import { apiCalls, spawnApi, storageFor } from "../support/server.ts";
 
 const admin = { username: "jwks_admin", password: "jwks admin password" };
 const password = "correct horse battery";
@@ -28,20 +28,7 @@ describe.each(["ES256", "EdDSA"] as const)(
       await storage.drop();
     });
 
-    const post = (path: string, body?: unknown, token?: string) =>
-      fetch(`${api.base}${path}`, {
-        method: "POST",
-        headers: {
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    const login = async (username: string, secret = password) => {
-      const reply = await post("/auth/login", { username, password: secret });
-      expect(reply.status).toBe(200);
-      return ((await reply.json()) as { access_token: string }).access_token;
-    };
+    const { post, login } = apiCalls(() => api.base, password);
 
     test("across a rotation: earlier tokens verify until they expire, new ones carry the new kid", async () => {
       expect((await post("/auth/register", { username: "reader", password })).status).toBe(201);

@@ -9,7 +9,7 @@ import { tokenStateContract } from "../contract/tokenStateContract.ts";
 import { lifecycleSuite } from "../http/lifecycleSuite.ts";
 import { throwawayCluster } from "../support/redisServer.ts";
 import { baseEnv } from "../support/run.ts";
-import { spawnApi, storageFor } from "../support/server.ts";
+import { apiCalls, spawnApi, storageFor } from "../support/server.ts";
 
 /** The key design is proven on a real three-master Redis Cluster started here. */
 const cluster = await throwawayCluster();
@@ -55,15 +55,7 @@ describe("Redis Cluster", () => {
     const env = { ...storage.env, REDIS_URL: cluster.url };
     const api = await spawnApi(env, { quiet: true });
     try {
-      const post = (path: string, body?: unknown, token?: string) =>
-        fetch(`${api.base}${path}`, {
-          method: "POST",
-          headers: {
-            ...(body === undefined ? {} : { "content-type": "application/json" }),
-            ...(token ? { authorization: `Bearer ${token}` } : {}),
-          },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        });
+      const { post } = apiCalls(() => api.base, "");
       const credentials = { username: "cluster_user", password: "correct horse battery" };
       expect((await post("/auth/register", credentials)).status).toBe(201);
       const { access_token } = (await (await post("/auth/login", credentials)).json()) as {

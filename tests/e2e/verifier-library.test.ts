@@ -3,7 +3,7 @@ import { createRedis } from "../../src/adapters/redis/client.ts";
 import { tokenKeys } from "../../src/adapters/redis/keyLayout.ts";
 import { freePort } from "../support/net.ts";
 import { baseEnv } from "../support/run.ts";
-import { spawnApi, storageFor } from "../support/server.ts";
+import { apiCalls, spawnApi, storageFor } from "../support/server.ts";
 
 const password = "verifier password 1";
 const admin = { username: "verifier_admin", password: "verifier admin pw 1" };
@@ -41,25 +41,6 @@ const startService = async (
   };
 };
 
-/** Calls to the API at `base()`, read when each call is made. */
-const apiCalls = (base: () => string) => {
-  const post = (path: string, body: unknown, token?: string) =>
-    fetch(`${base()}${path}`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: JSON.stringify(body),
-    });
-  const login = async (username: string, pw = password) => {
-    const response = await post("/auth/login", { username, password: pw });
-    expect(response.status).toBe(200);
-    return ((await response.json()) as { access_token: string }).access_token;
-  };
-  return { post, login };
-};
-
 describe("the verifier library in another service, against the real API, PostgreSQL and Redis", () => {
   const storage = storageFor("verifier");
   let api: Awaited<ReturnType<typeof spawnApi>>;
@@ -83,7 +64,7 @@ describe("the verifier library in another service, against the real API, Postgre
     await storage.drop();
   });
 
-  const { post, login } = apiCalls(() => api.base);
+  const { post, login } = apiCalls(() => api.base, password);
   const newUser = async (username: string) => {
     expect((await post("/auth/register", { username, password })).status).toBe(201);
     return login(username);
@@ -231,7 +212,7 @@ describe("the verifier library with ES256 tokens from the JWKS", () => {
     await storage.drop();
   });
 
-  const { post, login } = apiCalls(() => api.base);
+  const { post, login } = apiCalls(() => api.base, password);
   const status = async (token: string) =>
     (
       await fetch(`${service.base}/fetch`, {

@@ -100,3 +100,23 @@ export const startServer = async (name: string, env: Record<string, string> = {}
   };
   return { ...api, stop };
 };
+
+/** JSON calls to a started API at `base()` (read at each call), as a client would make them. */
+export const apiCalls = (base: () => string, password: string) => {
+  const post = (path: string, body?: unknown, token?: string) =>
+    fetch(`${base()}${path}`, {
+      method: "POST",
+      headers: {
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  /** The access token of a login that must succeed. */
+  const login = async (username: string, secret = password) => {
+    const reply = await post("/auth/login", { username, password: secret });
+    if (reply.status !== 200) throw new Error(`login ${username}: ${reply.status}`);
+    return ((await reply.json()) as { access_token: string }).access_token;
+  };
+  return { post, login };
+};
