@@ -19,6 +19,7 @@ import { type App, createApp } from "./adapters/http/app.ts";
 import { jsonLogger, type Logger } from "./adapters/logging/jsonLogger.ts";
 import { prettyLogger } from "./adapters/logging/prettyLogger.ts";
 import { PostgresEventStoreFromUrl } from "./adapters/postgres/PostgresEventStore.ts";
+import { HmacLogSignerLayer } from "./adapters/crypto/HmacLogSigner.ts";
 import { makePrometheusMetrics } from "./adapters/prometheus/PrometheusMetrics.ts";
 import { bunMget } from "./adapters/redis/bunRedis.ts";
 import { createRedis, createRedisCluster, isClusterUrl, outage } from "./adapters/redis/client.ts";
@@ -31,6 +32,7 @@ import { bootstrapAdmin } from "./application/bootstrap.ts";
 import type { AppError } from "./application/errors.ts";
 import { gauges } from "./application/operations.ts";
 import { ProjectorLive } from "./application/Projector.ts";
+import { LogSealerLive } from "./application/seal.ts";
 import { AuthSettings } from "./application/ports/AuthSettings.ts";
 import { Cache, noCache } from "./application/ports/Cache.ts";
 import type { EventStore, StoreUnavailable } from "./application/ports/EventStore.ts";
@@ -47,19 +49,28 @@ export type Runtime = "bun" | "deno";
 /** Where the event log, the token projection and the attempt counters live. */
 export type Infrastructure = Layer.Layer<EventStore | TokenState | RateLimiter, StoreUnavailable>;
 
+const eventStore = (config: Config) => {
+  const storage = config.storage;
+  return storage.mode === "embedded"
+    ? embeddedEventStore(storage.dataDir)
+    : PostgresEventStoreFromUrl({
+        url: Redacted.value(storage.databaseUrl),
+        ...(storage.databaseSchema ? { schema: storage.databaseSchema } : {}),
+      });
+};
+
+/** What `seal` and `verify-log` run on: the event store and the seal signer, no Redis. */
+export const logServices = (config: Config) => {
+  const kept = keptSecret(config);
+  return Layer.merge(eventStore(kept), HmacLogSignerLayer(Redacted.value(kept.jwt.secret)));
+};
+
 export const infrastructure = (config: Config, log: Logger): Infrastructure => {
   const storage = config.storage;
   if (storage.mode === "embedded") {
-    return Layer.mergeAll(
-      embeddedEventStore(storage.dataDir),
-      MemoryTokenStateLayer,
-      MemoryRateLimiterLayer,
-    );
+    return Layer.mergeAll(eventStore(config), MemoryTokenStateLayer, MemoryRateLimiterLayer);
   }
-  const store = PostgresEventStoreFromUrl({
-    url: Redacted.value(storage.databaseUrl),
-    ...(storage.databaseSchema ? { schema: storage.databaseSchema } : {}),
-  });
+  const store = eventStore(config);
   const redisOutage = outage(log, {
     down: "redis unreachable: token checks and logins answer 503 until it is back",
     up: "redis reachable again",
@@ -172,6 +183,7 @@ export const services = (
       ? NodeRsArgon2PasswordHasherLayer(cost)
       : BunPasswordHasherLayer(cost),
     HmacTokensLayer({ secret: Redacted.value(config.jwt.secret), issuer: config.jwt.issuer }),
+    HmacLogSignerLayer(Redacted.value(config.jwt.secret)),
     options.metrics ? Layer.succeed(Metrics, options.metrics) : Layer.empty,
     Layer.succeed(AuthSettings, {
       accessTokenSeconds: config.jwt.accessTokenMinutes * 60,
@@ -189,7 +201,10 @@ export const services = (
     Layer.provideMerge(ProjectorLive({ pollMs: 1000 })),
     Layer.provideMerge(base),
   );
-  return adminBootstrap(config, log).pipe(Layer.provideMerge(all));
+  const sealer = LogSealerLive(config.logSealMinutes, (error) =>
+    log("warn", "sealing the log failed; next attempt at the next turn", { error }),
+  );
+  return Layer.mergeAll(adminBootstrap(config, log), sealer).pipe(Layer.provideMerge(all));
 };
 
 /** Creates ADMIN_USERNAME at start when it does not exist; a failure is logged, not fatal. */

@@ -8,6 +8,7 @@ import type { FibonacciComputer } from "./ports/FibonacciComputer.ts";
 import type { HeavyTaskSettings } from "./ports/HeavyTaskSettings.ts";
 import type { Ids } from "./ports/Ids.ts";
 import type { Limits } from "./ports/Limits.ts";
+import type { LogSigner } from "./ports/LogSigner.ts";
 import type { PasswordHasher } from "./ports/PasswordHasher.ts";
 import type { RateLimiter } from "./ports/RateLimiter.ts";
 import type { TokenState } from "./ports/TokenState.ts";
@@ -27,4 +28,5 @@ export type AppServices =
   | FibonacciComputer
   | HeavyTaskSettings
   | Limits
+  | LogSigner
   | RateLimiter;

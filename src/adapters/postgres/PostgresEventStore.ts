@@ -216,6 +216,24 @@ export const makePostgresEventStore = (
         (rows) => rows[0]?.version ?? 0,
       );
 
+    // One event links to the head; several chain through a recursive query, one after another.
+    const single = (streamId: string) => sql`appended as (
+          insert into events (stream_id, version, type, data, metadata, recorded_at, hash)
+          select ${streamId}, guard.version + 1, input.type, input.data, meta.value, now(),
+            authlog_link_hash(guard.hash, ${streamId}, guard.version + 1, input.type, input.data,
+              meta.value, now())
+          from guard, input, meta`;
+    const chained = (streamId: string) => sql`chain as (
+          select 0 as ord, version, hash from guard
+          union all
+          select input.ord, chain.version + 1, authlog_link_hash(chain.hash, ${streamId},
+            chain.version + 1, input.type, input.data, meta.value, now())
+          from chain join input on input.ord = chain.ord + 1, meta
+        ), appended as (
+          insert into events (stream_id, version, type, data, metadata, recorded_at, hash)
+          select ${streamId}, chain.version, input.type, input.data, meta.value, now(), chain.hash
+          from chain join input on input.ord = chain.ord, meta`;
+
     // `start` yields no row unless the stream is at `expected`, so a stale append inserts nothing;
     // a claim key owned by another stream fails the whole statement with 23505. `chain` links
     // each new event to the one before it, starting from the head this statement read.
@@ -245,16 +263,7 @@ export const makePostgresEventStore = (
               data: event.data ?? null,
             })) as postgres.JSONValue,
           )}) with ordinality as e(value, ord)
-        ), chain as (
-          select 0 as ord, version, hash from guard
-          union all
-          select input.ord, chain.version + 1, authlog_link_hash(chain.hash, ${streamId},
-            chain.version + 1, input.type, input.data, meta.value, now())
-          from chain join input on input.ord = chain.ord + 1, meta
-        ), appended as (
-          insert into events (stream_id, version, type, data, metadata, recorded_at, hash)
-          select ${streamId}, chain.version, input.type, input.data, meta.value, now(), chain.hash
-          from chain join input on input.ord = chain.ord, meta
+        ), ${events.length === 1 ? single(streamId) : chained(streamId)}
           returning position, version, recorded_at
         ), claimed as (
           insert into claims (key, stream_id)

@@ -40,20 +40,25 @@ export const migrations: readonly Migration[] = [
   {
     version: 3,
     name: "hash chains",
-    // The existing events get their hashes here, stream by stream in version order. A row
+    // Stable, not immutable, so the planner inlines them (convert_to is stable): a call costs
+    // what the expression does. The existing events get their hashes here, stream by stream in version order. A row
     // written around the store has none, which verify-log reports as a break.
     sql: `
-      create function authlog_field(value text) returns bytea
-        language sql immutable strict parallel safe
-        as $$ select int4send(length(convert_to(value, 'UTF8'))) || convert_to(value, 'UTF8') $$;
+      create function authlog_field(value bytea) returns bytea
+        language sql immutable parallel safe
+        as $$ select int4send(length(value)) || value $$;
       create function authlog_link_hash(
         previous bytea, stream_id text, version int, type text, data jsonb, metadata jsonb,
         recorded_at timestamptz
       ) returns bytea
-        language sql immutable strict parallel safe
-        as $$ select sha256(previous || authlog_field(stream_id) || authlog_field(version::text)
-          || authlog_field(type) || authlog_field(data::text) || authlog_field(metadata::text)
-          || authlog_field(((extract(epoch from recorded_at) * 1000000)::bigint)::text)) $$;
+        language sql stable parallel safe
+        as $$ select sha256(previous
+          || authlog_field(convert_to(stream_id, 'UTF8'))
+          || authlog_field(convert_to(version::text, 'UTF8'))
+          || authlog_field(convert_to(type, 'UTF8'))
+          || authlog_field(convert_to(data::text, 'UTF8'))
+          || authlog_field(convert_to(metadata::text, 'UTF8'))
+          || authlog_field(convert_to(((extract(epoch from recorded_at) * 1000000)::bigint)::text, 'UTF8'))) $$;
       alter table events add column hash bytea;
       with recursive chain as (
         select position, stream_id, version,
