@@ -8,6 +8,7 @@ import {
   minimumSecretBytes,
 } from "./adapters/config/Config.ts";
 import { BunPasswordHasherLayer } from "./adapters/crypto/BunPasswordHasher.ts";
+import { HmacLogSignerLayer } from "./adapters/crypto/HmacLogSigner.ts";
 import { HmacTokensLayer } from "./adapters/crypto/HmacTokens.ts";
 import { NodeRsArgon2PasswordHasherLayer } from "./adapters/crypto/NodeRsArgon2PasswordHasher.ts";
 import { Sha256ClientSecretsLayer } from "./adapters/crypto/Sha256ClientSecrets.ts";
@@ -19,7 +20,6 @@ import { type App, createApp } from "./adapters/http/app.ts";
 import { jsonLogger, type Logger } from "./adapters/logging/jsonLogger.ts";
 import { prettyLogger } from "./adapters/logging/prettyLogger.ts";
 import { PostgresEventStoreFromUrl } from "./adapters/postgres/PostgresEventStore.ts";
-import { HmacLogSignerLayer } from "./adapters/crypto/HmacLogSigner.ts";
 import { makePrometheusMetrics } from "./adapters/prometheus/PrometheusMetrics.ts";
 import { bunMget } from "./adapters/redis/bunRedis.ts";
 import { createRedis, createRedisCluster, isClusterUrl, outage } from "./adapters/redis/client.ts";
@@ -32,7 +32,6 @@ import { bootstrapAdmin } from "./application/bootstrap.ts";
 import type { AppError } from "./application/errors.ts";
 import { gauges } from "./application/operations.ts";
 import { ProjectorLive } from "./application/Projector.ts";
-import { LogSealerLive } from "./application/seal.ts";
 import { AuthSettings } from "./application/ports/AuthSettings.ts";
 import { Cache, noCache } from "./application/ports/Cache.ts";
 import type { EventStore, StoreUnavailable } from "./application/ports/EventStore.ts";
@@ -41,6 +40,7 @@ import { Limits } from "./application/ports/Limits.ts";
 import { Metrics, type MetricsShape } from "./application/ports/Metrics.ts";
 import type { RateLimiter } from "./application/ports/RateLimiter.ts";
 import type { TokenState } from "./application/ports/TokenState.ts";
+import { LogSealerLive } from "./application/seal.ts";
 import type { AppServices } from "./application/services.ts";
 
 /** The JavaScript runtime: Bun's built-ins, or portable adapters for Deno (servers mode only). */

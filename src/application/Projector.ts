@@ -6,6 +6,7 @@ import {
   epochTypes,
   noId,
   projectRecords,
+  reportEnforced,
   revocationGraceMs,
   revocationTypes,
 } from "./projection.ts";
@@ -39,6 +40,7 @@ export const follow = (
   generation: string,
   from: Checkpoint,
   onPage?: (events: number, keys: number) => void,
+  report = false,
 ) =>
   Effect.gen(function* () {
     const store = yield* EventStore;
@@ -55,6 +57,7 @@ export const follow = (
       next = yield* read(checkpoint);
       const now = yield* Clock.currentTimeMillis;
       const written = yield* state.applyIn(generation, projectRecords(page.events), now);
+      if (report) yield* reportEnforced(page.events, "catch_up", yield* Clock.currentTimeMillis);
       events += page.events.length;
       keys += written;
       onPage?.(page.events.length, written);
@@ -155,7 +158,7 @@ export const ProjectorLive = (options: { readonly pollMs: number }) =>
 
       const catchUp = (generation: string, checkpoint: Checkpoint) =>
         Effect.gen(function* () {
-          const caught = yield* follow(generation, checkpoint);
+          const caught = yield* follow(generation, checkpoint, undefined, true);
           if (caught.events > 0) yield* state.saveCheckpoint(generation, caught.checkpoint);
           if (suspects.size === 0) return;
           const users = [...suspects];

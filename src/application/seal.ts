@@ -25,7 +25,9 @@ export const sealLog = (metadata: Metadata = {}) =>
       expectedVersion: point.sealVersion,
       metadata,
     });
-    return { sealed: { ...sealed, position: result.events[0]?.position ?? 0 } } satisfies SealOutcome;
+    return {
+      sealed: { ...sealed, position: result.events[0]?.position ?? 0 },
+    } satisfies SealOutcome;
   });
 
 /** Seals every `minutes` while the scope lives; a failed seal waits for the next turn. */

@@ -69,7 +69,11 @@ export const merkle = () => {
     add: (streamId: Uint8Array, head: Uint8Array) => {
       count++;
       let node = { size: 1, hash: sha256(leafPrefix, field(streamId), head) };
-      for (let top = stack.at(-1); top !== undefined && top.size === node.size; top = stack.at(-1)) {
+      for (
+        let top = stack.at(-1);
+        top !== undefined && top.size === node.size;
+        top = stack.at(-1)
+      ) {
         stack.pop();
         node = { size: top.size * 2, hash: sha256(nodePrefix, top.hash, node.hash) };
       }

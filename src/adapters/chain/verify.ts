@@ -2,7 +2,11 @@ import type { StoredLink } from "../../application/ports/EventStore.ts";
 import type { LogSealed } from "../../domain/LogSeal.ts";
 import { genesis, linkHash, merkle } from "./hashChain.ts";
 
-export type Break = { readonly streamId: string; readonly version: number; readonly problem: string };
+export type Break = {
+  readonly streamId: string;
+  readonly version: number;
+  readonly problem: string;
+};
 
 /** Checks links as they stream by (stream id, then version order), in constant memory. */
 export const chainChecker = (seal: (LogSealed & { readonly position: number }) | null) => {
@@ -67,7 +71,11 @@ export const chainChecker = (seal: (LogSealed & { readonly position: number }) |
       return events;
     },
     /** The first break, or what the log no longer matches in the seal; null when intact. */
-    finish: (): { readonly streams: number; readonly broken: Break | null; readonly seal: string | null } => {
+    finish: (): {
+      readonly streams: number;
+      readonly broken: Break | null;
+      readonly seal: string | null;
+    } => {
       closeStream();
       if (broken || !seal) return { streams, broken, seal: null };
       const where = `the seal at position ${seal.position} (up to ${seal.upTo})`;

@@ -65,7 +65,9 @@ export const counter = (out: NodeJS.WriteStream, expected: number, noun: string)
     const text = status();
     const barWidth = Math.max(5, Math.min(30, width - text.length - 3));
     const filled = Math.round((expected > 0 ? Math.min(1, done / expected) : 1) * barWidth);
-    out.write(`\r\x1b[2K${`[${"#".repeat(filled)}${"-".repeat(barWidth - filled)}] ${text}`.slice(0, width)}`);
+    out.write(
+      `\r\x1b[2K${`[${"#".repeat(filled)}${"-".repeat(barWidth - filled)}] ${text}`.slice(0, width)}`,
+    );
   };
   let drawn = 0;
   return {

@@ -10,7 +10,10 @@ class Stopped extends Data.TaggedError("Stopped") {}
 
 type LogServices = Layer.Layer<EventStore | LogSigner, StoreUnavailable>;
 
-const run = async (layer: LogServices, program: Effect.Effect<number, StoreUnavailable, EventStore | LogSigner>) => {
+const run = async (
+  layer: LogServices,
+  program: Effect.Effect<number, StoreUnavailable, EventStore | LogSigner>,
+) => {
   const runtime = ManagedRuntime.make(layer);
   const exit = await runtime.runPromiseExit(program);
   await runtime.dispose();
@@ -27,7 +30,8 @@ export const verifyLogCommand = (layer: LogServices) =>
       const store = yield* EventStore;
       const signer = yield* LogSigner;
       const last = yield* store.lastOf(sealStream);
-      const seal = last && isLogSealed(last.data) ? { ...last.data, position: last.position } : null;
+      const seal =
+        last && isLogSealed(last.data) ? { ...last.data, position: last.position } : null;
       if (last && !seal) {
         console.log(`Broken: the newest seal (position ${last.position}) is not a seal.`);
         return 1;
@@ -40,14 +44,16 @@ export const verifyLogCommand = (layer: LogServices) =>
       const bar = counter(process.stdout, size, "events checked");
       const checker = chainChecker(seal);
       let batches = 0;
-      yield* store.links((links) =>
-        Effect.sync(() => {
-          const intact = checker.add(links);
-          bar.advance(links.length);
-          if (++batches % 50 === 0) Bun.gc(false);
-          return intact;
-        }).pipe(Effect.flatMap((intact) => (intact ? Effect.void : Effect.fail(new Stopped())))),
-      ).pipe(Effect.catchTag("Stopped", () => Effect.void));
+      yield* store
+        .links((links) =>
+          Effect.sync(() => {
+            const intact = checker.add(links);
+            bar.advance(links.length);
+            if (++batches % 50 === 0) Bun.gc(false);
+            return intact;
+          }).pipe(Effect.flatMap((intact) => (intact ? Effect.void : Effect.fail(new Stopped())))),
+        )
+        .pipe(Effect.catchTag("Stopped", () => Effect.void));
       bar.done();
       const result = checker.finish();
       if (result.broken) {

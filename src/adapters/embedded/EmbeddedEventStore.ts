@@ -10,8 +10,8 @@ import {
   type Metadata,
   type ReadFilter,
   type RecordedEvent,
-  StoreUnavailable,
   type StoredLink,
+  StoreUnavailable,
   type StreamAppend,
   VersionConflict,
 } from "../../application/ports/EventStore.ts";
@@ -54,14 +54,7 @@ const migrations: readonly string[] = [
 const micros = (recordedAtMs: number) => BigInt(recordedAtMs) * 1000n;
 
 const fieldsOf = (row: EventRow) =>
-  textFields(
-    row.stream_id,
-    row.version,
-    row.type,
-    row.data,
-    row.metadata,
-    micros(row.recorded_at),
-  );
+  textFields(row.stream_id, row.version, row.type, row.data, row.metadata, micros(row.recorded_at));
 
 /** Events stored before hash chains get theirs, stream by stream in version order. */
 const chainExisting = (db: Database) => {
@@ -369,7 +362,11 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
       readPage(checkpoint, limit, filter, (rows) => rows.map(toRecorded)),
     readData: (checkpoint, limit, filter) =>
       readPage(checkpoint, limit, filter, (rows) =>
-        rows.map((row) => ({ type: row.type, data: JSON.parse(row.data) })),
+        rows.map((row) => ({
+          type: row.type,
+          data: JSON.parse(row.data),
+          recordedAtMs: row.recorded_at,
+        })),
       ),
     scan: (filter, onBatch) =>
       Effect.gen(function* () {

@@ -11,14 +11,14 @@ import {
   type NewEvent,
   type ReadFilter,
   type RecordedEvent,
-  StoreUnavailable,
   type StoredLink,
+  StoreUnavailable,
   type StreamAppend,
   VersionConflict,
 } from "../../application/ports/EventStore.ts";
-import { createSql, type PostgresOptions, quoteIdentifier, type Sql } from "./client.ts";
 import { sealStream } from "../../domain/LogSeal.ts";
 import { genesis, merkle } from "../chain/hashChain.ts";
+import { createSql, type PostgresOptions, quoteIdentifier, type Sql } from "./client.ts";
 import { migrate } from "./migrations.ts";
 
 type EventRow = {
@@ -127,10 +127,12 @@ const jsons = (rows: readonly RawRow[], column: number): unknown[] => {
   return rows.length === 0 ? [] : (JSON.parse(Buffer.concat(parts).toString()) as unknown[]);
 };
 
-const eventData = (rows: readonly RawRow[], from: number): EventData[] => {
+const eventData = (rows: readonly RawRow[], from: number, timed = false): EventData[] => {
   const types = texts(rows, from);
   const data = jsons(rows, from + 1);
-  return types.map((type, i) => ({ type, data: data[i] }));
+  if (!timed) return types.map((type, i) => ({ type, data: data[i] }));
+  const times = texts(rows, from + 2);
+  return types.map((type, i) => ({ type, data: data[i], recordedAtMs: Number(times[i]) }));
 };
 
 const scanBatch = 1_000;
@@ -643,9 +645,16 @@ export const makePostgresEventStore = (
         readPage(
           after,
           limit,
-          (cursor, target) => delta(cursor, target, sql`type, data`, limit, filter).raw(),
+          (cursor, target) =>
+            delta(
+              cursor,
+              target,
+              sql`type, data, (extract(epoch from recorded_at) * 1000)::float8`,
+              limit,
+              filter,
+            ).raw(),
           (row: RawRow) => [String(row[0]), String(row[1])],
-          (rows) => eventData(rows, 2),
+          (rows) => eventData(rows, 2, true),
         ),
       // Unordered, over everything one snapshot shows; ordered reads go on from that snapshot.
       scan: (filter, onBatch) =>

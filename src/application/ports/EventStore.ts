@@ -50,7 +50,8 @@ export type AppendResult = {
 
 export type Page = { readonly events: readonly RecordedEvent[]; readonly checkpoint: Checkpoint };
 
-export type EventData = Pick<RecordedEvent, "type" | "data">;
+/** `recordedAtMs`: the commit time, where the read gives it (`readData` does). */
+export type EventData = Pick<RecordedEvent, "type" | "data"> & { readonly recordedAtMs?: number };
 
 export type DataPage = { readonly events: readonly EventData[]; readonly checkpoint: Checkpoint };
 
@@ -73,7 +74,14 @@ export type StoredLink = {
   readonly position: number;
   readonly type: string;
   /** Stream id, version, type, data, metadata, recorded_at: the canonical fields, as stored. */
-  readonly fields: readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  readonly fields: readonly [
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+  ];
   /** The hash stored with the event; empty when it has none. */
   readonly hash: Uint8Array;
 };
