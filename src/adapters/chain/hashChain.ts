@@ -39,7 +39,7 @@ export const textFields = (
   type: string,
   data: string,
   metadata: string,
-  recordedAtMicros: bigint | number,
+  recordedAtMicros: bigint | number | string,
 ): StoredFields => [
   utf8.encode(streamId),
   utf8.encode(String(version)),
