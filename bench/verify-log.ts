@@ -91,7 +91,7 @@ try {
     const out = await new Response(proc.stdout).text();
     if ((await proc.exited) !== 0) throw new Error(out + (await new Response(proc.stderr).text()));
     const rate = events / ((performance.now() - started) / 1000);
-    return { rate, rssMb: (proc.resourceUsage()?.maxRSS ?? 0) / 1024 };
+    return { rate, rssMb: (proc.resourceUsage()?.maxRSS ?? 0) / 1024 / 1024 };
   };
 
   const baseline = await plain();
