@@ -45,7 +45,8 @@ export const follow = (
   Effect.gen(function* () {
     const store = yield* EventStore;
     const state = yield* TokenState;
-    const read = (after: Checkpoint) => Effect.forkChild(store.readData(after, pageSize));
+    const filter = report ? { withCommitTimes: true } : {};
+    const read = (after: Checkpoint) => Effect.forkChild(store.readData(after, pageSize, filter));
     let checkpoint = from;
     let events = 0;
     let keys = 0;

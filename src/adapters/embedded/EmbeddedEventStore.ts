@@ -362,11 +362,11 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
       readPage(checkpoint, limit, filter, (rows) => rows.map(toRecorded)),
     readData: (checkpoint, limit, filter) =>
       readPage(checkpoint, limit, filter, (rows) =>
-        rows.map((row) => ({
-          type: row.type,
-          data: JSON.parse(row.data),
-          recordedAtMs: row.recorded_at,
-        })),
+        rows.map((row) =>
+          filter?.withCommitTimes
+            ? { type: row.type, data: JSON.parse(row.data), recordedAtMs: row.recorded_at }
+            : { type: row.type, data: JSON.parse(row.data) },
+        ),
       ),
     scan: (filter, onBatch) =>
       Effect.gen(function* () {

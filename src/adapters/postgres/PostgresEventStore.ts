@@ -649,12 +649,14 @@ export const makePostgresEventStore = (
             delta(
               cursor,
               target,
-              sql`type, data, (extract(epoch from recorded_at) * 1000)::float8`,
+              filter?.withCommitTimes
+                ? sql`type, data, (extract(epoch from recorded_at) * 1000)::float8`
+                : sql`type, data`,
               limit,
               filter,
             ).raw(),
           (row: RawRow) => [String(row[0]), String(row[1])],
-          (rows) => eventData(rows, 2, true),
+          (rows) => eventData(rows, 2, filter?.withCommitTimes === true),
         ),
       // Unordered, over everything one snapshot shows; ordered reads go on from that snapshot.
       scan: (filter, onBatch) =>

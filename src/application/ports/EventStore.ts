@@ -50,7 +50,7 @@ export type AppendResult = {
 
 export type Page = { readonly events: readonly RecordedEvent[]; readonly checkpoint: Checkpoint };
 
-/** `recordedAtMs`: the commit time, where the read gives it (`readData` does). */
+/** `recordedAtMs`: the commit time, when asked for (`ReadFilter.withCommitTimes`). */
 export type EventData = Pick<RecordedEvent, "type" | "data"> & { readonly recordedAtMs?: number };
 
 export type DataPage = { readonly events: readonly EventData[]; readonly checkpoint: Checkpoint };
@@ -60,6 +60,8 @@ export type ReadFilter = {
   readonly types?: readonly string[];
   /** Leaves out events whose data has a numeric `expiresAt` (epoch ms) at or before this time. */
   readonly liveAt?: number;
+  /** `readData` adds each event's `recordedAtMs`; otherwise it gives type and data only. */
+  readonly withCommitTimes?: boolean;
 };
 
 export type ScanFilter = ReadFilter & {
