@@ -8,6 +8,7 @@ import {
   minimumSecretBytes,
 } from "./adapters/config/Config.ts";
 import { BunPasswordHasherLayer } from "./adapters/crypto/BunPasswordHasher.ts";
+import { HmacLogSignerLayer } from "./adapters/crypto/HmacLogSigner.ts";
 import { HmacTokensLayer } from "./adapters/crypto/HmacTokens.ts";
 import { KeyRingTokensLayer } from "./adapters/crypto/KeyRingTokens.ts";
 import { NodeRsArgon2PasswordHasherLayer } from "./adapters/crypto/NodeRsArgon2PasswordHasher.ts";
@@ -44,6 +45,7 @@ import { Limits } from "./application/ports/Limits.ts";
 import { Metrics, type MetricsShape } from "./application/ports/Metrics.ts";
 import type { RateLimiter } from "./application/ports/RateLimiter.ts";
 import type { TokenState } from "./application/ports/TokenState.ts";
+import { LogSealerLive } from "./application/seal.ts";
 import type { AppServices } from "./application/services.ts";
 
 /** The JavaScript runtime: Bun's built-ins, or portable adapters for Deno (servers mode only). */
@@ -52,19 +54,28 @@ export type Runtime = "bun" | "deno";
 /** Where the event log, the token projection and the attempt counters live. */
 export type Infrastructure = Layer.Layer<EventStore | TokenState | RateLimiter, StoreUnavailable>;
 
+const eventStore = (config: Config) => {
+  const storage = config.storage;
+  return storage.mode === "embedded"
+    ? embeddedEventStore(storage.dataDir)
+    : PostgresEventStoreFromUrl({
+        url: Redacted.value(storage.databaseUrl),
+        ...(storage.databaseSchema ? { schema: storage.databaseSchema } : {}),
+      });
+};
+
+/** What `seal` and `verify-log` run on: the event store and the seal signer, no Redis. */
+export const logServices = (config: Config) => {
+  const kept = keptSecrets(config);
+  return Layer.merge(eventStore(kept), HmacLogSignerLayer(Redacted.value(kept.jwt.secret)));
+};
+
 export const infrastructure = (config: Config, log: Logger): Infrastructure => {
   const storage = config.storage;
   if (storage.mode === "embedded") {
-    return Layer.mergeAll(
-      embeddedEventStore(storage.dataDir),
-      MemoryTokenStateLayer,
-      MemoryRateLimiterLayer,
-    );
+    return Layer.mergeAll(eventStore(config), MemoryTokenStateLayer, MemoryRateLimiterLayer);
   }
-  const store = PostgresEventStoreFromUrl({
-    url: Redacted.value(storage.databaseUrl),
-    ...(storage.databaseSchema ? { schema: storage.databaseSchema } : {}),
-  });
+  const store = eventStore(config);
   const redisOutage = outage(log, {
     down: "redis unreachable: token checks and logins answer 503 until it is back",
     up: "redis reachable again",
@@ -205,6 +216,7 @@ export const services = (
     options.runtime === "deno"
       ? NodeRsArgon2PasswordHasherLayer(cost)
       : BunPasswordHasherLayer(cost),
+    HmacLogSignerLayer(Redacted.value(config.jwt.secret)),
     options.metrics ? Layer.succeed(Metrics, options.metrics) : Layer.empty,
     Layer.succeed(AuthSettings, {
       accessTokenSeconds: config.jwt.accessTokenMinutes * 60,
@@ -223,7 +235,10 @@ export const services = (
     Layer.provideMerge(signingLayers(config)),
     Layer.provideMerge(base),
   );
-  return adminBootstrap(config, log).pipe(Layer.provideMerge(all));
+  const sealer = LogSealerLive(config.logSealMinutes, (error) =>
+    log("warn", "sealing the log failed; next attempt at the next turn", { error }),
+  );
+  return Layer.mergeAll(adminBootstrap(config, log), sealer).pipe(Layer.provideMerge(all));
 };
 
 /** Creates ADMIN_USERNAME at start when it does not exist; a failure is logged, not fatal. */

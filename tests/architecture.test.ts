@@ -77,8 +77,11 @@ const allowedAcrossAdapters: Readonly<Record<string, readonly string[]>> = {
   verifier: ["redis"],
 };
 
-/** Folders every adapter may use: how the process logs is not a technology of its own. */
-const sharedAdapters: ReadonlySet<string> = new Set(["logging"]);
+/**
+ * Folders every adapter may use: how the process logs is not a technology of its own, and the
+ * hash chain's encoding is one for both stores and verify-log, not three copies of it.
+ */
+const sharedAdapters: ReadonlySet<string> = new Set(["logging", "chain"]);
 
 const compositionRoot = "src/composition.ts";
 

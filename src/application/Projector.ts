@@ -6,6 +6,7 @@ import {
   epochTypes,
   noId,
   projectRecords,
+  reportEnforced,
   revocationGraceMs,
   revocationTypes,
 } from "./projection.ts";
@@ -39,11 +40,13 @@ export const follow = (
   generation: string,
   from: Checkpoint,
   onPage?: (events: number, keys: number) => void,
+  report = false,
 ) =>
   Effect.gen(function* () {
     const store = yield* EventStore;
     const state = yield* TokenState;
-    const read = (after: Checkpoint) => Effect.forkChild(store.readData(after, pageSize));
+    const filter = report ? { withCommitTimes: true } : {};
+    const read = (after: Checkpoint) => Effect.forkChild(store.readData(after, pageSize, filter));
     let checkpoint = from;
     let events = 0;
     let keys = 0;
@@ -55,6 +58,7 @@ export const follow = (
       next = yield* read(checkpoint);
       const now = yield* Clock.currentTimeMillis;
       const written = yield* state.applyIn(generation, projectRecords(page.events), now);
+      if (report) yield* reportEnforced(page.events, "catch_up", yield* Clock.currentTimeMillis);
       events += page.events.length;
       keys += written;
       onPage?.(page.events.length, written);
@@ -155,7 +159,7 @@ export const ProjectorLive = (options: { readonly pollMs: number }) =>
 
       const catchUp = (generation: string, checkpoint: Checkpoint) =>
         Effect.gen(function* () {
-          const caught = yield* follow(generation, checkpoint);
+          const caught = yield* follow(generation, checkpoint, undefined, true);
           if (caught.events > 0) yield* state.saveCheckpoint(generation, caught.checkpoint);
           if (suspects.size === 0) return;
           const users = [...suspects];

@@ -24,7 +24,7 @@ import {
   VersionConflict,
 } from "./ports/EventStore.ts";
 import { TokenState } from "./ports/TokenState.ts";
-import { projectRecords } from "./projection.ts";
+import { projectRecords, reportEnforced } from "./projection.ts";
 
 export type Loaded<S> = {
   readonly state: S;
@@ -76,6 +76,11 @@ const project = (records: readonly RecordedEvent[]) =>
           Effect.andThen(projector.wake, Effect.fail(new ProjectionBehind())),
         ),
       );
+    const timed = records.map((record) => ({
+      ...record,
+      recordedAtMs: record.recordedAt.getTime(),
+    }));
+    yield* reportEnforced(timed, "inline", yield* Clock.currentTimeMillis);
   });
 
 export const appendManyAndProject = (appends: readonly StreamAppend[], metadata: Metadata) =>

@@ -1,8 +1,10 @@
+import { Effect } from "effect";
 import type { SessionEvent } from "../domain/session/SessionEvents.ts";
 import { sessionEventTypes } from "../domain/session/SessionEvents.ts";
 import type { UserEvent } from "../domain/user/UserEvents.ts";
 import { userEventTypes } from "../domain/user/UserEvents.ts";
 import type { EventData } from "./ports/EventStore.ts";
+import { Metrics } from "./ports/Metrics.ts";
 import type { ProjectionWrite } from "./ports/TokenState.ts";
 
 export type DomainEvent = UserEvent | SessionEvent;
@@ -62,4 +64,28 @@ export const projectRecords = (records: readonly EventData[]): ProjectionWrite[]
   records.flatMap((record) => {
     const event = domainEvent(record);
     return event ? projectEvent(event) : [];
+  });
+
+/** Events that make some token stop working. */
+const revokingTypes: ReadonlySet<string> = new Set([
+  "TokenRevoked",
+  "SessionRevoked",
+  "AllSessionsRevoked",
+  "PasswordChanged",
+  "RoleChanged",
+]);
+
+/** Reports how long after its commit each revoking event among `records` took effect. */
+export const reportEnforced = (
+  records: readonly EventData[],
+  by: "inline" | "catch_up",
+  nowMs: number,
+) =>
+  Effect.gen(function* () {
+    const metrics = yield* Metrics;
+    for (const record of records) {
+      if (!revokingTypes.has(record.type) || record.recordedAtMs === undefined) continue;
+      const key = `${record.type}|${JSON.stringify(record.data)}`;
+      yield* metrics.revocationEnforced(key, by, (nowMs - record.recordedAtMs) / 1000);
+    }
   });

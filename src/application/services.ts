@@ -11,6 +11,7 @@ import type { Ids } from "./ports/Ids.ts";
 import type { KeyGenerator } from "./ports/KeyGenerator.ts";
 import type { KeySettings } from "./ports/KeySettings.ts";
 import type { Limits } from "./ports/Limits.ts";
+import type { LogSigner } from "./ports/LogSigner.ts";
 import type { PasswordHasher } from "./ports/PasswordHasher.ts";
 import type { RateLimiter } from "./ports/RateLimiter.ts";
 import type { TokenState } from "./ports/TokenState.ts";
@@ -30,6 +31,7 @@ export type AppServices =
   | FibonacciComputer
   | HeavyTaskSettings
   | Limits
+  | LogSigner
   | RateLimiter
   | SigningKeys
   | KeyGenerator

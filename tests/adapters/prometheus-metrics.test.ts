@@ -49,3 +49,20 @@ test("a method outside the known set is counted as other, so clients cannot mint
   );
   expect(text).not.toContain("BREW");
 });
+
+test("a revocation's enforcement latency counts once per event, by the path that enforced it first", async () => {
+  const metrics = makePrometheusMetrics();
+  const { Effect } = await import("effect");
+  await Effect.runPromise(metrics.service.revocationEnforced("TokenRevoked|a", "inline", 0.004));
+  await Effect.runPromise(metrics.service.revocationEnforced("TokenRevoked|a", "catch_up", 1.2));
+  await Effect.runPromise(metrics.service.revocationEnforced("SessionRevoked|b", "catch_up", 0.8));
+  const text = await metrics.render(idle);
+  const series = (name: string, labels: string) =>
+    value(text, `authlog_revocation_enforced_seconds_${name}{${labels}}`);
+  expect(series("count", 'by="inline"')).toBe(1);
+  expect(series("bucket", 'le="0.005",by="inline"')).toBe(1);
+  expect(series("count", 'by="catch_up"')).toBe(1);
+  expect(series("bucket", 'le="0.5",by="catch_up"')).toBe(0);
+  expect(series("bucket", 'le="1",by="catch_up"')).toBe(1);
+  expect(series("sum", 'by="catch_up"')).toBeCloseTo(0.8);
+});

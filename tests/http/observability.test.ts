@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Effect } from "effect";
+import { Effect, type ManagedRuntime } from "effect";
 import { Elysia } from "elysia";
 import { observability } from "../../src/adapters/http/observability.ts";
+import { EventStore } from "../../src/application/ports/EventStore.ts";
 import { FibonacciComputer } from "../../src/application/ports/FibonacciComputer.ts";
 import { captureLog, client, startApp } from "../support/app.ts";
+import { eventually } from "../support/net.ts";
 
 const password = "correct horse battery";
 
@@ -68,6 +70,44 @@ describe("metrics", () => {
     expect(text).toContain(
       'http_request_duration_seconds_bucket{le="+Inf",method="POST",route="/auth/login",status="200"} 1',
     );
+  });
+
+  test("a revocation's commit-to-enforcement time is observed inline, and by catch-up for an append made elsewhere", async () => {
+    const count = (text: string, by: string) =>
+      sample(text, `authlog_revocation_enforced_seconds_count{by="${by}"}`) ?? 0;
+    const before = await scrape();
+    expect((await api.register("latency_user")).status).toBe(201);
+    const session = await api.login("latency_user");
+    expect((await api.call("POST", "/auth/logout-all", { token: session.token })).status).toBe(204);
+    const inline = await scrape();
+    expect(count(inline, "inline")).toBe(count(before, "inline") + 1);
+    expect(count(inline, "catch_up")).toBe(count(before, "catch_up"));
+    const runtime = ctx.runtime as unknown as ManagedRuntime.ManagedRuntime<EventStore, never>;
+    await runtime.runPromise(
+      Effect.gen(function* () {
+        const store = yield* EventStore;
+        yield* store.append(
+          "session-elsewhere",
+          [
+            {
+              type: "SessionRevoked",
+              data: {
+                sessionId: "elsewhere",
+                userId: "u",
+                expiresAt: Date.now() + 60_000,
+                reason: "logout",
+              },
+            },
+          ],
+          { expectedVersion: 0 },
+        );
+      }),
+    );
+    const caught = await eventually(
+      async () => count(await scrape(), "catch_up") === count(before, "catch_up") + 1,
+    );
+    expect(caught).toBe(true);
+    expect(count(await scrape(), "inline")).toBe(count(before, "inline") + 1);
   });
 
   test("tokens issued and revoked, failed logins and cache hits are counted as the use cases see them", async () => {

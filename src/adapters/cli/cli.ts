@@ -10,11 +10,12 @@ import { rotateKeys } from "../../application/keys/rotateKeys.ts";
 import type { AppServices } from "../../application/services.ts";
 import { userEvents } from "../../application/userEvents.ts";
 import { createUser, findUserId } from "../../application/users.ts";
-import { infrastructure, keptSecrets, services } from "../../composition.ts";
+import { infrastructure, keptSecrets, logServices, services } from "../../composition.ts";
 import { isRole } from "../../domain/Role.ts";
 import { formatConfigErrors, loadConfig } from "../config/Config.ts";
 import type { Logger } from "../logging/jsonLogger.ts";
 import { replayCommand } from "./replay.ts";
+import { sealCommand, verifyLogCommand } from "./verifyLog.ts";
 
 const usage = `Usage: bun run cli <command>
 
@@ -28,6 +29,11 @@ const usage = `Usage: bun run cli <command>
   replay [--verify]
       Rebuilds the Redis projection from the event log (safe while the API serves traffic);
       --verify compares it with the log instead and exits 1 on any difference.
+  seal
+      Appends a LogSealed event: a signed Merkle root of every stream's newest hash.
+  verify-log
+      Checks every event's hash chain and the newest seal; names the first broken stream and
+      version and exits 1 on any break, missing tail or removed stream.
   clients create <name>
       Registers a client (a service that calls POST /oauth/introspect) and prints its
       client_id and client_secret; the secret is shown this once and never stored.
@@ -89,6 +95,8 @@ const arity: Record<string, number> = {
   "change-role": 2,
   events: 1,
   replay: 0,
+  seal: 0,
+  "verify-log": 0,
   "clients create": 1,
   "clients list": 0,
   "clients revoke": 1,
@@ -126,6 +134,10 @@ const config = (() => {
   }
 })();
 if (command === "replay") process.exit(await replayCommand(config, values.verify === true));
+if (command === "verify-log") process.exit(await verifyLogCommand(logServices(config)));
+if (command === "seal") {
+  process.exit(await sealCommand(logServices(config), `cli:${userInfo().username}`));
+}
 
 const log: Logger = (level, message, fields) => {
   if (level !== "info") console.error(JSON.stringify({ level, message, ...fields }));

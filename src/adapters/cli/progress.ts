@@ -50,3 +50,40 @@ export const progress = (out: NodeJS.WriteStream = process.stdout, expected = 0)
     },
   };
 };
+
+/** A bar of `done` against `expected` with a rate; on a pipe, one line at the end. */
+export const counter = (out: NodeJS.WriteStream, expected: number, noun: string) => {
+  const started = performance.now();
+  let done = 0;
+  const status = () => {
+    const seconds = (performance.now() - started) / 1000;
+    return `${done} of ${expected} ${noun}, ${Math.round(done / Math.max(seconds, 1e-9))}/s`;
+  };
+  const draw = () => {
+    if (!out.isTTY) return;
+    const width = Math.max(20, (out.columns ?? 80) - 1);
+    const text = status();
+    const barWidth = Math.max(5, Math.min(30, width - text.length - 3));
+    const filled = Math.round((expected > 0 ? Math.min(1, done / expected) : 1) * barWidth);
+    out.write(
+      `\r\x1b[2K${`[${"#".repeat(filled)}${"-".repeat(barWidth - filled)}] ${text}`.slice(0, width)}`,
+    );
+  };
+  let drawn = 0;
+  return {
+    advance: (count: number) => {
+      done += count;
+      const now = performance.now();
+      if (now - drawn > 100) {
+        drawn = now;
+        draw();
+      }
+    },
+    done: () => {
+      if (out.isTTY) {
+        draw();
+        out.write("\n");
+      } else out.write(`${status()}\n`);
+    },
+  };
+};

@@ -71,6 +71,8 @@ export interface Config {
     readonly loginLockoutSeconds: number;
   };
   readonly passwordHash: { readonly memoryKib: number; readonly timeCost: number };
+  /** Minutes between LogSealed events; 0: only `cli seal`. */
+  readonly logSealMinutes: number;
 }
 
 export interface ConfigError {
@@ -617,6 +619,7 @@ export const loadConfig = (env: Env = process.env): ConfigResult => {
       memoryKib: read.read(integer("PASSWORD_HASH_MEMORY_KIB", 19_456, 4_194_304), 19_456),
       timeCost: read.read(integer("PASSWORD_HASH_TIME_COST", 2, 20), 2),
     },
+    logSealMinutes: read.read(integer("LOG_SEAL_MINUTES", 0, 10_080), 60),
   };
 
   return read.errors.length === 0

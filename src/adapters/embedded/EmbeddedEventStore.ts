@@ -10,10 +10,16 @@ import {
   type Metadata,
   type ReadFilter,
   type RecordedEvent,
+  type StoredLink,
   StoreUnavailable,
   type StreamAppend,
   VersionConflict,
 } from "../../application/ports/EventStore.ts";
+import { sealStream } from "../../domain/LogSeal.ts";
+import { genesis, linkHash, merkle, textFields } from "../chain/hashChain.ts";
+
+const utf8 = new TextEncoder();
+const empty = new Uint8Array(0);
 
 type EventRow = {
   readonly position: number;
@@ -23,6 +29,7 @@ type EventRow = {
   readonly data: string;
   readonly metadata: string;
   readonly recorded_at: number;
+  readonly hash: Uint8Array | null;
 };
 
 const migrations: readonly string[] = [
@@ -41,7 +48,29 @@ const migrations: readonly string[] = [
      stream_id text not null,
      claimed_at integer not null
    );`,
+  "alter table events add column hash blob",
 ];
+
+const micros = (recordedAtMs: number) => BigInt(recordedAtMs) * 1000n;
+
+const fieldsOf = (row: EventRow) =>
+  textFields(row.stream_id, row.version, row.type, row.data, row.metadata, micros(row.recorded_at));
+
+/** Events stored before hash chains get theirs, stream by stream in version order. */
+const chainExisting = (db: Database) => {
+  const update = db.query<never, [Uint8Array, number]>(
+    "update events set hash = ? where position = ?",
+  );
+  let previous: { stream: string; hash: Uint8Array } | undefined;
+  for (const row of db
+    .query<EventRow, []>("select * from events order by stream_id, version")
+    .iterate()) {
+    const before = previous?.stream === row.stream_id ? previous.hash : genesis;
+    const hash = linkHash(before, fieldsOf(row));
+    update.run(hash, row.position);
+    previous = { stream: row.stream_id, hash };
+  }
+};
 
 const migrate = (db: Database) => {
   const { user_version } = db.query<{ user_version: number }, []>("pragma user_version").get() ?? {
@@ -50,6 +79,7 @@ const migrate = (db: Database) => {
   db.transaction(() => {
     migrations.slice(user_version).forEach((sql, i) => {
       db.run(sql);
+      if (sql.includes("add column hash")) chainExisting(db);
       db.run(`pragma user_version = ${user_version + i + 1}`);
     });
   }).immediate();
@@ -95,18 +125,18 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
       : error;
   }
 
-  const versionOf = db.query<{ version: number }, [string]>(
-    "select coalesce(max(version), 0) as version from events where stream_id = ?",
+  const headOf = db.query<{ version: number; hash: Uint8Array }, [string]>(
+    "select version, hash from events where stream_id = ? order by version desc limit 1",
   );
   const ownerOf = db.query<{ stream_id: string }, [string]>(
     "select stream_id from claims where key = ?",
   );
   const insertEvent = db.query<
     { position: number },
-    [string, number, string, string, string, number]
+    [string, number, string, string, string, number, Uint8Array]
   >(
-    `insert into events (stream_id, version, type, data, metadata, recorded_at)
-     values (?, ?, ?, ?, ?, ?) returning position`,
+    `insert into events (stream_id, version, type, data, metadata, recorded_at, hash)
+     values (?, ?, ?, ?, ?, ?, ?) returning position`,
   );
   const insertClaim = db.query<never, [string, string, number]>(
     "insert into claims (key, stream_id, claimed_at) values (?, ?, ?) on conflict (key) do nothing",
@@ -182,6 +212,21 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
 
   const listeners = new Set<() => void>();
 
+  const lastOf = db.query<EventRow, [string]>(
+    "select * from events where stream_id = ? order by version desc limit 1",
+  );
+  const allInOrder = db.query<EventRow, []>("select * from events order by stream_id, version");
+  // SQLite takes the other columns of an aggregate query from the row holding the max.
+  const headsUpTo = db.query<{ stream_id: string; hash: Uint8Array | null }, [number]>(
+    `select stream_id, hash, max(version) from events where position <= ?
+     group by stream_id order by stream_id`,
+  );
+  const sealHead = db.query<{ version: number; position: number }, [string]>(
+    `select coalesce(max(version), 0) as version, coalesce(max(position), 0) as position
+     from events where stream_id = ?`,
+  );
+  const linkBatch = 2_000;
+
   const appendTransaction = db.transaction(
     (
       streamId: string,
@@ -192,7 +237,8 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
         claims: readonly string[];
       },
     ): Outcome => {
-      const current = versionOf.get(streamId)?.version ?? 0;
+      const head = headOf.get(streamId);
+      const current = head?.version ?? 0;
       if (options.expectedVersion !== current) {
         return { conflict: true };
       }
@@ -203,10 +249,13 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
       }
       const now = Date.now();
       const metadata = JSON.stringify(options.metadata);
+      let previous = head?.hash ?? genesis;
       const recorded = events.map((event, i): RecordedEvent => {
         const version = current + i + 1;
         const data = JSON.stringify(event.data ?? null);
-        const row = insertEvent.get(streamId, version, event.type, data, metadata, now);
+        const fields = textFields(streamId, version, event.type, data, metadata, micros(now));
+        previous = linkHash(previous, fields);
+        const row = insertEvent.get(streamId, version, event.type, data, metadata, now, previous);
         return {
           streamId,
           version,
@@ -313,7 +362,11 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
       readPage(checkpoint, limit, filter, (rows) => rows.map(toRecorded)),
     readData: (checkpoint, limit, filter) =>
       readPage(checkpoint, limit, filter, (rows) =>
-        rows.map((row) => ({ type: row.type, data: JSON.parse(row.data) })),
+        rows.map((row) =>
+          filter?.withCommitTimes
+            ? { type: row.type, data: JSON.parse(row.data), recordedAtMs: row.recorded_at }
+            : { type: row.type, data: JSON.parse(row.data) },
+        ),
       ),
     scan: (filter, onBatch) =>
       Effect.gen(function* () {
@@ -342,6 +395,60 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
           yield* onBatch(rows.map((row) => ({ type: row.type, data: JSON.parse(row.data) })));
         }
       }),
+    lastOf: (streamId) =>
+      Effect.try({
+        try: () => {
+          const row = lastOf.get(streamId);
+          return row ? toRecorded(row) : null;
+        },
+        catch: unavailable,
+      }),
+    links: (onBatch) =>
+      Effect.gen(function* () {
+        const rows = allInOrder.iterate();
+        for (;;) {
+          const batch = yield* Effect.try({
+            try: () => {
+              const links: StoredLink[] = [];
+              for (let next = rows.next(); !next.done; next = rows.next()) {
+                const row = next.value;
+                links.push({
+                  streamId: row.stream_id,
+                  version: row.version,
+                  position: row.position,
+                  type: row.type,
+                  fields: fieldsOf(row),
+                  hash: row.hash ?? empty,
+                });
+                if (links.length === linkBatch) break;
+              }
+              return links;
+            },
+            catch: unavailable,
+          });
+          if (batch.length === 0) return;
+          yield* onBatch(batch);
+        }
+      }),
+    sealPoint: Effect.try({
+      try: () => {
+        // One process, appends synchronous: nothing can commit between these reads.
+        const upTo = newest.get()?.position ?? 0;
+        const tree = merkle();
+        for (const head of headsUpTo.iterate(upTo)) {
+          tree.add(utf8.encode(head.stream_id), head.hash ?? empty);
+        }
+        const seals = sealHead.get(sealStream);
+        return {
+          upTo,
+          streams: tree.count,
+          root: tree.root(),
+          sealVersion: seals?.version ?? 0,
+          sealPosition: seals?.position ?? 0,
+        };
+      },
+      catch: unavailable,
+    }),
     size: Effect.try({
       try: () => count.get()?.count ?? 0,
       catch: unavailable,

@@ -11,10 +11,13 @@ import {
   type NewEvent,
   type ReadFilter,
   type RecordedEvent,
+  type StoredLink,
   StoreUnavailable,
   type StreamAppend,
   VersionConflict,
 } from "../../application/ports/EventStore.ts";
+import { sealStream } from "../../domain/LogSeal.ts";
+import { genesis, merkle } from "../chain/hashChain.ts";
 import { createSql, type PostgresOptions, quoteIdentifier, type Sql } from "./client.ts";
 import { migrate } from "./migrations.ts";
 
@@ -124,13 +127,18 @@ const jsons = (rows: readonly RawRow[], column: number): unknown[] => {
   return rows.length === 0 ? [] : (JSON.parse(Buffer.concat(parts).toString()) as unknown[]);
 };
 
-const eventData = (rows: readonly RawRow[], from: number): EventData[] => {
+const eventData = (rows: readonly RawRow[], from: number, timed = false): EventData[] => {
   const types = texts(rows, from);
   const data = jsons(rows, from + 1);
-  return types.map((type, i) => ({ type, data: data[i] }));
+  if (!timed) return types.map((type, i) => ({ type, data: data[i] }));
+  const times = texts(rows, from + 2);
+  return types.map((type, i) => ({ type, data: data[i], recordedAtMs: Number(times[i]) }));
 };
 
 const scanBatch = 1_000;
+const linkBatch = 2_000;
+const genesisBytes = Buffer.from(genesis);
+const utf8 = new TextEncoder();
 const defaultQueryTimeoutMs = 3_000;
 const readAttemptMs = 1_000;
 
@@ -210,8 +218,27 @@ export const makePostgresEventStore = (
         (rows) => rows[0]?.version ?? 0,
       );
 
-    // `guard` yields no row unless the stream is at `expected`, so a stale append inserts nothing;
-    // a claim key owned by another stream fails the whole statement with 23505.
+    // One event links to the head; several chain through a recursive query, one after another.
+    const single = (streamId: string) => sql`appended as (
+          insert into events (stream_id, version, type, data, metadata, recorded_at, hash)
+          select ${streamId}, guard.version + 1, input.type, input.data, meta.value, now(),
+            authlog_link_hash(guard.hash, ${streamId}, guard.version + 1, input.type, input.data,
+              meta.value, now())
+          from guard, input, meta`;
+    const chained = (streamId: string) => sql`chain as (
+          select 0 as ord, version, hash from guard
+          union all
+          select input.ord, chain.version + 1, authlog_link_hash(chain.hash, ${streamId},
+            chain.version + 1, input.type, input.data, meta.value, now())
+          from chain join input on input.ord = chain.ord + 1, meta
+        ), appended as (
+          insert into events (stream_id, version, type, data, metadata, recorded_at, hash)
+          select ${streamId}, chain.version, input.type, input.data, meta.value, now(), chain.hash
+          from chain join input on input.ord = chain.ord, meta`;
+
+    // `start` yields no row unless the stream is at `expected`, so a stale append inserts nothing;
+    // a claim key owned by another stream fails the whole statement with 23505. `chain` links
+    // each new event to the one before it, starting from the head this statement read.
     const insert = (
       streamId: string,
       events: readonly NewEvent[],
@@ -221,19 +248,24 @@ export const makePostgresEventStore = (
       query: Sql | postgres.TransactionSql = sql,
     ) =>
       query<AppendedRow[]>`
-        with head as (
-          select coalesce(max(version), 0) as version from events where stream_id = ${streamId}
+        with recursive head as (
+          select version, hash from events where stream_id = ${streamId} order by version desc limit 1
+        ), start as (
+          select coalesce((select version from head), 0) as version,
+            coalesce((select hash from head), ${genesisBytes}::bytea) as hash
         ), guard as (
-          select version from head where version = ${expected}::int
-        ), appended as (
-          insert into events (stream_id, version, type, data, metadata)
-          select ${streamId}, guard.version + e.ord, e.value->>'type', e.value->'data', ${sql.json(metadata)}
-          from guard, jsonb_array_elements(${sql.json(
+          select version, hash from start where version = ${expected}::int
+        ), meta as (
+          select ${sql.json(metadata)}::jsonb as value
+        ), input as (
+          select e.value->>'type' as type, e.value->'data' as data, e.ord::int as ord
+          from jsonb_array_elements(${sql.json(
             events.map((event) => ({
               type: event.type,
               data: event.data ?? null,
             })) as postgres.JSONValue,
           )}) with ordinality as e(value, ord)
+        ), ${events.length === 1 ? single(streamId) : chained(streamId)}
           returning position, version, recorded_at
         ), claimed as (
           insert into claims (key, stream_id)
@@ -459,9 +491,122 @@ export const makePostgresEventStore = (
         return { events: decode(rows), checkpoint };
       });
 
+    // Ordered index scans, streamed: the log is never held in memory.
+    const walk = <Row extends object, E, R>(
+      query: postgres.PendingQuery<Row[]>,
+      onBatch: (rows: readonly Row[]) => Effect.Effect<void, E, R>,
+    ) =>
+      Effect.gen(function* () {
+        const batches = query.cursor(linkBatch)[Symbol.asyncIterator]();
+        const next = bounded(() => batches.next());
+        yield* Effect.gen(function* () {
+          let pending = yield* Effect.forkChild(next);
+          for (;;) {
+            const batch = yield* Fiber.join(pending);
+            if (batch.done) return;
+            pending = yield* Effect.forkChild(next);
+            yield* onBatch(batch.value);
+          }
+        }).pipe(
+          Effect.ensuring(
+            Effect.tryPromise(async () => {
+              await batches.return?.();
+            }).pipe(Effect.ignore),
+          ),
+        );
+      });
+
+    type LinkRow = {
+      readonly stream_id: string;
+      readonly version: number;
+      readonly position: string;
+      readonly type: string;
+      readonly data: string;
+      readonly metadata: string;
+      readonly micros: string;
+      readonly hash: Buffer | null;
+    };
+
+    const toLink = (row: LinkRow): StoredLink => ({
+      streamId: row.stream_id,
+      version: row.version,
+      position: Number(row.position),
+      type: row.type,
+      fields: [
+        utf8.encode(row.stream_id),
+        utf8.encode(String(row.version)),
+        utf8.encode(row.type),
+        utf8.encode(row.data),
+        utf8.encode(row.metadata),
+        utf8.encode(row.micros),
+      ],
+      hash: row.hash ?? empty,
+    });
+
+    const links: EventStore["Service"]["links"] = (onBatch) =>
+      walk(
+        sql<LinkRow[]>`
+          select stream_id, version, position, type, data::text as data, metadata::text as metadata,
+            ((extract(epoch from recorded_at) * 1000000)::bigint)::text as micros, hash
+          from events order by stream_id, version`,
+        (rows) => onBatch(rows.map(toLink)),
+      );
+
+    // While the share lock waits for every append in flight and holds new ones back, the
+    // highest position is one below which nothing can commit later.
+    const sealPoint = Effect.gen(function* () {
+      const upTo = yield* bounded(() =>
+        sql.begin(async (tx) => {
+          await tx`set local lock_timeout = '2s'`;
+          await tx`lock table events in share mode`;
+          const rows = await tx<{ up_to: string }[]>`
+            select coalesce(max(position), 0)::text as up_to from events`;
+          return Number(rows[0]?.up_to ?? 0);
+        }),
+      );
+      const tree = merkle();
+      let head: { readonly stream: string; readonly hash: Uint8Array } | undefined;
+      const leaf = () => {
+        if (head) tree.add(utf8.encode(head.stream), head.hash);
+      };
+      yield* walk(
+        sql<{ stream_id: string; hash: Buffer }[]>`
+          select stream_id, hash from events where position <= ${upTo}
+          order by stream_id, version`,
+        (rows) =>
+          Effect.sync(() => {
+            for (const row of rows) {
+              if (head !== undefined && head.stream !== row.stream_id) leaf();
+              head = { stream: row.stream_id, hash: row.hash };
+            }
+          }),
+      );
+      leaf();
+      const [seals] = yield* read(
+        () => sql<{ version: number; position: string }[]>`
+          select coalesce(max(version), 0)::int as version, coalesce(max(position), 0)::text as position
+          from events where stream_id = ${sealStream}`,
+      );
+      return {
+        upTo,
+        streams: tree.count,
+        root: tree.root(),
+        sealVersion: seals?.version ?? 0,
+        sealPosition: Number(seals?.position ?? 0),
+      };
+    });
+
     return EventStore.of({
       append,
       appendMany,
+      lastOf: (streamId) =>
+        read(
+          () => sql<EventRow[]>`
+            select transaction_id::text, position, stream_id, version, type, data, metadata, recorded_at
+            from events where stream_id = ${streamId} order by version desc limit 1`,
+        ).pipe(Effect.map((rows) => (rows[0] ? toRecorded(rows[0]) : null))),
+      links,
+      sealPoint,
       readStream: (streamId) =>
         read(
           () => sql<EventRow[]>`
@@ -500,9 +645,18 @@ export const makePostgresEventStore = (
         readPage(
           after,
           limit,
-          (cursor, target) => delta(cursor, target, sql`type, data`, limit, filter).raw(),
+          (cursor, target) =>
+            delta(
+              cursor,
+              target,
+              filter?.withCommitTimes
+                ? sql`type, data, (extract(epoch from recorded_at) * 1000)::float8`
+                : sql`type, data`,
+              limit,
+              filter,
+            ).raw(),
           (row: RawRow) => [String(row[0]), String(row[1])],
-          (rows) => eventData(rows, 2),
+          (rows) => eventData(rows, 2, filter?.withCommitTimes === true),
         ),
       // Unordered, over everything one snapshot shows; ordered reads go on from that snapshot.
       scan: (filter, onBatch) =>

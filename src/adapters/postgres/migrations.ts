@@ -37,6 +37,41 @@ export const migrations: readonly Migration[] = [
       where version = 1;
     `,
   },
+  {
+    version: 3,
+    name: "hash chains",
+    // Stable, not immutable, so the planner inlines them (convert_to is stable): a call costs
+    // what the expression does. The existing events get their hashes here, stream by stream in version order. A row
+    // written around the store has none, which verify-log reports as a break.
+    sql: `
+      create function authlog_field(value bytea) returns bytea
+        language sql immutable parallel safe
+        as $$ select int4send(length(value)) || value $$;
+      create function authlog_link_hash(
+        previous bytea, stream_id text, version int, type text, data jsonb, metadata jsonb,
+        recorded_at timestamptz
+      ) returns bytea
+        language sql stable parallel safe
+        as $$ select sha256(previous
+          || authlog_field(convert_to(stream_id, 'UTF8'))
+          || authlog_field(convert_to(version::text, 'UTF8'))
+          || authlog_field(convert_to(type, 'UTF8'))
+          || authlog_field(convert_to(data::text, 'UTF8'))
+          || authlog_field(convert_to(metadata::text, 'UTF8'))
+          || authlog_field(convert_to(((extract(epoch from recorded_at) * 1000000)::bigint)::text, 'UTF8'))) $$;
+      alter table events add column hash bytea;
+      with recursive chain as (
+        select position, stream_id, version,
+          authlog_link_hash(decode(repeat('00', 32), 'hex'), stream_id, version, type, data, metadata, recorded_at) as hash
+        from events where version = 1
+        union all
+        select e.position, e.stream_id, e.version,
+          authlog_link_hash(chain.hash, e.stream_id, e.version, e.type, e.data, e.metadata, e.recorded_at)
+        from chain join events e on e.stream_id = chain.stream_id and e.version = chain.version + 1
+      )
+      update events set hash = chain.hash from chain where events.position = chain.position;
+    `,
+  },
 ];
 
 /** An advisory lock per schema lets instances start together: the first migrates, others wait. */

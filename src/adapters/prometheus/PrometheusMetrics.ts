@@ -1,5 +1,5 @@
 import { Effect } from "effect";
-import { Counter, Gauge, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Gauges } from "../../application/operations.ts";
 import type { MetricsShape } from "../../application/ports/Metrics.ts";
 
@@ -160,6 +160,15 @@ export const makePrometheusMetrics = () => {
     help: "Heavy-task computations running on a worker",
     registers,
   });
+  const enforced = new Histogram({
+    name: "authlog_revocation_enforced_seconds",
+    help: "Time from a revoking event's commit to its enforcement in the token projection, by path (inline or catch_up)",
+    labelNames: ["by"] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
+  // Catch-up re-applies what requests projected already: the first report of an event counts.
+  const reported = new Set<string>();
   let rejectedSoFar = 0;
   const rejected = new Counter({
     name: "authlog_heavy_task_rejected_total",
@@ -180,6 +189,13 @@ export const makePrometheusMetrics = () => {
     tokensRevoked: (scope) => Effect.sync(() => revoked.inc({ scope })),
     loginFailed: (reason) => Effect.sync(() => loginFailures.inc({ reason })),
     cacheLookup: (result) => Effect.sync(() => cache.inc({ result })),
+    revocationEnforced: (key, by, seconds) =>
+      Effect.sync(() => {
+        if (reported.has(key)) return;
+        if (reported.size >= 10_000) reported.clear();
+        reported.add(key);
+        enforced.observe({ by }, Math.max(0, seconds));
+      }),
   };
 
   return {

@@ -1,4 +1,5 @@
 import { Context, Data, type Effect, type Scope } from "effect";
+import type { LogSeal } from "../../domain/LogSeal.ts";
 
 export type Metadata = {
   readonly requestId?: string;
@@ -49,7 +50,8 @@ export type AppendResult = {
 
 export type Page = { readonly events: readonly RecordedEvent[]; readonly checkpoint: Checkpoint };
 
-export type EventData = Pick<RecordedEvent, "type" | "data">;
+/** `recordedAtMs`: the commit time, when asked for (`ReadFilter.withCommitTimes`). */
+export type EventData = Pick<RecordedEvent, "type" | "data"> & { readonly recordedAtMs?: number };
 
 export type DataPage = { readonly events: readonly EventData[]; readonly checkpoint: Checkpoint };
 
@@ -58,11 +60,39 @@ export type ReadFilter = {
   readonly types?: readonly string[];
   /** Leaves out events whose data has a numeric `expiresAt` (epoch ms) at or before this time. */
   readonly liveAt?: number;
+  /** `readData` adds each event's `recordedAtMs`; otherwise it gives type and data only. */
+  readonly withCommitTimes?: boolean;
 };
 
 export type ScanFilter = ReadFilter & {
   /** Only the newest event of each stream among those of `types`. */
   readonly latestPerStream?: boolean;
+};
+
+/** An event as stored, for checking its hash chain. */
+export type StoredLink = {
+  readonly streamId: string;
+  readonly version: number;
+  readonly position: number;
+  readonly type: string;
+  /** Stream id, version, type, data, metadata, recorded_at: the canonical fields, as stored. */
+  readonly fields: readonly [
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+  ];
+  /** The hash stored with the event; empty when it has none. */
+  readonly hash: Uint8Array;
+};
+
+/** What a new seal would cover, and where the seal stream stands. */
+export type SealPoint = LogSeal & {
+  readonly sealVersion: number;
+  /** The position of the newest seal; 0 when there is none. */
+  readonly sealPosition: number;
 };
 
 export class VersionConflict extends Data.TaggedError("VersionConflict")<{
@@ -131,6 +161,17 @@ export class EventStore extends Context.Service<
       filter: ScanFilter,
       onBatch: (events: readonly EventData[]) => Effect.Effect<void, E, R>,
     ) => Effect.Effect<Checkpoint, StoreUnavailable | E, R>;
+    /** The newest event of a stream, or null. */
+    readonly lastOf: (streamId: string) => Effect.Effect<RecordedEvent | null, StoreUnavailable>;
+    /** Every event as stored, in stream id then version order, a batch at a time in constant memory. */
+    readonly links: <E, R>(
+      onBatch: (links: readonly StoredLink[]) => Effect.Effect<void, E, R>,
+    ) => Effect.Effect<void, StoreUnavailable | E, R>;
+    /**
+     * Every event committed so far has a position at or below `upTo`, and no later append will
+     * (appends wait a moment for it); the root covers each stream's head as of `upTo`.
+     */
+    readonly sealPoint: Effect.Effect<SealPoint, StoreUnavailable>;
     /** How many events the log holds; for progress reports, not for paging. */
     readonly size: Effect.Effect<number, StoreUnavailable>;
     /** The stream that owns a claim, or null. */

@@ -13,6 +13,15 @@ export type MetricsShape = {
   readonly tokensRevoked: (scope: RevocationScope) => Effect.Effect<void>;
   readonly loginFailed: (reason: LoginFailure) => Effect.Effect<void>;
   readonly cacheLookup: (outcome: "hit" | "miss") => Effect.Effect<void>;
+  /**
+   * A revoking event is enforced by the token projection, `seconds` after its commit, `by` the
+   * appending request or a catch-up; only the first report of an event (`key`) counts.
+   */
+  readonly revocationEnforced: (
+    key: string,
+    by: "inline" | "catch_up",
+    seconds: number,
+  ) => Effect.Effect<void>;
 };
 
 export const noMetrics: MetricsShape = {
@@ -20,6 +29,7 @@ export const noMetrics: MetricsShape = {
   tokensRevoked: () => Effect.void,
   loginFailed: () => Effect.void,
   cacheLookup: () => Effect.void,
+  revocationEnforced: () => Effect.void,
 };
 
 /** A reference with a no-op default: no use case lists it in `R`, no test has to provide it. */
