@@ -18,6 +18,7 @@ import { MemoryTokenStateLayer } from "./adapters/embedded/MemoryTokenState.ts";
 import { type App, createApp } from "./adapters/http/app.ts";
 import { jsonLogger, type Logger } from "./adapters/logging/jsonLogger.ts";
 import { prettyLogger } from "./adapters/logging/prettyLogger.ts";
+import { PostgresDirectoryFromUrl } from "./adapters/postgres/PostgresDirectory.ts";
 import { PostgresEventStoreFromUrl } from "./adapters/postgres/PostgresEventStore.ts";
 import { makePrometheusMetrics } from "./adapters/prometheus/PrometheusMetrics.ts";
 import { bunMget } from "./adapters/redis/bunRedis.ts";
@@ -28,11 +29,13 @@ import { RedisTokenStateLayer } from "./adapters/redis/RedisTokenState.ts";
 import { WorkerFibonacciComputerLayer } from "./adapters/worker/WorkerFibonacciComputer.ts";
 import { AuthenticatorLive } from "./application/Authenticator.ts";
 import { bootstrapAdmin } from "./application/bootstrap.ts";
+import { DirectoryProjectorLive } from "./application/DirectoryProjector.ts";
 import type { AppError } from "./application/errors.ts";
 import { gauges } from "./application/operations.ts";
 import { ProjectorLive } from "./application/Projector.ts";
 import { AuthSettings } from "./application/ports/AuthSettings.ts";
 import { Cache, noCache } from "./application/ports/Cache.ts";
+import type { Directory, DirectoryUnavailable } from "./application/ports/Directory.ts";
 import type { EventStore, StoreUnavailable } from "./application/ports/EventStore.ts";
 import { HeavyTaskSettings } from "./application/ports/HeavyTaskSettings.ts";
 import { Limits } from "./application/ports/Limits.ts";
@@ -45,21 +48,29 @@ import type { AppServices } from "./application/services.ts";
 export type Runtime = "bun" | "deno";
 
 /** Where the event log, the token projection and the attempt counters live. */
-export type Infrastructure = Layer.Layer<EventStore | TokenState | RateLimiter, StoreUnavailable>;
+export type Infrastructure = Layer.Layer<
+  EventStore | TokenState | RateLimiter | Directory,
+  StoreUnavailable | DirectoryUnavailable
+>;
 
 export const infrastructure = (config: Config, log: Logger): Infrastructure => {
   const storage = config.storage;
   if (storage.mode === "embedded") {
     return Layer.mergeAll(
       embeddedEventStore(storage.dataDir),
+      embeddedDirectory(storage.dataDir),
       MemoryTokenStateLayer,
       MemoryRateLimiterLayer,
     );
   }
-  const store = PostgresEventStoreFromUrl({
+  const database = {
     url: Redacted.value(storage.databaseUrl),
     ...(storage.databaseSchema ? { schema: storage.databaseSchema } : {}),
-  });
+  };
+  const store = Layer.merge(
+    PostgresEventStoreFromUrl(database),
+    PostgresDirectoryFromUrl(database),
+  );
   const redisOutage = outage(log, {
     down: "redis unreachable: token checks and logins answer 503 until it is back",
     up: "redis reachable again",
@@ -119,6 +130,13 @@ const embeddedEventStore = (dataDir: string) =>
   Layer.unwrap(
     Effect.promise(() => import("./adapters/embedded/EmbeddedEventStore.ts")).pipe(
       Effect.map((module) => module.EmbeddedEventStoreLayer(dataDir)),
+    ),
+  );
+
+const embeddedDirectory = (dataDir: string) =>
+  Layer.unwrap(
+    Effect.promise(() => import("./adapters/embedded/SqliteDirectory.ts")).pipe(
+      Effect.map((module) => module.SqliteDirectoryLayer(dataDir)),
     ),
   );
 
@@ -187,6 +205,7 @@ export const services = (
   );
   const all = AuthenticatorLive.pipe(
     Layer.provideMerge(ProjectorLive({ pollMs: 1000 })),
+    Layer.provideMerge(DirectoryProjectorLive({ pollMs: 1000 })),
     Layer.provideMerge(base),
   );
   return adminBootstrap(config, log).pipe(Layer.provideMerge(all));

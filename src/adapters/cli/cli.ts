@@ -138,6 +138,8 @@ const describe = (error: AppError): readonly [string, number] => {
       return refused("That would leave no admin: promote another user first.");
     case "ClientNotFound":
       return refused("No such client.");
+    case "AccountDisabled":
+    case "SessionNotFound":
     case "RoleRequired":
     case "InvalidClient":
     case "InvalidCredentials":
@@ -157,6 +159,8 @@ const describe = (error: AppError): readonly [string, number] => {
           )
         : down(`The event store did not answer (${why}); check before retrying.`);
     }
+    case "DirectoryUnavailable":
+      return down(`The user directory ${unavailable}`);
     case "TokenStateUnavailable":
     case "ProjectionIncomplete":
     case "RateLimiterUnavailable":
