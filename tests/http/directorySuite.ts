@@ -262,4 +262,73 @@ export const directorySuite = (mode: Mode) =>
       });
       expect(seen).toEqual(ids as string[]);
     });
+
+    test("a disable racing refreshes: after its 2xx no token of the user works and no refresh succeeds", async () => {
+      const { name, id } = await registered();
+      const login = await api.login(name);
+      const refreshes = Array.from({ length: 8 }, () =>
+        api.call("POST", "/auth/refresh", { cookie: login.refresh }),
+      );
+      const disabled = await api.call("POST", `/admin/users/${id}/disable`, {
+        token: root,
+        body: { reason: "race" },
+      });
+      expect(disabled.status).toBe(200);
+      const raced = await Promise.all(refreshes);
+      const tokens = [
+        login.token,
+        ...raced.flatMap((r) => (r.status === 200 ? [r.body.access_token as string] : [])),
+      ];
+      for (const token of tokens) expect(await me(token)).toBe(401);
+      for (const r of raced) {
+        if (r.refreshCookie) {
+          expect(
+            (await api.call("POST", "/auth/refresh", { cookie: r.refreshCookie })).status,
+          ).toBe(401);
+        }
+      }
+      expect((await api.call("POST", "/auth/refresh", { cookie: login.refresh })).status).toBe(401);
+    });
+
+    test("the last two active admins disabling each other at once: exactly one stays", async () => {
+      const names = [fresh(), fresh()];
+      const tokens: string[] = [];
+      const ids: string[] = [];
+      for (const name of names) {
+        ids.push((await api.register(name)).body.id as string);
+        const promoted = await api.call("POST", "/auth/change-role", {
+          token: root,
+          body: { username: name, role: "admin" },
+        });
+        expect(promoted.status).toBe(200);
+        tokens.push((await api.login(name)).token);
+      }
+      // Out of the way, leaving these two as the only active admins.
+      const rootId = decodePayload(root).sub as string;
+      const away = await api.call("POST", `/admin/users/${rootId}/disable`, {
+        token: tokens[0],
+        body: { reason: "step aside" },
+      });
+      expect(away.status).toBe(200);
+      const [a, b] = await Promise.all([
+        api.call("POST", `/admin/users/${ids[1]}/disable`, {
+          token: tokens[0],
+          body: { reason: "mutiny" },
+        }),
+        api.call("POST", `/admin/users/${ids[0]}/disable`, {
+          token: tokens[1],
+          body: { reason: "mutiny" },
+        }),
+      ]);
+      // The loser is refused: no longer an active admin (401, 403) or the last one left (409).
+      const statuses = [a.status, b.status];
+      expect(statuses.filter((status) => status === 200).length).toBe(1);
+      expect([401, 403, 409]).toContain(statuses.find((status) => status !== 200) ?? 0);
+      const alive = (await Promise.all(tokens.map(me))).filter((status) => status === 200);
+      expect(alive.length).toBe(1);
+      const winner = a.status === 200 ? (tokens[0] as string) : (tokens[1] as string);
+      const back = await api.call("POST", `/admin/users/${rootId}/enable`, { token: winner });
+      expect(back.status).toBe(200);
+      root = (await api.login(adminName, adminPassword)).token;
+    });
   });
