@@ -213,7 +213,9 @@ export const directorySuite = (mode: Mode) =>
         async () =>
           (await page(`q=${tag}&status=disabled`)).map((u) => u.id).join() === second.body.id,
       );
-      expect((await page(`q=${tag}&status=active`)).map((u) => u.id)).toEqual([first.body.id]);
+      expect((await page(`q=${tag}&status=active`)).map((u) => u.id)).toEqual([
+        first.body.id as string,
+      ]);
       expect((await page(`q=${tag}&role=admin`)).length).toBe(0);
       expect((await page("role=admin")).map((u) => u.username)).toContain(adminName);
       expect(await eventually(async () => (await page(`q=${tag}_one`))[0]?.sessions === 1)).toBe(
@@ -303,20 +305,21 @@ export const directorySuite = (mode: Mode) =>
         expect(promoted.status).toBe(200);
         tokens.push((await api.login(name)).token);
       }
+      const [first, second] = tokens as [string, string];
       // Out of the way, leaving these two as the only active admins.
       const rootId = decodePayload(root).sub as string;
       const away = await api.call("POST", `/admin/users/${rootId}/disable`, {
-        token: tokens[0],
+        token: first,
         body: { reason: "step aside" },
       });
       expect(away.status).toBe(200);
       const [a, b] = await Promise.all([
         api.call("POST", `/admin/users/${ids[1]}/disable`, {
-          token: tokens[0],
+          token: first,
           body: { reason: "mutiny" },
         }),
         api.call("POST", `/admin/users/${ids[0]}/disable`, {
-          token: tokens[1],
+          token: second,
           body: { reason: "mutiny" },
         }),
       ]);
@@ -326,7 +329,7 @@ export const directorySuite = (mode: Mode) =>
       expect([401, 403, 409]).toContain(statuses.find((status) => status !== 200) ?? 0);
       const alive = (await Promise.all(tokens.map(me))).filter((status) => status === 200);
       expect(alive.length).toBe(1);
-      const winner = a.status === 200 ? (tokens[0] as string) : (tokens[1] as string);
+      const winner = a.status === 200 ? first : second;
       const back = await api.call("POST", `/admin/users/${rootId}/enable`, { token: winner });
       expect(back.status).toBe(200);
       root = (await api.login(adminName, adminPassword)).token;

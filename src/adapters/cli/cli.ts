@@ -22,9 +22,10 @@ const usage = `Usage: bun run cli <command>
       Sets a user's role; every token the user holds stops working at once.
   events <username|id> [--json]
       Prints the user's and their sessions' events, oldest first, hashes stripped.
-  replay [--verify]
-      Rebuilds the Redis projection from the event log (safe while the API serves traffic);
-      --verify compares it with the log instead and exits 1 on any difference.
+  replay [--verify] [--projection tokens|directory|all]
+      Rebuilds the projections from the event log (safe while the API serves traffic): the
+      Redis token state, the user directory, or both (the default); --verify compares them
+      with the log instead and exits 1 on any difference.
   clients create <name>
       Registers a client (a service that calls POST /oauth/introspect) and prints its
       client_id and client_secret; the secret is shown this once and never stored.
@@ -53,6 +54,7 @@ const { positionals, values } = (() => {
         "password-stdin": { type: "boolean" },
         json: { type: "boolean" },
         verify: { type: "boolean" },
+        projection: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -104,7 +106,13 @@ const password = command === "create-user" ? await readPassword() : "";
 const loaded = loadConfig(process.env);
 if (!loaded.ok) fail(formatConfigErrors(loaded.errors), exitCodes.usage);
 const { config } = loaded;
-if (command === "replay") process.exit(await replayCommand(config, values.verify === true));
+const projection = values.projection ?? "all";
+if (projection !== "tokens" && projection !== "directory" && projection !== "all") {
+  fail("--projection must be tokens, directory or all", exitCodes.usage);
+}
+if (command === "replay") {
+  process.exit(await replayCommand(config, values.verify === true, projection));
+}
 
 const log: Logger = (level, message, fields) => {
   if (level !== "info") console.error(JSON.stringify({ level, message, ...fields }));
