@@ -67,9 +67,9 @@ export const infrastructure = (config: Config, log: Logger): Infrastructure => {
     url: Redacted.value(storage.databaseUrl),
     ...(storage.databaseSchema ? { schema: storage.databaseSchema } : {}),
   };
-  const store = Layer.merge(
-    PostgresEventStoreFromUrl(database),
-    PostgresDirectoryFromUrl(database),
+  // In turn: the event store creates the schema and migrates it first.
+  const store = PostgresDirectoryFromUrl(database).pipe(
+    Layer.provideMerge(PostgresEventStoreFromUrl(database)),
   );
   const redisOutage = outage(log, {
     down: "redis unreachable: token checks and logins answer 503 until it is back",

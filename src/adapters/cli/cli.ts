@@ -1,9 +1,11 @@
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { Cause, Effect, Exit, type Layer, ManagedRuntime } from "effect";
+import { disableUser, enableUser, listUsers, logoutUser } from "../../application/accounts.ts";
 import { changeRole } from "../../application/changeRole.ts";
 import { createClient, listClients, revokeClient } from "../../application/clients.ts";
 import type { AppError } from "../../application/errors.ts";
+import { UserNotFound } from "../../application/errors.ts";
 import type { AppServices } from "../../application/services.ts";
 import { userEvents } from "../../application/userEvents.ts";
 import { createUser, findUserId } from "../../application/users.ts";
@@ -26,6 +28,14 @@ const usage = `Usage: bun run cli <command>
       Rebuilds the projections from the event log (safe while the API serves traffic): the
       Redis token state, the user directory, or both (the default); --verify compares them
       with the log instead and exits 1 on any difference.
+  users list [--q <part of a username>]
+      Prints users in creation order: id, username, role, status, created, last login, sessions.
+  users disable <username> [--until <date-time>] [--reason <text>]
+      Disables an account: every token of the user stops working at once.
+  users enable <username>
+      Enables a disabled account.
+  users logout <username>
+      Ends every session of the user.
   clients create <name>
       Registers a client (a service that calls POST /oauth/introspect) and prints its
       client_id and client_secret; the secret is shown this once and never stored.
@@ -55,6 +65,9 @@ const { positionals, values } = (() => {
         json: { type: "boolean" },
         verify: { type: "boolean" },
         projection: { type: "string" },
+        q: { type: "string" },
+        until: { type: "string" },
+        reason: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -66,8 +79,8 @@ const { positionals, values } = (() => {
 const [first, ...others] = positionals;
 // A command of two words (`clients create`) is one command.
 const [command, rest] =
-  first === "clients" && others.length > 0
-    ? [`clients ${others[0]}`, others.slice(1)]
+  (first === "clients" || first === "users") && others.length > 0
+    ? [`${first} ${others[0]}`, others.slice(1)]
     : [first, others];
 if (values.help || (command === "help" && rest.length === 0)) {
   console.log(usage);
@@ -81,6 +94,10 @@ const arity: Record<string, number> = {
   replay: 0,
   "clients create": 1,
   "clients list": 0,
+  "users list": 0,
+  "users disable": 1,
+  "users enable": 1,
+  "users logout": 1,
   "clients revoke": 1,
 };
 if (command === undefined) fail(usage, exitCodes.usage);
@@ -227,6 +244,44 @@ const program = Effect.gen(function* () {
         const times = [client.createdAt, client.revokedAt].map((at) => at?.toISOString() ?? "-");
         console.log([client.id, client.name, status, ...times].join("\t"));
       }
+      return;
+    }
+    case "users list": {
+      let cursor: string | undefined;
+      do {
+        const page = yield* listUsers({ q: values.q, limit: "100", cursor });
+        for (const user of page.items) {
+          const times = [user.createdAt, user.lastLoginAt].map((at) =>
+            at === null ? "-" : new Date(at).toISOString(),
+          );
+          console.log(
+            [user.id, user.username, user.role, user.status, ...times, user.sessions].join("\t"),
+          );
+        }
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+      return;
+    }
+    case "users disable":
+    case "users enable":
+    case "users logout": {
+      const id = yield* findUserId(one);
+      if (id === null) return yield* new UserNotFound();
+      if (command === "users logout") {
+        yield* logoutUser(id, { operator }, metadata);
+        console.log(`every session of ${one} is ended`);
+        return;
+      }
+      const user =
+        command === "users enable"
+          ? yield* enableUser(id, { operator }, metadata)
+          : yield* disableUser(
+              id,
+              { reason: values.reason ?? "disabled by an operator", until: values.until },
+              { operator },
+              metadata,
+            );
+      console.log(`${user.username} (id ${user.id}) is ${user.status}`);
       return;
     }
     case "clients revoke": {
