@@ -69,15 +69,16 @@ const lagOfDirectory = Effect.gen(function* () {
 });
 
 export const gauges = Effect.gen(function* () {
-  const projectionLag = yield* lag.pipe(
-    Effect.orElseSucceed(() => null),
-    within(null),
-  );
+  const probe = <E, R>(count: Effect.Effect<number, E, R>) =>
+    count.pipe(
+      Effect.orElseSucceed(() => null),
+      within(null),
+    );
+  // Side by side: a scrape waits for one probe's deadline at most.
+  const [projectionLag, directoryLag] = yield* Effect.all([probe(lag), probe(lagOfDirectory)], {
+    concurrency: 2,
+  });
   const status = yield* (yield* Projector).status;
-  const directoryLag = yield* lagOfDirectory.pipe(
-    Effect.orElseSucceed(() => null),
-    within(null),
-  );
   const pool = yield* (yield* FibonacciComputer).stats;
   return {
     projectionLag,

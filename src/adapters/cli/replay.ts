@@ -1,5 +1,5 @@
 import { Effect, ManagedRuntime } from "effect";
-import { rebuildDirectory } from "../../application/DirectoryProjector.ts";
+import { followDirectory, rebuildDirectory } from "../../application/DirectoryProjector.ts";
 import { replay } from "../../application/Projector.ts";
 import { EventStore } from "../../application/ports/EventStore.ts";
 import { verifyProjection } from "../../application/verify.ts";
@@ -29,6 +29,8 @@ export const replayCommand = async (
 
   const directory = Effect.gen(function* () {
     if (verify) {
+      // The directory may trail the log: what it has not applied yet is no difference.
+      yield* followDirectory;
       const result = yield* verifyDirectory;
       for (const difference of result.differences.slice(0, 50))
         console.log(JSON.stringify(difference));
