@@ -21,6 +21,7 @@ import { MemoryTokenStateLayer } from "./adapters/embedded/MemoryTokenState.ts";
 import { type App, createApp } from "./adapters/http/app.ts";
 import { jsonLogger, type Logger } from "./adapters/logging/jsonLogger.ts";
 import { prettyLogger } from "./adapters/logging/prettyLogger.ts";
+import { PostgresDirectoryFromUrl } from "./adapters/postgres/PostgresDirectory.ts";
 import { PostgresEventStoreFromUrl } from "./adapters/postgres/PostgresEventStore.ts";
 import { makePrometheusMetrics } from "./adapters/prometheus/PrometheusMetrics.ts";
 import { bunMget } from "./adapters/redis/bunRedis.ts";
@@ -31,12 +32,14 @@ import { RedisTokenStateLayer } from "./adapters/redis/RedisTokenState.ts";
 import { WorkerFibonacciComputerLayer } from "./adapters/worker/WorkerFibonacciComputer.ts";
 import { AuthenticatorLive } from "./application/Authenticator.ts";
 import { bootstrapAdmin } from "./application/bootstrap.ts";
+import { DirectoryProjectorLive } from "./application/DirectoryProjector.ts";
 import type { AppError } from "./application/errors.ts";
 import { NoSigningKeys, SigningKeysLive } from "./application/keys/SigningKeys.ts";
 import { gauges } from "./application/operations.ts";
 import { ProjectorLive } from "./application/Projector.ts";
 import { AuthSettings } from "./application/ports/AuthSettings.ts";
 import { Cache, noCache } from "./application/ports/Cache.ts";
+import type { Directory, DirectoryUnavailable } from "./application/ports/Directory.ts";
 import type { EventStore, StoreUnavailable } from "./application/ports/EventStore.ts";
 import { HeavyTaskSettings } from "./application/ports/HeavyTaskSettings.ts";
 import { KeyGenerator } from "./application/ports/KeyGenerator.ts";
@@ -52,7 +55,10 @@ import type { AppServices } from "./application/services.ts";
 export type Runtime = "bun" | "deno";
 
 /** Where the event log, the token projection and the attempt counters live. */
-export type Infrastructure = Layer.Layer<EventStore | TokenState | RateLimiter, StoreUnavailable>;
+export type Infrastructure = Layer.Layer<
+  EventStore | TokenState | RateLimiter | Directory,
+  StoreUnavailable | DirectoryUnavailable
+>;
 
 const eventStore = (config: Config) => {
   const storage = config.storage;
@@ -73,9 +79,21 @@ export const logServices = (config: Config) => {
 export const infrastructure = (config: Config, log: Logger): Infrastructure => {
   const storage = config.storage;
   if (storage.mode === "embedded") {
-    return Layer.mergeAll(eventStore(config), MemoryTokenStateLayer, MemoryRateLimiterLayer);
+    return Layer.mergeAll(
+      embeddedEventStore(storage.dataDir),
+      embeddedDirectory(storage.dataDir),
+      MemoryTokenStateLayer,
+      MemoryRateLimiterLayer,
+    );
   }
-  const store = eventStore(config);
+  const database = {
+    url: Redacted.value(storage.databaseUrl),
+    ...(storage.databaseSchema ? { schema: storage.databaseSchema } : {}),
+  };
+  // In turn: the event store creates the schema and migrates it first.
+  const store = PostgresDirectoryFromUrl(database).pipe(
+    Layer.provideMerge(PostgresEventStoreFromUrl(database)),
+  );
   const redisOutage = outage(log, {
     down: "redis unreachable: token checks and logins answer 503 until it is back",
     up: "redis reachable again",
@@ -135,6 +153,13 @@ const embeddedEventStore = (dataDir: string) =>
   Layer.unwrap(
     Effect.promise(() => import("./adapters/embedded/EmbeddedEventStore.ts")).pipe(
       Effect.map((module) => module.EmbeddedEventStoreLayer(dataDir)),
+    ),
+  );
+
+const embeddedDirectory = (dataDir: string) =>
+  Layer.unwrap(
+    Effect.promise(() => import("./adapters/embedded/SqliteDirectory.ts")).pipe(
+      Effect.map((module) => module.SqliteDirectoryLayer(dataDir)),
     ),
   );
 
@@ -233,6 +258,7 @@ export const services = (
   const all = AuthenticatorLive.pipe(
     Layer.provideMerge(ProjectorLive({ pollMs: 1000 })),
     Layer.provideMerge(signingLayers(config)),
+    Layer.provideMerge(DirectoryProjectorLive({ pollMs: 1000 })),
     Layer.provideMerge(base),
   );
   const sealer = LogSealerLive(config.logSealMinutes, (error) =>

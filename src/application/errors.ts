@@ -1,5 +1,6 @@
 import { Data } from "effect";
 import type { Role } from "../domain/Role.ts";
+import type { DirectoryUnavailable } from "./ports/Directory.ts";
 import type { StoreUnavailable } from "./ports/EventStore.ts";
 import type { ComputerSaturated } from "./ports/FibonacciComputer.ts";
 import type { RateLimiterUnavailable } from "./ports/RateLimiter.ts";
@@ -28,6 +29,12 @@ export class ClientNotFound extends Data.TaggedError("ClientNotFound") {}
 
 /** Unknown, revoked, or the wrong secret: one answer for all three. */
 export class InvalidClient extends Data.TaggedError("InvalidClient") {}
+
+/** The password was right, but the account is disabled. */
+export class AccountDisabled extends Data.TaggedError("AccountDisabled") {}
+
+/** Not one of the caller's live sessions: unknown, ended, or another user's. */
+export class SessionNotFound extends Data.TaggedError("SessionNotFound") {}
 
 export class LastAdmin extends Data.TaggedError("LastAdmin") {}
 
@@ -63,6 +70,9 @@ export type AppError =
   | ClientNotFound
   | InvalidClient
   | LastAdmin
+  | AccountDisabled
+  | SessionNotFound
+  | DirectoryUnavailable
   | AccountChanged
   | SigningKeyNotFound
   | KeysNotManaged

@@ -1,8 +1,10 @@
 import { Clock, Effect, Schedule } from "effect";
 import {
+  type AdminRoster,
   type AdminSet,
   type AdminSetEvent,
   adminSetStream,
+  foldAdminRoster,
   foldAdminSet,
 } from "../domain/admin/AdminSet.ts";
 import type { Decision } from "../domain/Decision.ts";
@@ -47,6 +49,11 @@ export const loadSession = (sessionId: string) =>
 
 export const loadAdminSet = load<AdminSet, AdminSetEvent>(adminSetStream, foldAdminSet);
 
+export const loadAdminRoster = load<AdminRoster, AdminSetEvent>(adminSetStream, foldAdminRoster);
+
+/** The User-Agent belongs in SessionStarted's data, not in every event's metadata. */
+const stored = ({ userAgent: _, ...metadata }: Metadata = {}): Metadata => metadata;
+
 /** Projects before returning, so a revocation that returns is enforced everywhere. */
 export const appendAndProject = (
   streamId: string,
@@ -56,7 +63,10 @@ export const appendAndProject = (
   Effect.gen(function* () {
     if (events.length === 0) return null;
     const store = yield* EventStore;
-    const result: AppendResult = yield* store.append(streamId, events, options);
+    const result: AppendResult = yield* store.append(streamId, events, {
+      ...options,
+      metadata: stored(options.metadata),
+    });
     yield* project(result.events);
     return result;
   });
@@ -86,7 +96,7 @@ const project = (records: readonly RecordedEvent[]) =>
 export const appendManyAndProject = (appends: readonly StreamAppend[], metadata: Metadata) =>
   Effect.gen(function* () {
     const store = yield* EventStore;
-    const results = yield* store.appendMany(appends, metadata);
+    const results = yield* store.appendMany(appends, stored(metadata));
     yield* project(results.flatMap((result) => result.events));
     return results;
   });

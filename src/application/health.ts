@@ -1,4 +1,5 @@
 import { Effect } from "effect";
+import { DirectoryProjector } from "./DirectoryProjector.ts";
 import { Projector } from "./Projector.ts";
 import { EventStore } from "./ports/EventStore.ts";
 import { TokenState } from "./ports/TokenState.ts";
@@ -8,6 +9,7 @@ export type Readiness = {
   readonly eventStore: "up" | "down";
   readonly tokenState: "up" | "down";
   readonly projection: "ready" | "rebuilding" | "starting";
+  readonly directory: "ready" | "rebuilding" | "starting";
 };
 
 /** A probe that has not answered in time has answered no: readiness itself never hangs. */
@@ -26,6 +28,7 @@ export const readiness = Effect.gen(function* () {
   const store = yield* EventStore;
   const state = yield* TokenState;
   const status = yield* (yield* Projector).status;
+  const listed = yield* (yield* DirectoryProjector).status;
   const [storeUp, marker] = yield* Effect.all(
     [
       store.findClaim("health:probe").pipe(
@@ -45,9 +48,10 @@ export const readiness = Effect.gen(function* () {
   const projection =
     status.ready && complete ? "ready" : status.rebuilding || stateUp ? "rebuilding" : "starting";
   return {
-    ready: storeUp && complete && status.ready,
+    ready: storeUp && complete && status.ready && listed.ready,
     eventStore: storeUp ? "up" : "down",
     tokenState: stateUp ? "up" : "down",
     projection,
+    directory: listed.ready ? "ready" : listed.rebuilding ? "rebuilding" : "starting",
   } satisfies Readiness;
 });

@@ -1,6 +1,7 @@
-import { Effect } from "effect";
+import { Clock, Effect } from "effect";
 import { isValidPassword } from "../domain/user/Password.ts";
-import { InvalidCredentials } from "./errors.ts";
+import { isDisabledAt } from "../domain/user/User.ts";
+import { AccountDisabled, InvalidCredentials } from "./errors.ts";
 import type { Metadata } from "./ports/EventStore.ts";
 import { Metrics } from "./ports/Metrics.ts";
 import { PasswordHasher } from "./ports/PasswordHasher.ts";
@@ -21,6 +22,8 @@ const checkCredentials = (input: Credentials) =>
     if (!(yield* hasher.verify(input.password, user.passwordHash))) {
       return yield* Effect.fail(new InvalidCredentials());
     }
+    // Only after the password checked out: a wrong guess learns nothing about the account.
+    if (isDisabledAt(user, yield* Clock.currentTimeMillis)) return yield* new AccountDisabled();
     return user;
   });
 

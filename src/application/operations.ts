@@ -1,6 +1,7 @@
 import { Effect } from "effect";
 import { within } from "./health.ts";
 import { Projector } from "./Projector.ts";
+import { Directory } from "./ports/Directory.ts";
 import { EventStore, type RecordedEvent } from "./ports/EventStore.ts";
 import { FibonacciComputer } from "./ports/FibonacciComputer.ts";
 import { Metrics, type RevocationScope, type TokenKind } from "./ports/Metrics.ts";
@@ -22,6 +23,7 @@ const countOf = (record: RecordedEvent): Count | null => {
     case "SessionRevoked":
       return { metric: "revoked", scope: "session" };
     case "AllSessionsRevoked":
+    case "UserDisabled":
     case "PasswordChanged":
     case "RoleChanged":
       return { metric: "revoked", scope: "user" };
@@ -46,6 +48,7 @@ export const projectionLagCap = 10_000;
 export type Gauges = {
   readonly projectionLag: number | null;
   readonly projectionReady: boolean;
+  readonly directoryLag: number | null;
   readonly heavyTaskQueued: number;
   readonly heavyTaskRunning: number;
   readonly heavyTaskRejected: number;
@@ -58,16 +61,29 @@ const lag = Effect.gen(function* () {
   return (yield* store.readAll(checkpoint, projectionLagCap)).events.length;
 });
 
+const lagOfDirectory = Effect.gen(function* () {
+  const store = yield* EventStore;
+  const checkpoint = yield* (yield* Directory).checkpoint;
+  if (checkpoint === null) return Math.min(yield* store.size, projectionLagCap);
+  return (yield* store.readAll(checkpoint, projectionLagCap)).events.length;
+});
+
 export const gauges = Effect.gen(function* () {
-  const projectionLag = yield* lag.pipe(
-    Effect.orElseSucceed(() => null),
-    within(null),
-  );
+  const probe = <E, R>(count: Effect.Effect<number, E, R>) =>
+    count.pipe(
+      Effect.orElseSucceed(() => null),
+      within(null),
+    );
+  // Side by side: a scrape waits for one probe's deadline at most.
+  const [projectionLag, directoryLag] = yield* Effect.all([probe(lag), probe(lagOfDirectory)], {
+    concurrency: 2,
+  });
   const status = yield* (yield* Projector).status;
   const pool = yield* (yield* FibonacciComputer).stats;
   return {
     projectionLag,
     projectionReady: status.ready,
+    directoryLag,
     heavyTaskQueued: pool.queued,
     heavyTaskRunning: pool.running,
     heavyTaskRejected: pool.rejected,

@@ -23,6 +23,7 @@ export const epochTypes: readonly DomainEvent["type"][] = [
   "RoleChanged",
   "PasswordChanged",
   "AllSessionsRevoked",
+  "UserDisabled",
 ];
 
 /** Revocations outlive their token: instance and Redis clocks may disagree (decision 27). */
@@ -35,6 +36,7 @@ export const projectEvent = (event: DomainEvent): readonly ProjectionWrite[] => 
     case "RoleChanged":
     case "PasswordChanged":
     case "AllSessionsRevoked":
+    case "UserDisabled":
       return [{ kind: "epoch", userId: event.data.userId, epoch: event.data.epoch }];
     case "TokenRevoked":
       return [
@@ -56,6 +58,7 @@ export const projectEvent = (event: DomainEvent): readonly ProjectionWrite[] => 
       ];
     case "SessionStarted":
     case "RefreshTokenRotated":
+    case "UserEnabled":
       return [];
   }
 };

@@ -3,6 +3,7 @@ import { reject } from "../domain/Decision.ts";
 import { decideSession, type StartedSession } from "../domain/session/Session.ts";
 import { SessionNotFound } from "../domain/session/SessionErrors.ts";
 import { sessionStream } from "../domain/session/SessionEvents.ts";
+import { isDisabledAt } from "../domain/user/User.ts";
 import { RefreshTokenReused, TokenRejected } from "./errors.ts";
 import { decideAndAppend, loadSession, loadUser } from "./events.ts";
 import { AuthSettings } from "./ports/AuthSettings.ts";
@@ -22,6 +23,7 @@ export const refresh = Effect.fn("refresh")(function* (refreshToken: string, met
     .pipe(Effect.mapError((e) => new TokenRejected({ reason: e.reason })));
   const { state: user } = yield* loadUser(claims.sub);
   if (user.status !== "active") return yield* new TokenRejected({ reason: "unknown user" });
+  if (isDisabledAt(user, now)) return yield* new TokenRejected({ reason: "account disabled" });
   if (user.epoch !== claims.epoch) return yield* new TokenRejected({ reason: "stale epoch" });
   const next = yield* ids.next;
   const expiresAt = now + settings.refreshTokenSeconds * 1000;

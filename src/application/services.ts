@@ -1,9 +1,11 @@
 import type { Authenticator } from "./Authenticator.ts";
+import type { DirectoryProjector } from "./DirectoryProjector.ts";
 import type { SigningKeys } from "./keys/SigningKeys.ts";
 import type { Projector } from "./Projector.ts";
 import type { AuthSettings } from "./ports/AuthSettings.ts";
 import type { Cache } from "./ports/Cache.ts";
 import type { ClientSecrets } from "./ports/ClientSecrets.ts";
+import type { Directory } from "./ports/Directory.ts";
 import type { EventStore } from "./ports/EventStore.ts";
 import type { FibonacciComputer } from "./ports/FibonacciComputer.ts";
 import type { HeavyTaskSettings } from "./ports/HeavyTaskSettings.ts";
@@ -26,6 +28,8 @@ export type AppServices =
   | Tokens
   | TokenState
   | Projector
+  | Directory
+  | DirectoryProjector
   | Cache
   | ClientSecrets
   | FibonacciComputer

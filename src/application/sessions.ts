@@ -78,6 +78,9 @@ export const startSession = (user: ActiveUser, metadata: Metadata) =>
         refreshTokenId: session.refreshTokenId,
         now,
         expiresAt: session.expiresAt,
+        epoch: user.epoch,
+        ip: metadata.clientIp ?? null,
+        userAgent: metadata.userAgent ?? null,
       },
       { status: "none" },
     );

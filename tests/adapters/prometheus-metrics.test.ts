@@ -4,6 +4,7 @@ import { makePrometheusMetrics } from "../../src/adapters/prometheus/PrometheusM
 const idle = {
   projectionLag: 0,
   projectionReady: true,
+  directoryLag: 0,
   heavyTaskQueued: 0,
   heavyTaskRunning: 0,
   heavyTaskRejected: 0,

@@ -19,6 +19,9 @@ const started: SessionEvent = {
     refreshTokenId: "r1",
     startedAt: 1_000,
     expiresAt: 100_000,
+    epoch: 0,
+    ip: null,
+    userAgent: null,
   },
 };
 
@@ -56,9 +59,32 @@ describe("session start", () => {
       refreshTokenId: "r1",
       now: 1_000,
       expiresAt: 100_000,
+      epoch: 0,
+      ip: null,
+      userAgent: null,
     };
     expect(events(given().when(command))).toEqual([started]);
     expect(error(given(started).when(command))._tag).toBe("SessionAlreadyStarted");
+  });
+
+  test("a session records where it came from, the User-Agent cut to 256 characters", () => {
+    const command: SessionCommand = {
+      type: "StartSession",
+      sessionId: "s1",
+      userId: "u1",
+      refreshTokenId: "r1",
+      now: 1_000,
+      expiresAt: 100_000,
+      epoch: 3,
+      ip: "203.0.113.9",
+      userAgent: "x".repeat(300),
+    };
+    const [event] = events(given().when(command));
+    expect(event?.type === "SessionStarted" && event.data).toMatchObject({
+      ip: "203.0.113.9",
+      epoch: 3,
+      userAgent: "x".repeat(256),
+    });
   });
 });
 

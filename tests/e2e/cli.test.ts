@@ -20,6 +20,47 @@ describe("the admin CLI (PostgreSQL + Redis)", () => {
     });
   };
 
+  test("users list, disable, enable and logout: a disabled user's token dies and login gets 403", async () => {
+    const made = await cli(["create-user", "carol_cli"], {
+      env: { AUTHLOG_PASSWORD: "carol password 1" },
+    });
+    expect(made.code).toBe(0);
+    const api = await spawnApi(storage.env, { quiet: true });
+    try {
+      const login = () =>
+        fetch(`${api.base}/auth/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ username: "carol_cli", password: "carol password 1" }),
+        });
+      const { access_token: token } = (await (await login()).json()) as { access_token: string };
+      const me = () =>
+        fetch(`${api.base}/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+      expect((await me()).status).toBe(200);
+      const listed = await cli(["users", "list", "--q", "CAROL_"]);
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toMatch(/\tcarol_cli\tuser\tactive\t/);
+      const disabled = await cli([
+        "users",
+        "disable",
+        "carol_cli",
+        "--until",
+        "2999-01-01T00:00:00Z",
+      ]);
+      expect(disabled).toMatchObject({ code: 0 });
+      expect(disabled.stdout).toContain("carol_cli");
+      expect(disabled.stdout).toContain("is disabled");
+      expect((await me()).status).toBe(401);
+      expect((await login()).status).toBe(403);
+      expect((await cli(["users", "enable", "carol_cli"])).code).toBe(0);
+      expect((await login()).status).toBe(200);
+      expect((await cli(["users", "logout", "carol_cli"])).code).toBe(0);
+      expect((await cli(["users", "logout", "nobody_here"])).code).toBe(1);
+    } finally {
+      await api.stop();
+    }
+  });
+
   test("creates an admin and a user, changes roles, lists events; refusals exit non-zero", async () => {
     const created = await cli(["create-user", "alice", "--role", "admin", "--password-stdin"], {
       stdin: "alice password 1\n",

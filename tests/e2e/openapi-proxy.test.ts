@@ -497,6 +497,68 @@ describe("the whole API through a validating proxy (Prism) in front of a real pr
     await call(415, loose, "POST", revoke, { text: "{", token: boss.token });
   });
 
+  test("sessions and user administration answer as documented", async () => {
+    const boss = await logIn(admin.username, admin.password);
+    const frank = await register("frank");
+    const frankId = String(frank.body.id);
+    const first = await logIn("frank");
+    const second = await logIn("frank");
+    let sessions: { id: string; current: boolean }[] = [];
+    for (let i = 0; i < 200 && sessions.length < 2; i++) {
+      sessions = (await call(200, strict, "GET", "/auth/sessions", { token: second.token }))
+        .body as unknown as { id: string; current: boolean }[];
+      if (sessions.length < 2) await Bun.sleep(25);
+    }
+    expect(sessions.length).toBe(2);
+    await call(401, strict, "GET", "/auth/sessions", { token: bogusToken });
+    const other = sessions.find((session) => !session.current)?.id ?? "";
+    await call(204, strict, "DELETE", `/auth/sessions/${other}`, { token: second.token });
+    await call(404, strict, "DELETE", `/auth/sessions/${other}`, { token: second.token });
+    await call(401, strict, "DELETE", `/auth/sessions/${other}`, { token: first.token });
+    await call(422, loose, "DELETE", `/auth/sessions/${"x".repeat(65)}`, { token: second.token });
+    await call(204, strict, "POST", "/auth/logout-others", { token: second.token });
+    await call(401, strict, "POST", "/auth/logout-others", { token: bogusToken });
+
+    const page = await call(200, strict, "GET", "/admin/users?q=FRANK&limit=10", {
+      token: boss.token,
+    });
+    expect(page.body.next_cursor === null || typeof page.body.next_cursor === "string").toBe(true);
+    await call(422, strict, "GET", "/admin/users?limit=0", { token: boss.token });
+    await call(422, strict, "GET", "/admin/users?cursor=garbage", { token: boss.token });
+    await call(403, strict, "GET", "/admin/users", { token: second.token });
+    await call(401, strict, "GET", "/admin/users", { token: bogusToken });
+    await call([200, 404], strict, "GET", `/admin/users/${frankId}`, { token: boss.token });
+    await call(404, strict, "GET", `/admin/users/${crypto.randomUUID()}`, { token: boss.token });
+    await call(422, loose, "GET", `/admin/users/${"x".repeat(65)}`, { token: boss.token });
+
+    const disabled = await call(200, strict, "POST", `/admin/users/${frankId}/disable`, {
+      json: { reason: "audit", until: "2999-01-01T00:00:00Z" },
+      token: boss.token,
+    });
+    expect(disabled.body.status).toBe("disabled");
+    const refused = await call(403, strict, "POST", "/auth/login", {
+      json: { username: "frank", password },
+    });
+    expect(refused.body.code).toBe("account_disabled");
+    await call(422, strict, "POST", `/admin/users/${frankId}/disable`, {
+      json: { reason: "" },
+      token: boss.token,
+    });
+    await call(404, strict, "POST", `/admin/users/${crypto.randomUUID()}/disable`, {
+      json: { reason: "x" },
+      token: boss.token,
+    });
+    await call(200, strict, "POST", `/admin/users/${frankId}/enable`, { token: boss.token });
+    await call(404, strict, "POST", `/admin/users/${crypto.randomUUID()}/enable`, {
+      token: boss.token,
+    });
+    await call(204, strict, "POST", `/admin/users/${frankId}/logout`, { token: boss.token });
+    await call(404, strict, "POST", `/admin/users/${crypto.randomUUID()}/logout`, {
+      token: boss.token,
+    });
+    await call(401, strict, "POST", `/admin/users/${frankId}/logout`, { token: bogusToken });
+  });
+
   test("register: past REGISTER_RATE_LIMIT from one client it is 429", async () => {
     let status = 0;
     for (let i = 0; i <= registerLimit && status !== 429; i++) {

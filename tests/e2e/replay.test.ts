@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createRedis } from "../../src/adapters/redis/client.ts";
+import { eventually } from "../support/net.ts";
 import { baseEnv, runScript } from "../support/run.ts";
 import { redisUrl, spawnApi, storageFor } from "../support/server.ts";
 
@@ -53,7 +54,10 @@ describe("replay and verify", () => {
   let accessRevoked = "";
   beforeAll(async () => {
     await redis.connect();
-    api = await spawnApi(storage.env, { quiet: true });
+    api = await spawnApi(
+      { ...storage.env, ADMIN_USERNAME: "replay_admin", ADMIN_PASSWORD: password },
+      { quiet: true },
+    );
     // Each revoked token is checked live first: a 401 later is the revocation, not a bad token.
     const live = async (token: string) =>
       expect((await call("GET", "/secure/data", undefined, token)).status).toBe(200);
@@ -95,6 +99,31 @@ describe("replay and verify", () => {
     const result = await replay(storage.env, "--verify");
     expect(result.out).toContain("0 differences");
     expect(result.code).toBe(0);
+  });
+
+  test("the directory matches the log, and rebuilding it while the API serves keeps every user", async () => {
+    const verified = await replay(storage.env, "--verify", "--projection", "directory");
+    expect(verified.out).toMatch(/directory: \d+ users, 0 differences/);
+    expect(verified.code).toBe(0);
+    const rebuilt = replay(storage.env, "--projection", "directory");
+    const names = Array.from({ length: 5 }, (_, i) => `during_rebuild_${i}`);
+    for (const username of names) {
+      expect((await call("POST", "/auth/register", { username, password })).status).toBe(201);
+    }
+    const result = await rebuilt;
+    expect(result.out).toMatch(/directory rebuilt from \d+ events/);
+    expect(result.code).toBe(0);
+    const admin = await login("replay_admin");
+    const listed = async () => {
+      const reply = await call("GET", "/admin/users?q=during_rebuild_", undefined, admin);
+      return ((await reply.json()) as { items: { username: string }[] }).items.map(
+        (u) => u.username,
+      );
+    };
+    await eventually(async () => (await listed()).length === names.length);
+    expect(await listed()).toEqual(names);
+    expect((await replay(storage.env, "--verify", "--projection", "directory")).code).toBe(0);
+    expect((await replay(storage.env, "--projection", "nothing")).code).toBe(2);
   });
 
   test("a lost revocation is reported and fails verify", async () => {

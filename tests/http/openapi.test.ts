@@ -138,7 +138,12 @@ describe("OpenAPI document", () => {
 
   test("every error answer is a problem+json Problem, but the readiness report", () => {
     // An OAuth2 form request to the token endpoint gets the same fields as RFC 6749's JSON.
-    const oauth = new Set(["POST /auth/token 400", "POST /auth/token 429", "POST /auth/token 503"]);
+    const oauth = new Set([
+      "POST /auth/token 400",
+      "POST /auth/token 403",
+      "POST /auth/token 429",
+      "POST /auth/token 503",
+    ]);
     const problem = doc.components.schemas.Problem;
     expect(problem?.required).toEqual(["type", "title", "status", "detail"]);
     expect(problem?.properties?.errors?.items?.required).toEqual(["field", "message"]);

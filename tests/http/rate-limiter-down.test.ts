@@ -3,6 +3,7 @@ import { Effect, Layer } from "effect";
 import { loadConfig } from "../../src/adapters/config/Config.ts";
 import { MemoryEventStoreLayer } from "../../src/adapters/embedded/EmbeddedEventStore.ts";
 import { MemoryTokenStateLayer } from "../../src/adapters/embedded/MemoryTokenState.ts";
+import { MemoryDirectoryLayer } from "../../src/adapters/embedded/SqliteDirectory.ts";
 import { RateLimiter, RateLimiterUnavailable } from "../../src/application/ports/RateLimiter.ts";
 import { compose } from "../../src/composition.ts";
 import { captureLog, client, secret } from "../support/app.ts";
@@ -19,6 +20,7 @@ describe("attempt counters unavailable", () => {
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
     const infra = Layer.mergeAll(
       MemoryEventStoreLayer,
+      MemoryDirectoryLayer,
       MemoryTokenStateLayer,
       Layer.succeed(RateLimiter, { take: () => down, give: () => down, hold: () => down }),
     );

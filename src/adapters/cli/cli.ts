@@ -1,9 +1,11 @@
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { Cause, Effect, Exit, type Layer, ManagedRuntime } from "effect";
+import { disableUser, enableUser, listUsers, logoutUser } from "../../application/accounts.ts";
 import { changeRole } from "../../application/changeRole.ts";
 import { createClient, listClients, revokeClient } from "../../application/clients.ts";
 import type { AppError } from "../../application/errors.ts";
+import { UserNotFound } from "../../application/errors.ts";
 import { type KeyListing, listKeys } from "../../application/keys/listKeys.ts";
 import { revokeKey } from "../../application/keys/revokeKey.ts";
 import { rotateKeys } from "../../application/keys/rotateKeys.ts";
@@ -26,14 +28,23 @@ const usage = `Usage: bun run cli <command>
       Sets a user's role; every token the user holds stops working at once.
   events <username|id> [--json]
       Prints the user's and their sessions' events, oldest first, hashes stripped.
-  replay [--verify]
-      Rebuilds the Redis projection from the event log (safe while the API serves traffic);
-      --verify compares it with the log instead and exits 1 on any difference.
+  replay [--verify] [--projection tokens|directory|all]
+      Rebuilds the projections from the event log (safe while the API serves traffic): the
+      Redis token state, the user directory, or both (the default); --verify compares them
+      with the log instead and exits 1 on any difference.
   seal
       Appends a LogSealed event: a signed Merkle root of every stream's newest hash.
   verify-log
       Checks every event's hash chain and the newest seal; names the first broken stream and
       version and exits 1 on any break, missing tail or removed stream.
+  users list [--q <part of a username>]
+      Prints users in creation order: id, username, role, status, created, last login, sessions.
+  users disable <username> [--until <date-time>] [--reason <text>]
+      Disables an account: every token of the user stops working at once.
+  users enable <username>
+      Enables a disabled account.
+  users logout <username>
+      Ends every session of the user.
   clients create <name>
       Registers a client (a service that calls POST /oauth/introspect) and prints its
       client_id and client_secret; the secret is shown this once and never stored.
@@ -70,6 +81,9 @@ const { positionals, values } = (() => {
         "password-stdin": { type: "boolean" },
         json: { type: "boolean" },
         verify: { type: "boolean" },
+        projection: { type: "string" },
+        q: { type: "string" },
+        until: { type: "string" },
         reason: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -82,7 +96,7 @@ const { positionals, values } = (() => {
 // A command of two words (`clients create`, `keys list`) is one command.
 const [word, ...words] = positionals;
 const [command, rest] =
-  (word === "clients" || word === "keys") && words[0] !== undefined
+  (word === "clients" || word === "keys" || word === "users") && words[0] !== undefined
     ? [`${word} ${words[0]}`, words.slice(1)]
     : [word, words];
 if (values.help || (command === "help" && rest.length === 0)) {
@@ -99,6 +113,10 @@ const arity: Record<string, number> = {
   "verify-log": 0,
   "clients create": 1,
   "clients list": 0,
+  "users list": 0,
+  "users disable": 1,
+  "users enable": 1,
+  "users logout": 1,
   "clients revoke": 1,
   "keys list": 0,
   "keys rotate": 0,
@@ -133,7 +151,13 @@ const config = (() => {
     return fail(`Cannot read the secrets kept in DATA_DIR: ${reasonOf(error)}`, exitCodes.usage);
   }
 })();
-if (command === "replay") process.exit(await replayCommand(config, values.verify === true));
+const projection = values.projection ?? "all";
+if (projection !== "tokens" && projection !== "directory" && projection !== "all") {
+  fail("--projection must be tokens, directory or all", exitCodes.usage);
+}
+if (command === "replay") {
+  process.exit(await replayCommand(config, values.verify === true, projection));
+}
 if (command === "verify-log") process.exit(await verifyLogCommand(logServices(config)));
 if (command === "seal") {
   process.exit(await sealCommand(logServices(config), `cli:${userInfo().username}`));
@@ -174,6 +198,8 @@ const describe = (error: AppError): readonly [string, number] => {
       return refused("No signing key has that kid (see: keys list).");
     case "KeysNotManaged":
       return refused("ALGORITHM is HS256: tokens are signed with JWT_SECRET, there are no keys.");
+    case "AccountDisabled":
+    case "SessionNotFound":
     case "RoleRequired":
     case "InvalidClient":
     case "InvalidCredentials":
@@ -193,6 +219,8 @@ const describe = (error: AppError): readonly [string, number] => {
           )
         : down(`The event store did not answer (${why}); check before retrying.`);
     }
+    case "DirectoryUnavailable":
+      return down(`The user directory ${unavailable}`);
     case "TokenStateUnavailable":
     case "ProjectionIncomplete":
     case "RateLimiterUnavailable":
@@ -288,6 +316,44 @@ const program = Effect.gen(function* () {
         const times = [client.createdAt, client.revokedAt].map((at) => at?.toISOString() ?? "-");
         console.log([client.id, client.name, status, ...times].join("\t"));
       }
+      return;
+    }
+    case "users list": {
+      let cursor: string | undefined;
+      do {
+        const page = yield* listUsers({ q: values.q, limit: "100", cursor });
+        for (const user of page.items) {
+          const times = [user.createdAt, user.lastLoginAt].map((at) =>
+            at === null ? "-" : new Date(at).toISOString(),
+          );
+          console.log(
+            [user.id, user.username, user.role, user.status, ...times, user.sessions].join("\t"),
+          );
+        }
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+      return;
+    }
+    case "users disable":
+    case "users enable":
+    case "users logout": {
+      const id = yield* findUserId(one);
+      if (id === null) return yield* new UserNotFound();
+      if (command === "users logout") {
+        yield* logoutUser(id, { operator }, metadata);
+        console.log(`every session of ${one} is ended`);
+        return;
+      }
+      const user =
+        command === "users enable"
+          ? yield* enableUser(id, { operator }, metadata)
+          : yield* disableUser(
+              id,
+              { reason: values.reason ?? "disabled by an operator", until: values.until },
+              { operator },
+              metadata,
+            );
+      console.log(`${user.username} (id ${user.id}) is ${user.status}`);
       return;
     }
     case "clients revoke": {

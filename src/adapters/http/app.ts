@@ -12,6 +12,8 @@ import { keysController } from "./controllers/keys.ts";
 import { oauthController } from "./controllers/oauth.ts";
 import { secureController } from "./controllers/secure.ts";
 import { sessionController } from "./controllers/session.ts";
+import { sessionsController } from "./controllers/sessions.ts";
+import { usersController } from "./controllers/users.ts";
 import { refreshCookies } from "./cookies.ts";
 import { docs } from "./docs.ts";
 import { problemErrors } from "./errors.ts";
@@ -59,6 +61,8 @@ export const createApp = (runtime: Runtime, options: HttpOptions) => {
     .use(sessionController(deps))
     .use(accountController(deps))
     .use(adminController(deps))
+    .use(sessionsController(deps))
+    .use(usersController(deps))
     .use(clientsController(deps))
     .use(oauthController(deps, options.issuer))
     .use(forwardAuthController(deps))

@@ -18,7 +18,12 @@ export const requestContext = (options: ContextOptions) => {
       request.headers.get("x-forwarded-for"),
       trusted,
     );
-    const metadata: Metadata = clientIp ? { requestId, clientIp } : { requestId };
+    const userAgent = request.headers.get("user-agent") ?? undefined;
+    const metadata: Metadata = {
+      requestId,
+      ...(clientIp ? { clientIp } : {}),
+      ...(userAgent ? { userAgent } : {}),
+    };
     return { metadata };
   });
 };

@@ -63,6 +63,16 @@ export const meaningOf = (error: AppError): Meaning => {
       };
     case "LastAdmin":
       return { status: 409, detail: "That would leave no admin: promote another user first." };
+    case "AccountDisabled":
+      return {
+        status: 403,
+        detail: "This account is disabled.",
+        extra: { code: "account_disabled" },
+      };
+    case "SessionNotFound":
+      return { status: 404, detail: "No such session." };
+    case "DirectoryUnavailable":
+      return { status: 503, detail: "The user directory cannot be read right now. Retry shortly." };
     case "AccountChanged":
       return { status: 409, detail: "The account was changed meanwhile by another request." };
     case "SigningKeyNotFound":

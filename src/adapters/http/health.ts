@@ -9,6 +9,7 @@ const ReadinessBody = t.Object({
   eventStore: up,
   tokenState: up,
   projection: t.Union([t.Literal("ready"), t.Literal("rebuilding"), t.Literal("starting")]),
+  directory: t.Union([t.Literal("ready"), t.Literal("rebuilding"), t.Literal("starting")]),
 });
 
 // The model drops any field it does not name: a field added to Readiness must be added here.

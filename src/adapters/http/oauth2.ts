@@ -32,8 +32,8 @@ export const oauthAnswers: Answers = {
     // 400, not 401: RFC 6749 keeps 401 for failed client authentication, and none is asked.
     if (refusedGrants.has(error._tag)) return oauthError(400, "invalid_grant", detail);
     // The lockout refuses the grant however right the password: RFC 6749 has no code of its own.
-    if (error._tag === "RateLimited") {
-      return oauthError(status, "invalid_grant", detail, { headers });
+    if (error._tag === "RateLimited" || error._tag === "AccountDisabled") {
+      return oauthError(status, "invalid_grant", detail, { headers, extra });
     }
     const code =
       status >= 500 || error._tag === "Contended" ? "temporarily_unavailable" : "invalid_request";

@@ -245,3 +245,52 @@ export const TokenParameters = t.Object(
   },
   { additionalProperties: true },
 );
+
+const at = (description: string) =>
+  t.String({ format: "date-time", description, examples: ["2026-12-01T09:30:00.000Z"] });
+
+const nullableAt = (description: string) => t.Union([at(description), t.Null()], { description });
+
+export const SessionItem = t.Object({
+  id: t.String({
+    description: "The session id; the session's tokens carry it as sid.",
+    examples: ["0199a8f2-9b21-7d4e-a1c3-5e7f9b2d4c68"],
+  }),
+  created_at: at("When the login happened."),
+  last_used_at: nullableAt("The last refresh; null before the first."),
+  expires_at: at("When the session's refresh token expires."),
+  ip: t.Union([t.String({ examples: ["203.0.113.7"] }), t.Null()]),
+  user_agent: t.Union([
+    t.String({ maxLength: 256, examples: ["Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"] }),
+    t.Null(),
+  ]),
+  current: t.Boolean({ description: "The session of the token that made this request." }),
+});
+
+export const Sessions = t.Array(SessionItem, { description: "Live sessions, newest first." });
+
+const status = t.Union([t.Literal("active"), t.Literal("disabled")]);
+
+const userFields = {
+  id: t.String({ format: "uuid", examples: ["0199a8f2-5c3e-7b41-9d2a-3f6e8c1b4a07"] }),
+  username: t.String({ examples: ["alice"] }),
+  role,
+  status,
+  created_at: at("When the user registered."),
+  last_login_at: nullableAt("The last login; null before the first."),
+  sessions: t.Integer({ minimum: 0, description: "How many live sessions the user has." }),
+};
+
+export const AdminUser = t.Object(userFields);
+
+export const AdminUserPage = t.Object({
+  items: t.Array(AdminUser),
+  next_cursor: t.Union([t.String({ examples: ["dTo1MA"] }), t.Null()], {
+    description: "Pass as cursor for the next page; null on the last page.",
+  }),
+});
+
+export const AdminUserDetail = t.Object({
+  ...userFields,
+  live_sessions: t.Array(t.Omit(SessionItem, ["current"])),
+});

@@ -72,6 +72,43 @@ export const migrations: readonly Migration[] = [
       update events set hash = chain.hash from chain where events.position = chain.position;
     `,
   },
+  {
+    version: 4,
+    name: "the directory read model",
+    sql: `
+      create table directory_state (
+        id int primary key check (id = 1),
+        generation text not null,
+        checkpoint text not null
+      );
+      create table directory_users (
+        generation text not null,
+        id text not null,
+        seq bigint not null,
+        username text not null,
+        role text not null,
+        disabled boolean not null default false,
+        disabled_until bigint,
+        created_at bigint not null,
+        last_login_at bigint,
+        constraint directory_users_pkey primary key (generation, id)
+      );
+      create unique index directory_users_seq_idx on directory_users (generation, seq);
+      create table directory_sessions (
+        generation text not null,
+        id text not null,
+        user_id text not null,
+        created_at bigint not null,
+        last_used_at bigint,
+        expires_at bigint not null,
+        ip text,
+        user_agent text,
+        ended boolean not null default false,
+        constraint directory_sessions_pkey primary key (generation, id)
+      );
+      create index directory_sessions_user_idx on directory_sessions (generation, user_id);
+    `,
+  },
 ];
 
 /** An advisory lock per schema lets instances start together: the first migrates, others wait. */

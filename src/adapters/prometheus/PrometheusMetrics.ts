@@ -145,6 +145,11 @@ export const makePrometheusMetrics = () => {
     help: "Events in the log after the token projection's checkpoint (capped at 10000); NaN when unreadable",
     registers,
   });
+  const directoryLag = new Gauge({
+    name: "authlog_directory_lag_events",
+    help: "Events in the log after the user directory's checkpoint (capped at 10000); NaN when unreadable",
+    registers,
+  });
   const projectionReady = new Gauge({
     name: "authlog_projection_ready",
     help: "1 when the token projection has followed the log since start, else 0",
@@ -211,6 +216,7 @@ export const makePrometheusMetrics = () => {
     render: (now: Gauges): Promise<string> => {
       lag.set(now.projectionLag ?? Number.NaN);
       projectionReady.set(now.projectionReady ? 1 : 0);
+      directoryLag.set(now.directoryLag ?? Number.NaN);
       queued.set(now.heavyTaskQueued);
       running.set(now.heavyTaskRunning);
       if (now.heavyTaskRejected > rejectedSoFar) {

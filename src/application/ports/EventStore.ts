@@ -5,6 +5,8 @@ export type Metadata = {
   readonly requestId?: string;
   readonly actor?: string;
   readonly clientIp?: string;
+  /** The request's User-Agent: recorded in SessionStarted only, never stored as metadata. */
+  readonly userAgent?: string;
 };
 
 export type NewEvent = { readonly type: string; readonly data: unknown };

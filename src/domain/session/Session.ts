@@ -5,7 +5,7 @@ import {
   type SessionError,
   SessionNotFound,
 } from "./SessionErrors.ts";
-import type { SessionEvent } from "./SessionEvents.ts";
+import { type SessionEvent, userAgentMaxLength } from "./SessionEvents.ts";
 
 export type Session =
   | { readonly status: "none" }
@@ -18,6 +18,7 @@ export type Session =
       readonly previous: string | null;
       readonly rotatedAt: number;
       readonly expiresAt: number;
+      readonly epoch: number;
     };
 
 export type StartedSession = Extract<Session, { status: "active" | "revoked" }>;
@@ -35,6 +36,7 @@ export const evolveSession = (state: Session, event: SessionEvent): Session => {
         previous: null,
         rotatedAt: event.data.startedAt,
         expiresAt: event.data.expiresAt,
+        epoch: event.data.epoch ?? 0,
       };
     case "RefreshTokenRotated":
       return state.status === "none"
@@ -61,6 +63,9 @@ export type SessionCommand =
       readonly refreshTokenId: string;
       readonly now: number;
       readonly expiresAt: number;
+      readonly epoch: number;
+      readonly ip: string | null;
+      readonly userAgent: string | null;
     }
   | {
       readonly type: "RotateRefreshToken";
@@ -91,10 +96,11 @@ export const decideSession = (
 ): Decision<SessionEvent, SessionError> => {
   if (command.type === "StartSession") {
     if (state.status !== "none") return reject(new SessionAlreadyStarted());
-    const { sessionId, userId, refreshTokenId, now, expiresAt } = command;
+    const { sessionId, userId, refreshTokenId, now, expiresAt, epoch, ip } = command;
+    const userAgent = command.userAgent?.slice(0, userAgentMaxLength) ?? null;
     return accept({
       type: "SessionStarted",
-      data: { sessionId, userId, refreshTokenId, startedAt: now, expiresAt },
+      data: { sessionId, userId, refreshTokenId, startedAt: now, expiresAt, epoch, ip, userAgent },
     });
   }
   if (state.status === "none") return reject(new SessionNotFound());
@@ -130,3 +136,7 @@ export const decideSession = (
     }
   }
 };
+
+/** Live: not revoked, not expired, and started in the user's current epoch. */
+export const isLiveSession = (session: Session, userEpoch: number, now: number): boolean =>
+  session.status === "active" && session.expiresAt > now && session.epoch === userEpoch;

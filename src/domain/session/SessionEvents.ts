@@ -6,8 +6,15 @@ export type SessionStarted = {
     readonly refreshTokenId: string;
     readonly startedAt: number;
     readonly expiresAt: number;
+    /** The user's epoch at login; absent in sessions started before it was recorded. */
+    readonly epoch?: number;
+    readonly ip?: string | null;
+    /** At most `userAgentMaxLength` characters. */
+    readonly userAgent?: string | null;
   };
 };
+
+export const userAgentMaxLength = 256;
 
 export type RefreshTokenRotated = {
   readonly type: "RefreshTokenRotated";

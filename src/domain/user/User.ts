@@ -19,6 +19,8 @@ export type User =
       readonly passwordHash: string;
       /** Tokens carry the epoch they were minted in; moving it up kills every older token. */
       readonly epoch: number;
+      /** null: not disabled; `until` null: disabled until enabled. */
+      readonly disabled: { readonly until: number | null } | null;
     };
 
 export type ActiveUser = Extract<User, { status: "active" }>;
@@ -35,6 +37,7 @@ export const evolveUser = (state: User, event: UserEvent): User => {
         role: event.data.role,
         passwordHash: event.data.passwordHash,
         epoch: 0,
+        disabled: null,
       };
     case "RoleChanged":
       return state.status === "active"
@@ -48,8 +51,18 @@ export const evolveUser = (state: User, event: UserEvent): User => {
       return state.status === "active" ? { ...state, epoch: event.data.epoch } : state;
     case "TokenRevoked":
       return state;
+    case "UserDisabled":
+      return state.status === "active"
+        ? { ...state, epoch: event.data.epoch, disabled: { until: event.data.until } }
+        : state;
+    case "UserEnabled":
+      return state.status === "active" ? { ...state, disabled: null } : state;
   }
 };
+
+/** Disabled at `now`: a disable with an `until` lapses by itself. */
+export const isDisabledAt = (user: ActiveUser, now: number): boolean =>
+  user.disabled !== null && (user.disabled.until === null || user.disabled.until > now);
 
 export const foldUser = fold(evolveUser, initialUser);
 
@@ -64,6 +77,13 @@ export type UserCommand =
   | { readonly type: "ChangeRole"; readonly role: Role; readonly by: string }
   | { readonly type: "ChangePassword"; readonly passwordHash: string }
   | { readonly type: "RevokeAllSessions"; readonly reason: string }
+  | {
+      readonly type: "DisableUser";
+      readonly reason: string;
+      readonly until: number | null;
+      readonly by: string;
+    }
+  | { readonly type: "EnableUser"; readonly by: string }
   | {
       readonly type: "RevokeToken";
       readonly tokenId: string;
@@ -100,6 +120,14 @@ export const decideUser = (command: UserCommand, state: User): Decision<UserEven
         type: "AllSessionsRevoked",
         data: { userId, epoch, reason: command.reason },
       });
+    case "DisableUser": {
+      const { reason, until, by } = command;
+      return accept({ type: "UserDisabled", data: { userId, reason, until, by, epoch } });
+    }
+    case "EnableUser":
+      return state.disabled !== null
+        ? accept({ type: "UserEnabled", data: { userId, by: command.by } })
+        : accept();
     case "RevokeToken": {
       if (command.expiresAt <= command.now) return accept();
       const { tokenId, kind, expiresAt, reason } = command;

@@ -45,12 +45,31 @@ export type TokenRevoked = {
   };
 };
 
+export type UserDisabled = {
+  readonly type: "UserDisabled";
+  readonly data: {
+    readonly userId: string;
+    readonly reason: string;
+    /** Epoch milliseconds from which the account works again by itself; null: until enabled. */
+    readonly until: number | null;
+    readonly by: string;
+    readonly epoch: number;
+  };
+};
+
+export type UserEnabled = {
+  readonly type: "UserEnabled";
+  readonly data: { readonly userId: string; readonly by: string };
+};
+
 export type UserEvent =
   | UserRegistered
   | RoleChanged
   | PasswordChanged
   | AllSessionsRevoked
-  | TokenRevoked;
+  | TokenRevoked
+  | UserDisabled
+  | UserEnabled;
 
 export const userEventTypes: ReadonlySet<string> = new Set<UserEvent["type"]>([
   "UserRegistered",
@@ -58,6 +77,8 @@ export const userEventTypes: ReadonlySet<string> = new Set<UserEvent["type"]>([
   "PasswordChanged",
   "AllSessionsRevoked",
   "TokenRevoked",
+  "UserDisabled",
+  "UserEnabled",
 ]);
 
 export const userStream = (userId: string): string => `user-${userId}`;

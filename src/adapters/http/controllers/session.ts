@@ -27,6 +27,7 @@ import { noContent, userBody } from "./views.ts";
 const loginProblems = {
   ...bodyProblems,
   401: "Invalid username or password: the same answer, in similar time, for an unknown user.",
+  403: "The password is right but the account is disabled: code account_disabled.",
   422: "A missing or non-string field.",
   429: "Too many failed logins for this username or from this client; see Retry-After. The right password is refused too until then.",
   503: "The event store or the attempt counters are unreachable.",
@@ -52,7 +53,13 @@ const credentialsOf = (body: unknown): typeof Credentials.static | Response => {
   return invalidFields(fieldErrors(credentialsCheck.Errors(cleaned)));
 };
 
-const { 400: notJson, 429: lockedOut, 503: unreachable, ...loginOnly } = loginProblems;
+const {
+  400: notJson,
+  403: disabled,
+  429: lockedOut,
+  503: unreachable,
+  ...loginOnly
+} = loginProblems;
 
 // No `body` model: a form with grant_type is checked against TokenRequest, anything else as a
 // login, so that each answers its own errors (RFC 6749's, or the 422 of /auth/login).
@@ -63,6 +70,7 @@ const tokenRoute = {
     ...problems(
       {
         400: `${notJson} A form request: invalid_request (a missing or invalid parameter), invalid_grant (wrong username or password; a refresh token that is unknown, expired, revoked or already rotated, which also ends its session) or unsupported_grant_type.`,
+        403: `${disabled} A form request gets error invalid_grant too.`,
         429: `${lockedOut} A form request gets error invalid_grant.`,
         503: `${unreachable} A form request gets error temporarily_unavailable.`,
       },

@@ -1,0 +1,144 @@
+import { describe, expect, test } from "bun:test";
+import { Effect } from "effect";
+import type { Directory, DirectoryWrite, UserPage } from "../../src/application/ports/Directory.ts";
+
+type Service = Directory["Service"];
+
+const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect);
+
+const now = 1_000_000;
+
+const user = (id: string, username = id): DirectoryWrite => ({
+  kind: "user",
+  id,
+  username,
+  role: "user",
+  createdAt: now,
+});
+
+const session = (id: string, userId: string, createdAt = now): DirectoryWrite => ({
+  kind: "session",
+  id,
+  userId,
+  createdAt,
+  expiresAt: now + 60_000,
+  ip: "203.0.113.1",
+  userAgent: "agent",
+});
+
+/** What every Directory adapter must do; `open` gives a fresh, empty one. */
+export const directoryContract = (name: string, open: () => Promise<Service>) =>
+  describe(`Directory contract: ${name}`, () => {
+    const published = async (writes: readonly DirectoryWrite[] = []) => {
+      const directory = await open();
+      const build = await run(directory.build);
+      await run(build.write(writes));
+      await run(build.publish("c1"));
+      return directory;
+    };
+
+    test("a new directory has no checkpoint and lists nobody", async () => {
+      const directory = await open();
+      expect(await run(directory.checkpoint)).toBeNull();
+      expect((await run(directory.users({ limit: 10 }, now))).items).toEqual([]);
+    });
+
+    test("a build is invisible until published, then replaces the old generation whole", async () => {
+      const directory = await published([user("a")]);
+      const build = await run(directory.build);
+      await run(build.write([user("b")]));
+      expect((await run(directory.users({ limit: 10 }, now))).items.map((u) => u.id)).toEqual([
+        "a",
+      ]);
+      await run(build.publish("c2"));
+      expect(await run(directory.checkpoint)).toBe("c2");
+      expect((await run(directory.users({ limit: 10 }, now))).items.map((u) => u.id)).toEqual([
+        "b",
+      ]);
+    });
+
+    test("advance writes only from the current checkpoint, and moves it", async () => {
+      const directory = await published();
+      expect(await run(directory.advance("c1", "c2", [user("a")]))).toBe(true);
+      expect(await run(directory.advance("c1", "c3", [user("b")]))).toBe(false);
+      expect(await run(directory.checkpoint)).toBe("c2");
+      expect((await run(directory.users({ limit: 10 }, now))).items.map((u) => u.id)).toEqual([
+        "a",
+      ]);
+    });
+
+    test("users page in creation order; q is a case-insensitive substring; role and status filter", async () => {
+      const directory = await published([
+        user("1", "Alice"),
+        user("2", "bob"),
+        user("3", "malice"),
+        { kind: "role", userId: "3", role: "admin" },
+        { kind: "disable", userId: "2", until: null },
+        { kind: "disable", userId: "1", until: now - 1 },
+      ]);
+      const first = await run(directory.users({ limit: 2 }, now));
+      expect(first.items.map((u) => u.id)).toEqual(["1", "2"]);
+      expect(first.next).not.toBeNull();
+      const rest = await run(directory.users({ limit: 2, after: first.next ?? 0 }, now));
+      expect(rest.items.map((u) => u.id)).toEqual(["3"]);
+      expect(rest.next).toBeNull();
+      const ids = async (query: Parameters<Service["users"]>[0]) =>
+        (await run(directory.users(query, now))).items.map((u) => u.id);
+      expect(await ids({ limit: 10, q: "ALIC" })).toEqual(["1", "3"]);
+      expect(await ids({ limit: 10, role: "admin" })).toEqual(["3"]);
+      expect(await ids({ limit: 10, status: "disabled" })).toEqual(["2"]);
+      expect(await ids({ limit: 10, status: "active" })).toEqual(["1", "3"]);
+    });
+
+    test("live sessions: newest first, ended and epoch-ended ones gone, rotation recorded", async () => {
+      const directory = await published([
+        user("u"),
+        session("old", "u", now - 10),
+        { kind: "endSessions", userId: "u" },
+        session("s1", "u", now - 5),
+        session("s2", "u", now - 1),
+        session("s3", "u", now),
+        { kind: "rotate", sessionId: "s1", at: now - 2, expiresAt: now + 90_000 },
+        { kind: "endSession", sessionId: "s3" },
+      ]);
+      const sessions = await run(directory.sessions("u", now));
+      expect(sessions.map((s) => s.id)).toEqual(["s2", "s1"]);
+      expect(sessions[1]).toMatchObject({ lastUsedAt: now - 2, expiresAt: now + 90_000 });
+      expect(sessions[0]).toMatchObject({
+        lastUsedAt: null,
+        ip: "203.0.113.1",
+        userAgent: "agent",
+      });
+      expect(await run(directory.sessions("u", now + 70_000))).toHaveLength(1);
+      const listed = await run(directory.user("u", now));
+      expect(listed).toMatchObject({ sessions: 2, lastLoginAt: now, status: "active" });
+      expect(await run(directory.user("nobody", now))).toBeNull();
+    });
+
+    test("a write applied twice changes nothing more", async () => {
+      const writes = [user("a"), session("s", "a")];
+      const directory = await published([...writes, ...writes]);
+      expect((await run(directory.users({ limit: 10 }, now))).items).toHaveLength(1);
+      expect(await run(directory.sessions("a", now))).toHaveLength(1);
+    });
+
+    test("500 users in pages of 37 while others register: none twice, none that existed skipped", async () => {
+      const first = Array.from({ length: 500 }, (_, i) => `first-${i}`);
+      const directory = await published(first.map((id) => user(id)));
+      const seen: string[] = [];
+      let after: number | null = 0;
+      let checkpoint = "c1";
+      let added = 0;
+      while (after !== null) {
+        const page: UserPage = await run(directory.users({ limit: 37, after }, now));
+        seen.push(...page.items.map((u) => u.id));
+        after = page.next;
+        const next = `c${++added + 1}`;
+        expect(await run(directory.advance(checkpoint, next, [user(`late-${added}`)]))).toBe(true);
+        checkpoint = next;
+      }
+      expect(new Set(seen).size).toBe(seen.length);
+      expect(seen.slice(0, 500)).toEqual(first);
+      expect(seen.length).toBeGreaterThan(500);
+    });
+  });

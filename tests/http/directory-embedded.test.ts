@@ -1,0 +1,3 @@
+import { directorySuite } from "./directorySuite.ts";
+
+directorySuite("embedded");
