@@ -9,7 +9,7 @@ import {
 } from "../../application/ports/Directory.ts";
 import type { Role } from "../../domain/Role.ts";
 import { createSql, type PostgresOptions, quoteIdentifier, type Sql } from "./client.ts";
-import { migrate } from "./migrations.ts";
+import { ensureSchema, migrate } from "./migrations.ts";
 
 type UserRow = {
   readonly seq: string;
@@ -216,7 +216,7 @@ export const PostgresDirectoryFromUrl = (options: PostgresOptions) =>
       const schema = options.schema;
       if (schema !== undefined) {
         yield* Effect.tryPromise({
-          try: () => sql.unsafe(`create schema if not exists ${quoteIdentifier(schema)}`),
+          try: () => ensureSchema(sql, schema),
           catch: unavailable,
         });
       }

@@ -19,7 +19,7 @@ import {
 import { sealStream } from "../../domain/LogSeal.ts";
 import { genesis, merkle } from "../chain/hashChain.ts";
 import { createSql, type PostgresOptions, quoteIdentifier, type Sql } from "./client.ts";
-import { migrate } from "./migrations.ts";
+import { ensureSchema, migrate } from "./migrations.ts";
 
 type EventRow = {
   readonly transaction_id: string;
@@ -726,7 +726,7 @@ export const PostgresEventStoreFromUrl = (options: PostgresOptions) =>
       const schema = options.schema;
       if (schema !== undefined) {
         yield* Effect.tryPromise({
-          try: () => sql.unsafe(`create schema if not exists ${quoteIdentifier(schema)}`),
+          try: () => ensureSchema(sql, schema),
           catch: unavailable,
         });
       }

@@ -1,4 +1,4 @@
-import type { Sql } from "./client.ts";
+import { quoteIdentifier, type Sql } from "./client.ts";
 
 export type Migration = { readonly version: number; readonly name: string; readonly sql: string };
 
@@ -110,6 +110,16 @@ export const migrations: readonly Migration[] = [
     `,
   },
 ];
+
+/**
+ * `create schema if not exists` is not safe to run from two sessions at once (both may try to
+ * insert the schema's row), so instances starting together take turns on a lock first.
+ */
+export const ensureSchema = (sql: Sql, schema: string) =>
+  sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(hashtext('authlog.schema.' || ${schema}))`;
+    await tx.unsafe(`create schema if not exists ${quoteIdentifier(schema)}`);
+  });
 
 /** An advisory lock per schema lets instances start together: the first migrates, others wait. */
 export const migrate = (sql: Sql): Promise<readonly number[]> =>
