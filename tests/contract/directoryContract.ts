@@ -115,6 +115,46 @@ export const directoryContract = (name: string, open: () => Promise<Service>) =>
       expect(await run(directory.user("nobody", now))).toBeNull();
     });
 
+    test("writes in later batches change the rows of earlier ones; an epoch end spares later sessions", async () => {
+      const directory = await open();
+      const build = await run(directory.build);
+      await run(
+        build.write([
+          user("u"),
+          user("v"),
+          session("s1", "u", now - 10),
+          session("s2", "u", now - 9),
+          session("s4", "v", now - 8),
+        ]),
+      );
+      await run(
+        build.write([
+          { kind: "role", userId: "u", role: "admin" },
+          { kind: "disable", userId: "v", until: null },
+          { kind: "endSessions", userId: "u" },
+          session("s3", "u", now - 1),
+          { kind: "rotate", sessionId: "s4", at: now - 2, expiresAt: now + 90_000 },
+        ]),
+      );
+      await run(build.write([session("s5", "u", now), { kind: "endSession", sessionId: "s3" }]));
+      await run(build.publish("c1"));
+      expect(await run(directory.user("u", now))).toMatchObject({
+        role: "admin",
+        status: "active",
+        lastLoginAt: now,
+        sessions: 1,
+      });
+      expect((await run(directory.sessions("u", now))).map((s) => s.id)).toEqual(["s5"]);
+      expect(await run(directory.user("v", now))).toMatchObject({ status: "disabled" });
+      expect(await run(directory.sessions("v", now))).toMatchObject([
+        { id: "s4", lastUsedAt: now - 2, expiresAt: now + 90_000 },
+      ]);
+      expect(await run(directory.advance("c1", "c2", [{ kind: "enable", userId: "v" }]))).toBe(
+        true,
+      );
+      expect(await run(directory.user("v", now))).toMatchObject({ status: "active" });
+    });
+
     test("a write applied twice changes nothing more", async () => {
       const writes = [user("a"), session("s", "a")];
       const directory = await published([...writes, ...writes]);
