@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { Effect } from "effect";
+import { Effect, Exit, Scope } from "effect";
 import type { Directory, DirectoryWrite, UserPage } from "../../src/application/ports/Directory.ts";
 
 type Service = Directory["Service"];
@@ -26,14 +26,22 @@ const session = (id: string, userId: string, createdAt = now): DirectoryWrite =>
   userAgent: "agent",
 });
 
+/** A build held until `done` is called. */
+const begin = async (directory: Service) => {
+  const scope = await run(Scope.make());
+  const build = await run(Scope.provide(directory.build, scope));
+  return { ...build, done: () => run(Scope.close(scope, Exit.void)) };
+};
+
 /** What every Directory adapter must do; `open` gives a fresh, empty one. */
 export const directoryContract = (name: string, open: () => Promise<Service>) =>
   describe(`Directory contract: ${name}`, () => {
     const published = async (writes: readonly DirectoryWrite[] = []) => {
       const directory = await open();
-      const build = await run(directory.build);
+      const build = await begin(directory);
       await run(build.write(writes));
       await run(build.publish("c1"));
+      await build.done();
       return directory;
     };
 
@@ -45,12 +53,13 @@ export const directoryContract = (name: string, open: () => Promise<Service>) =>
 
     test("a build is invisible until published, then replaces the old generation whole", async () => {
       const directory = await published([user("a")]);
-      const build = await run(directory.build);
+      const build = await begin(directory);
       await run(build.write([user("b")]));
       expect((await run(directory.users({ limit: 10 }, now))).items.map((u) => u.id)).toEqual([
         "a",
       ]);
       await run(build.publish("c2"));
+      await build.done();
       expect(await run(directory.checkpoint)).toBe("c2");
       expect((await run(directory.users({ limit: 10 }, now))).items.map((u) => u.id)).toEqual([
         "b",
@@ -117,7 +126,7 @@ export const directoryContract = (name: string, open: () => Promise<Service>) =>
 
     test("writes in later batches change the rows of earlier ones; an epoch end spares later sessions", async () => {
       const directory = await open();
-      const build = await run(directory.build);
+      const build = await begin(directory);
       await run(
         build.write([
           user("u"),
@@ -138,6 +147,7 @@ export const directoryContract = (name: string, open: () => Promise<Service>) =>
       );
       await run(build.write([session("s5", "u", now), { kind: "endSession", sessionId: "s3" }]));
       await run(build.publish("c1"));
+      await build.done();
       expect(await run(directory.user("u", now))).toMatchObject({
         role: "admin",
         status: "active",
@@ -153,6 +163,20 @@ export const directoryContract = (name: string, open: () => Promise<Service>) =>
         true,
       );
       expect(await run(directory.user("v", now))).toMatchObject({ status: "active" });
+    });
+
+    test("one build at a time: a second fails DirectoryRebuilding until the first ends", async () => {
+      const directory = await open();
+      const first = await begin(directory);
+      const second = await run(Effect.exit(Effect.scoped(directory.build)));
+      expect(Exit.isFailure(second) && JSON.stringify(second.cause)).toContain(
+        "DirectoryRebuilding",
+      );
+      await first.done();
+      const third = await begin(directory);
+      await run(third.publish("c1"));
+      await third.done();
+      expect(await run(directory.checkpoint)).toBe("c1");
     });
 
     test("a write applied twice changes nothing more", async () => {

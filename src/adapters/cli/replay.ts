@@ -38,7 +38,13 @@ export const replayCommand = async (
       return result.differences.length === 0 ? 0 : 1;
     }
     const began = performance.now();
-    const summary = yield* rebuildDirectory();
+    const summary = yield* rebuildDirectory().pipe(
+      Effect.catchTag("DirectoryRebuilding", () => Effect.succeed(null)),
+    );
+    if (summary === null) {
+      console.log("directory: another rebuild is running; nothing done");
+      return 1;
+    }
     const seconds = (performance.now() - began) / 1000;
     console.log(
       `directory rebuilt from ${summary.events} events in ${seconds.toFixed(2)} s ` +

@@ -2,6 +2,8 @@ import { Effect, Layer } from "effect";
 import type postgres from "postgres";
 import {
   Directory,
+  type DirectoryBuild,
+  DirectoryRebuilding,
   type DirectorySession,
   DirectoryUnavailable,
   type DirectoryUser,
@@ -174,7 +176,34 @@ export const makePostgresDirectory = (
             return true;
           }),
         ),
-      build: Effect.sync(() => {
+      build: Effect.gen(function* () {
+        // A session lock, one per schema, on a connection of its own: it ends with the build or with
+        // the connection.
+        yield* Effect.acquireRelease(
+          attempt(async () => {
+            const reserved = await sql.reserve();
+            const [row] = await reserved<{ locked: boolean }[]>`
+              select pg_try_advisory_lock(hashtext('authlog.directory.' || current_schema())) as locked`.catch(
+              (cause) => {
+                reserved.release();
+                throw cause;
+              },
+            );
+            if (!row?.locked) reserved.release();
+            return row?.locked ? reserved : null;
+          }).pipe(
+            Effect.flatMap((reserved) =>
+              reserved === null ? Effect.fail(new DirectoryRebuilding()) : Effect.succeed(reserved),
+            ),
+          ),
+          (reserved) =>
+            Effect.promise(async () => {
+              await reserved`select pg_advisory_unlock(hashtext('authlog.directory.' || current_schema()))`.catch(
+                () => undefined,
+              );
+              reserved.release();
+            }),
+        );
         const generation = crypto.randomUUID();
         return {
           write: (writes: readonly DirectoryWrite[]) =>
@@ -195,7 +224,7 @@ export const makePostgresDirectory = (
                 }
               }),
             ).pipe(Effect.asVoid),
-        };
+        } satisfies DirectoryBuild;
       }),
       users: (query, now) =>
         attempt(
