@@ -94,6 +94,8 @@ export const directoryContract = (name: string, open: () => Promise<Service>) =>
       const ids = async (query: Parameters<Service["users"]>[0]) =>
         (await run(directory.users(query, now))).items.map((u) => u.id);
       expect(await ids({ limit: 10, q: "ALIC" })).toEqual(["1", "3"]);
+      expect(await ids({ limit: 10, q: "%" })).toEqual([]);
+      expect(await ids({ limit: 10, q: "a_i" })).toEqual([]);
       expect(await ids({ limit: 10, role: "admin" })).toEqual(["3"]);
       expect(await ids({ limit: 10, status: "disabled" })).toEqual(["2"]);
       expect(await ids({ limit: 10, status: "active" })).toEqual(["1", "3"]);

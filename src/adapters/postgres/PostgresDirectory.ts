@@ -61,6 +61,9 @@ const toSession = (row: SessionRow): DirectorySession => ({
 
 const queryTimeoutMs = 3_000;
 
+/** A LIKE pattern for a case-insensitive substring: the form a trigram index answers. */
+const contains = (text: string) => `%${text.toLowerCase().replace(/[\\%_]/g, "\\$&")}%`;
+
 /** Rows carry their generation: a rebuild fills a new one and publishes it in one transaction. */
 export const makePostgresDirectory = (
   sql: Sql,
@@ -231,7 +234,7 @@ export const makePostgresDirectory = (
           () => sql<UserRow[]>`
             select ${userColumns(now)} from directory_users u
             where u.generation = ${current} and u.seq > ${query.after ?? 0}
-              ${query.q === undefined ? sql`` : sql`and strpos(lower(u.username), lower(${query.q})) > 0`}
+              ${query.q === undefined ? sql`` : sql`and lower(u.username) like ${contains(query.q)}`}
               ${query.role === undefined ? sql`` : sql`and u.role = ${query.role}`}
               ${
                 query.status === undefined
