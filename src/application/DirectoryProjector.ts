@@ -58,7 +58,7 @@ export const rebuildDirectory = (onPage?: (events: number) => void) =>
     }
     yield* build.publish(checkpoint);
     return { events, checkpoint } satisfies DirectorySummary;
-  });
+  }).pipe(Effect.scoped);
 
 export const DirectoryProjectorLive = (options: { readonly pollMs: number }) =>
   Layer.effect(
@@ -77,7 +77,12 @@ export const DirectoryProjectorLive = (options: { readonly pollMs: number }) =>
         wakeUp.closeUnsafe();
         if ((yield* directory.checkpoint) === null) {
           status = { ...status, rebuilding: true };
-          yield* rebuildDirectory();
+          const rebuilt = yield* rebuildDirectory().pipe(
+            Effect.as(true),
+            Effect.catchTag("DirectoryRebuilding", () => Effect.succeed(false)),
+          );
+          // Another instance is rebuilding: its publish gives the checkpoint to follow from.
+          if (!rebuilt) return;
         }
         yield* followDirectory;
         status = { ready: true, rebuilding: false, lastError: null };

@@ -1,11 +1,11 @@
-import { Effect } from "effect";
+import { Clock, Effect } from "effect";
 import { adminSetStream, decideRoleChange } from "../domain/admin/AdminSet.ts";
 import { isRole, roles } from "../domain/Role.ts";
 import { evolveUser } from "../domain/user/User.ts";
 import { userStream } from "../domain/user/UserEvents.ts";
 import { isValidUsername, usernameRule } from "../domain/user/Username.ts";
 import { LastAdmin, RoleRequired, UserNotFound, ValidationFailed } from "./errors.ts";
-import { appendManyAndProject, loadAdminSet, loadUser, retryOnConflict } from "./events.ts";
+import { appendManyAndProject, loadAdminRoster, loadUser, retryOnConflict } from "./events.ts";
 import type { Metadata } from "./ports/EventStore.ts";
 import { findUserId, type UserView, view } from "./users.ts";
 
@@ -38,10 +38,11 @@ export const changeRole = Effect.fn("changeRole")(function* (
 
   return yield* retryOnConflict(
     Effect.gen(function* () {
-      const [target, admins] = yield* Effect.all([loadUser(userId), loadAdminSet], {
+      const [target, admins] = yield* Effect.all([loadUser(userId), loadAdminRoster], {
         concurrency: 2,
       });
-      const decision = decideRoleChange(command, target.state, admins.state);
+      const now = yield* Clock.currentTimeMillis;
+      const decision = decideRoleChange({ ...command, now }, target.state, admins.state);
       if (!decision.ok) {
         switch (decision.error._tag) {
           case "UserNotFound":

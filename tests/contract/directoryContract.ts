@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { Effect } from "effect";
+import { Effect, Exit, Scope } from "effect";
 import type { Directory, DirectoryWrite, UserPage } from "../../src/application/ports/Directory.ts";
 
 type Service = Directory["Service"];
@@ -26,14 +26,22 @@ const session = (id: string, userId: string, createdAt = now): DirectoryWrite =>
   userAgent: "agent",
 });
 
+/** A build held until `done` is called. */
+const begin = async (directory: Service) => {
+  const scope = await run(Scope.make());
+  const build = await run(Scope.provide(directory.build, scope));
+  return { ...build, done: () => run(Scope.close(scope, Exit.void)) };
+};
+
 /** What every Directory adapter must do; `open` gives a fresh, empty one. */
 export const directoryContract = (name: string, open: () => Promise<Service>) =>
   describe(`Directory contract: ${name}`, () => {
     const published = async (writes: readonly DirectoryWrite[] = []) => {
       const directory = await open();
-      const build = await run(directory.build);
+      const build = await begin(directory);
       await run(build.write(writes));
       await run(build.publish("c1"));
+      await build.done();
       return directory;
     };
 
@@ -45,12 +53,13 @@ export const directoryContract = (name: string, open: () => Promise<Service>) =>
 
     test("a build is invisible until published, then replaces the old generation whole", async () => {
       const directory = await published([user("a")]);
-      const build = await run(directory.build);
+      const build = await begin(directory);
       await run(build.write([user("b")]));
       expect((await run(directory.users({ limit: 10 }, now))).items.map((u) => u.id)).toEqual([
         "a",
       ]);
       await run(build.publish("c2"));
+      await build.done();
       expect(await run(directory.checkpoint)).toBe("c2");
       expect((await run(directory.users({ limit: 10 }, now))).items.map((u) => u.id)).toEqual([
         "b",
@@ -85,6 +94,8 @@ export const directoryContract = (name: string, open: () => Promise<Service>) =>
       const ids = async (query: Parameters<Service["users"]>[0]) =>
         (await run(directory.users(query, now))).items.map((u) => u.id);
       expect(await ids({ limit: 10, q: "ALIC" })).toEqual(["1", "3"]);
+      expect(await ids({ limit: 10, q: "%" })).toEqual([]);
+      expect(await ids({ limit: 10, q: "a_i" })).toEqual([]);
       expect(await ids({ limit: 10, role: "admin" })).toEqual(["3"]);
       expect(await ids({ limit: 10, status: "disabled" })).toEqual(["2"]);
       expect(await ids({ limit: 10, status: "active" })).toEqual(["1", "3"]);
@@ -113,6 +124,61 @@ export const directoryContract = (name: string, open: () => Promise<Service>) =>
       const listed = await run(directory.user("u", now));
       expect(listed).toMatchObject({ sessions: 2, lastLoginAt: now, status: "active" });
       expect(await run(directory.user("nobody", now))).toBeNull();
+    });
+
+    test("writes in later batches change the rows of earlier ones; an epoch end spares later sessions", async () => {
+      const directory = await open();
+      const build = await begin(directory);
+      await run(
+        build.write([
+          user("u"),
+          user("v"),
+          session("s1", "u", now - 10),
+          session("s2", "u", now - 9),
+          session("s4", "v", now - 8),
+        ]),
+      );
+      await run(
+        build.write([
+          { kind: "role", userId: "u", role: "admin" },
+          { kind: "disable", userId: "v", until: null },
+          { kind: "endSessions", userId: "u" },
+          session("s3", "u", now - 1),
+          { kind: "rotate", sessionId: "s4", at: now - 2, expiresAt: now + 90_000 },
+        ]),
+      );
+      await run(build.write([session("s5", "u", now), { kind: "endSession", sessionId: "s3" }]));
+      await run(build.publish("c1"));
+      await build.done();
+      expect(await run(directory.user("u", now))).toMatchObject({
+        role: "admin",
+        status: "active",
+        lastLoginAt: now,
+        sessions: 1,
+      });
+      expect((await run(directory.sessions("u", now))).map((s) => s.id)).toEqual(["s5"]);
+      expect(await run(directory.user("v", now))).toMatchObject({ status: "disabled" });
+      expect(await run(directory.sessions("v", now))).toMatchObject([
+        { id: "s4", lastUsedAt: now - 2, expiresAt: now + 90_000 },
+      ]);
+      expect(await run(directory.advance("c1", "c2", [{ kind: "enable", userId: "v" }]))).toBe(
+        true,
+      );
+      expect(await run(directory.user("v", now))).toMatchObject({ status: "active" });
+    });
+
+    test("one build at a time: a second fails DirectoryRebuilding until the first ends", async () => {
+      const directory = await open();
+      const first = await begin(directory);
+      const second = await run(Effect.exit(Effect.scoped(directory.build)));
+      expect(Exit.isFailure(second) && JSON.stringify(second.cause)).toContain(
+        "DirectoryRebuilding",
+      );
+      await first.done();
+      const third = await begin(directory);
+      await run(third.publish("c1"));
+      await third.done();
+      expect(await run(directory.checkpoint)).toBe("c1");
     });
 
     test("a write applied twice changes nothing more", async () => {

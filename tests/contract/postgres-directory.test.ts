@@ -1,5 +1,6 @@
-import { afterAll } from "bun:test";
-import { Effect } from "effect";
+import { afterAll, expect, test } from "bun:test";
+import { Effect, Exit, Scope } from "effect";
+import { createSql } from "../../src/adapters/postgres/client.ts";
 import { makePostgresDirectory } from "../../src/adapters/postgres/PostgresDirectory.ts";
 import { type TestSchema, testSchema } from "../support/postgres.ts";
 import { directoryContract } from "./directoryContract.ts";
@@ -13,4 +14,27 @@ directoryContract("PostgreSQL", async () => {
   const db = await testSchema("directory");
   schemas.push(db);
   return Effect.runPromise(makePostgresDirectory(db.sql));
+});
+
+test("two instances on one schema: a second rebuild is refused while the first runs, then allowed", async () => {
+  const db = await testSchema("directory-lock");
+  schemas.push(db);
+  const other = createSql({ url: db.url, schema: db.schema, max: 2 });
+  try {
+    const [a, b] = await Effect.runPromise(
+      Effect.all([makePostgresDirectory(db.sql), makePostgresDirectory(other)]),
+    );
+    const scope = await Effect.runPromise(Scope.make());
+    await Effect.runPromise(Scope.provide(a.build, scope));
+    const refused = await Effect.runPromise(Effect.flip(Effect.scoped(b.build)));
+    expect(refused._tag).toBe("DirectoryRebuilding");
+    await Effect.runPromise(Scope.close(scope, Exit.void));
+    const allowed = await Effect.runPromise(
+      Effect.scoped(Effect.flatMap(b.build, (build) => build.publish("c1"))),
+    );
+    expect(allowed).toBeUndefined();
+    expect(await Effect.runPromise(a.checkpoint)).toBe("c1");
+  } finally {
+    await other.end({ timeout: 5 });
+  }
 });

@@ -334,4 +334,50 @@ export const directorySuite = (mode: Mode) =>
       expect(back.status).toBe(200);
       root = (await api.login(adminName, adminPassword)).token;
     });
+
+    test("demoting the last active admin is refused with 409 while the other admin is disabled", async () => {
+      const name = fresh();
+      await api.register(name);
+      const promoted = await api.call("POST", "/auth/change-role", {
+        token: root,
+        body: { username: name, role: "admin" },
+      });
+      expect(promoted.status).toBe(200);
+      const ann = (await api.login(name)).token;
+      const annId = decodePayload(ann).sub as string;
+      let others: string[] = [];
+      await eventually(async () => {
+        const page = await api.call("GET", "/admin/users?role=admin&status=active&limit=100", {
+          token: ann,
+        });
+        others = (page.body.items as unknown as Item[])
+          .map((item) => item.id)
+          .filter((id) => id !== annId);
+        return others.length > 0;
+      });
+      // Every other admin disabled: ann is the last active one, and still an admin among several.
+      for (const id of others) {
+        const away = await api.call("POST", `/admin/users/${id}/disable`, {
+          token: ann,
+          body: { reason: "step aside" },
+        });
+        expect(away.status).toBe(200);
+      }
+      const demoted = await api.call("POST", "/auth/change-role", {
+        token: ann,
+        body: { username: name, role: "user" },
+      });
+      expect(demoted.status).toBe(409);
+      expect(await me(ann)).toBe(200);
+      for (const id of others) {
+        const back = await api.call("POST", `/admin/users/${id}/enable`, { token: ann });
+        expect(back.status).toBe(200);
+      }
+      root = (await api.login(adminName, adminPassword)).token;
+      const now = await api.call("POST", "/auth/change-role", {
+        token: root,
+        body: { username: name, role: "user" },
+      });
+      expect(now.status).toBe(200);
+    });
   });

@@ -17,9 +17,10 @@ export const replayCommand = async (
   verify: boolean,
   projection: ProjectionName = "all",
 ): Promise<number> => {
-  if (config.storage.mode === "embedded") {
-    console.log("Embedded mode keeps its projection in process and rebuilds it at every start.");
-    return 0;
+  const embedded = config.storage.mode === "embedded";
+  if (embedded && projection !== "directory") {
+    console.log("Embedded mode keeps its token state in process and rebuilds it at every start.");
+    if (projection === "tokens") return 0;
   }
   const started = performance.now();
   const log = jsonLogger("error");
@@ -38,7 +39,13 @@ export const replayCommand = async (
       return result.differences.length === 0 ? 0 : 1;
     }
     const began = performance.now();
-    const summary = yield* rebuildDirectory();
+    const summary = yield* rebuildDirectory().pipe(
+      Effect.catchTag("DirectoryRebuilding", () => Effect.succeed(null)),
+    );
+    if (summary === null) {
+      console.log("directory: another rebuild is running; nothing done");
+      return 1;
+    }
     const seconds = (performance.now() - began) / 1000;
     console.log(
       `directory rebuilt from ${summary.events} events in ${seconds.toFixed(2)} s ` +
@@ -78,14 +85,18 @@ export const replayCommand = async (
 
   const exit = await runtime.runPromiseExit(
     Effect.gen(function* () {
-      const first = projection === "directory" ? 0 : yield* tokens;
+      const first = projection === "directory" || embedded ? 0 : yield* tokens;
       const second = projection === "tokens" ? 0 : yield* directory;
       return Math.max(first, second);
     }),
   );
   await runtime.dispose();
   if (exit._tag === "Failure") {
-    console.error("replay failed: the event store, the directory or Redis is unreachable");
+    console.error(
+      embedded
+        ? "replay failed: the embedded store is in use by a running API (stop it first) or unreadable"
+        : "replay failed: the event store, the directory or Redis is unreachable",
+    );
     return 2;
   }
   return exit.value;

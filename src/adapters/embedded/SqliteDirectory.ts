@@ -1,9 +1,11 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Effect, Layer } from "effect";
 import {
   Directory,
+  type DirectoryBuild,
+  DirectoryRebuilding,
   type DirectorySession,
   DirectoryUnavailable,
   type DirectoryUser,
@@ -69,6 +71,9 @@ const schema = `
 
 const unavailable = (cause: unknown) => new DirectoryUnavailable({ cause });
 
+/** Files with a build under way in this process; another process is not excluded. */
+const building = new Set<string>();
+
 // A disable with an `until` lapses by itself: the status is decided at query time.
 const disabledAt = "(u.disabled = 1 and (u.disabled_until is null or u.disabled_until > $now))";
 const liveSession = "s.ended = 0 and s.expires_at > $now";
@@ -97,6 +102,7 @@ const toSession = (row: SessionRow): DirectorySession => ({
 });
 
 export const openSqliteDirectory = (path: string) => {
+  const lock = path === ":memory:" ? `:memory:${crypto.randomUUID()}` : resolve(path);
   const db = new Database(path, { create: true, strict: true });
   db.run("pragma journal_mode = wal");
   db.run("pragma synchronous = normal");
@@ -234,13 +240,21 @@ export const openSqliteDirectory = (path: string) => {
   const directory = Directory.of({
     checkpoint: attempt(() => state.get()?.checkpoint ?? null),
     advance: (from, to, writes) => attempt(() => advance.immediate(from, to, writes)),
-    build: Effect.sync(() => {
+    build: Effect.gen(function* () {
+      yield* Effect.acquireRelease(
+        Effect.suspend(() => {
+          if (building.has(lock)) return Effect.fail(new DirectoryRebuilding());
+          building.add(lock);
+          return Effect.void;
+        }),
+        () => Effect.sync(() => building.delete(lock)),
+      );
       const generation = crypto.randomUUID();
       return {
         write: (writes: readonly DirectoryWrite[]) =>
           attempt(() => db.transaction(() => applyWrites(generation, writes)).immediate()),
         publish: (checkpoint: string) => attempt(() => publish.immediate(generation, checkpoint)),
-      };
+      } satisfies DirectoryBuild;
     }),
     users: (query, now) =>
       attempt(() => {

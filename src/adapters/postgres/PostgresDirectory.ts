@@ -2,6 +2,8 @@ import { Effect, Layer } from "effect";
 import type postgres from "postgres";
 import {
   Directory,
+  type DirectoryBuild,
+  DirectoryRebuilding,
   type DirectorySession,
   DirectoryUnavailable,
   type DirectoryUser,
@@ -9,6 +11,7 @@ import {
 } from "../../application/ports/Directory.ts";
 import type { Role } from "../../domain/Role.ts";
 import { createSql, type PostgresOptions, quoteIdentifier, type Sql } from "./client.ts";
+import { foldBatch } from "./directoryBatch.ts";
 import { ensureSchema, migrate } from "./migrations.ts";
 
 type UserRow = {
@@ -58,6 +61,9 @@ const toSession = (row: SessionRow): DirectorySession => ({
 
 const queryTimeoutMs = 3_000;
 
+/** A LIKE pattern for a case-insensitive substring: the form a trigram index answers. */
+const contains = (text: string) => `%${text.toLowerCase().replace(/[\\%_]/g, "\\$&")}%`;
+
 /** Rows carry their generation: a rebuild fills a new one and publishes it in one transaction. */
 export const makePostgresDirectory = (
   sql: Sql,
@@ -73,50 +79,82 @@ export const makePostgresDirectory = (
       );
     yield* Effect.tryPromise({ try: () => migrate(sql), catch: unavailable });
 
-    const write = (tx: postgres.TransactionSql, g: string, w: DirectoryWrite) => {
-      switch (w.kind) {
-        case "user":
-          return tx`
-            insert into directory_users (generation, id, seq, username, role, created_at)
-            values (${g}, ${w.id},
-              (select coalesce(max(seq), 0) + 1 from directory_users where generation = ${g}),
-              ${w.username}, ${w.role}, ${w.createdAt})
-            on conflict do nothing`;
-        case "role":
-          return tx`update directory_users set role = ${w.role} where generation = ${g} and id = ${w.userId}`;
-        case "disable":
-          return tx`
-            update directory_users set disabled = true, disabled_until = ${w.until}
-            where generation = ${g} and id = ${w.userId}`;
-        case "enable":
-          return tx`
-            update directory_users set disabled = false, disabled_until = null
-            where generation = ${g} and id = ${w.userId}`;
-        case "endSessions":
-          return tx`
-            update directory_sessions set ended = true
-            where generation = ${g} and user_id = ${w.userId} and not ended`;
-        case "session":
-          return tx`
-            with started as (
-              insert into directory_sessions (generation, id, user_id, created_at, expires_at, ip, user_agent)
-              values (${g}, ${w.id}, ${w.userId}, ${w.createdAt}, ${w.expiresAt}, ${w.ip}, ${w.userAgent})
-              on conflict do nothing
-            )
-            update directory_users set last_login_at = greatest(last_login_at, ${w.createdAt})
-            where generation = ${g} and id = ${w.userId}`;
-        case "rotate":
-          return tx`
-            update directory_sessions set last_used_at = ${w.at}, expires_at = ${w.expiresAt}
-            where generation = ${g} and id = ${w.sessionId}`;
-        case "endSession":
-          return tx`update directory_sessions set ended = true where generation = ${g} and id = ${w.sessionId}`;
-      }
-    };
+    // postgres.js sends a boolean array as one boolean.
+    const flags = (values: readonly boolean[]) =>
+      sql`${values.map((value) => (value ? "t" : "f"))}::text[]::boolean[]`;
 
-    // Sent without waiting for each answer: postgres.js pipelines them on the one connection.
-    const writeAll = (tx: postgres.TransactionSql, g: string, writes: readonly DirectoryWrite[]) =>
-      Promise.all(writes.map((w) => write(tx, g, w)));
+    // Changes to earlier rows first, so that they never touch the rows this batch creates.
+    const writeAll = async (
+      tx: postgres.TransactionSql,
+      g: string,
+      writes: readonly DirectoryWrite[],
+    ) => {
+      const batch = foldBatch(writes);
+      const pending: PromiseLike<unknown>[] = [];
+      if (batch.roles.size > 0)
+        pending.push(tx`
+          update directory_users u set role = p.role
+          from unnest(${[...batch.roles.keys()]}::text[], ${[...batch.roles.values()]}::text[])
+            as p(id, role)
+          where u.generation = ${g} and u.id = p.id`);
+      if (batch.disables.size > 0) {
+        const changes = [...batch.disables.values()];
+        pending.push(tx`
+          update directory_users u set disabled = p.disabled, disabled_until = p.until
+          from unnest(${[...batch.disables.keys()]}::text[],
+            ${flags(changes.map((c) => c.disabled))}, ${changes.map((c) => c.until)}::bigint[])
+            as p(id, disabled, until)
+          where u.generation = ${g} and u.id = p.id`);
+      }
+      if (batch.logins.size > 0)
+        pending.push(tx`
+          update directory_users u set last_login_at = greatest(u.last_login_at, p.at)
+          from unnest(${[...batch.logins.keys()]}::text[], ${[...batch.logins.values()]}::bigint[])
+            as p(id, at)
+          where u.generation = ${g} and u.id = p.id`);
+      if (batch.endedUsers.size > 0)
+        pending.push(tx`
+          update directory_sessions set ended = true
+          where generation = ${g} and user_id = any(${[...batch.endedUsers]}::text[]) and not ended`);
+      if (batch.rotations.size > 0) {
+        const rotations = [...batch.rotations.values()];
+        pending.push(tx`
+          update directory_sessions s set last_used_at = p.at, expires_at = p.expires_at
+          from unnest(${[...batch.rotations.keys()]}::text[], ${rotations.map((r) => r.at)}::bigint[],
+            ${rotations.map((r) => r.expiresAt)}::bigint[]) as p(id, at, expires_at)
+          where s.generation = ${g} and s.id = p.id`);
+      }
+      if (batch.endedSessions.size > 0)
+        pending.push(tx`
+          update directory_sessions set ended = true
+          where generation = ${g} and id = any(${[...batch.endedSessions]}::text[])`);
+      // Sent without waiting for each answer: postgres.js pipelines them on the one connection.
+      await Promise.all(pending);
+      const { users, sessions } = batch;
+      if (users.length > 0)
+        await tx`
+          insert into directory_users
+            (generation, id, seq, username, role, disabled, disabled_until, created_at, last_login_at)
+          select ${g}, p.id,
+            (select coalesce(max(seq), 0) from directory_users where generation = ${g}) + p.n,
+            p.username, p.role, p.disabled, p.disabled_until, p.created_at, p.last_login_at
+          from unnest(${users.map((u) => u.id)}::text[], ${users.map((u) => u.username)}::text[],
+            ${users.map((u) => u.role)}::text[], ${flags(users.map((u) => u.disabled))},
+            ${users.map((u) => u.disabledUntil)}::bigint[], ${users.map((u) => u.createdAt)}::bigint[],
+            ${users.map((u) => u.lastLoginAt)}::bigint[])
+            with ordinality as p(id, username, role, disabled, disabled_until, created_at, last_login_at, n)
+          on conflict do nothing`;
+      if (sessions.length > 0)
+        await tx`
+          insert into directory_sessions
+            (generation, id, user_id, created_at, last_used_at, expires_at, ip, user_agent, ended)
+          select ${g}, p.* from unnest(${sessions.map((s) => s.id)}::text[],
+            ${sessions.map((s) => s.userId)}::text[], ${sessions.map((s) => s.createdAt)}::bigint[],
+            ${sessions.map((s) => s.lastUsedAt)}::bigint[], ${sessions.map((s) => s.expiresAt)}::bigint[],
+            ${sessions.map((s) => s.ip)}::text[], ${sessions.map((s) => s.userAgent)}::text[],
+            ${flags(sessions.map((s) => s.ended))}) as p
+          on conflict do nothing`;
+    };
 
     const current = sql`(select generation from directory_state where id = 1)`;
     const live = (now: number) => sql`s.ended = false and s.expires_at > ${now}`;
@@ -141,7 +179,34 @@ export const makePostgresDirectory = (
             return true;
           }),
         ),
-      build: Effect.sync(() => {
+      build: Effect.gen(function* () {
+        // A session lock, one per schema, on a connection of its own: it ends with the build or with
+        // the connection.
+        yield* Effect.acquireRelease(
+          attempt(async () => {
+            const reserved = await sql.reserve();
+            const [row] = await reserved<{ locked: boolean }[]>`
+              select pg_try_advisory_lock(hashtext('authlog.directory.' || current_schema())) as locked`.catch(
+              (cause) => {
+                reserved.release();
+                throw cause;
+              },
+            );
+            if (!row?.locked) reserved.release();
+            return row?.locked ? reserved : null;
+          }).pipe(
+            Effect.flatMap((reserved) =>
+              reserved === null ? Effect.fail(new DirectoryRebuilding()) : Effect.succeed(reserved),
+            ),
+          ),
+          (reserved) =>
+            Effect.promise(async () => {
+              await reserved`select pg_advisory_unlock(hashtext('authlog.directory.' || current_schema()))`.catch(
+                () => undefined,
+              );
+              reserved.release();
+            }),
+        );
         const generation = crypto.randomUUID();
         return {
           write: (writes: readonly DirectoryWrite[]) =>
@@ -162,14 +227,14 @@ export const makePostgresDirectory = (
                 }
               }),
             ).pipe(Effect.asVoid),
-        };
+        } satisfies DirectoryBuild;
       }),
       users: (query, now) =>
         attempt(
           () => sql<UserRow[]>`
             select ${userColumns(now)} from directory_users u
             where u.generation = ${current} and u.seq > ${query.after ?? 0}
-              ${query.q === undefined ? sql`` : sql`and strpos(lower(u.username), lower(${query.q})) > 0`}
+              ${query.q === undefined ? sql`` : sql`and lower(u.username) like ${contains(query.q)}`}
               ${query.role === undefined ? sql`` : sql`and u.role = ${query.role}`}
               ${
                 query.status === undefined

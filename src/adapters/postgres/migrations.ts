@@ -109,6 +109,26 @@ export const migrations: readonly Migration[] = [
       create index directory_sessions_user_idx on directory_sessions (generation, user_id);
     `,
   },
+  {
+    version: 5,
+    name: "username search by trigrams",
+    // pg_trgm is the operator's to install, database-wide (created from a schema's migration,
+    // some of its objects could land in that schema and go with it); without it, a scan.
+    sql: `
+      do $$
+      declare
+        home name;
+      begin
+        select n.nspname into home from pg_opclass c
+          join pg_namespace n on n.oid = c.opcnamespace where c.opcname = 'gin_trgm_ops';
+        if home is not null then
+          execute format(
+            'create index directory_users_username_idx on directory_users
+             using gin (lower(username) %I.gin_trgm_ops)', home);
+        end if;
+      end $$;
+    `,
+  },
 ];
 
 /**

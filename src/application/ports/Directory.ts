@@ -1,4 +1,4 @@
-import { Context, Data, type Effect } from "effect";
+import { Context, Data, type Effect, type Scope } from "effect";
 import type { Role } from "../../domain/Role.ts";
 import type { Checkpoint } from "./EventStore.ts";
 
@@ -80,6 +80,9 @@ export type DirectoryBuild = {
   readonly publish: (checkpoint: Checkpoint) => Effect.Effect<void, DirectoryUnavailable>;
 };
 
+/** Another build holds the directory (in this process or another instance). */
+export class DirectoryRebuilding extends Data.TaggedError("DirectoryRebuilding") {}
+
 export class DirectoryUnavailable extends Data.TaggedError("DirectoryUnavailable")<{
   readonly cause: unknown;
 }> {}
@@ -99,8 +102,15 @@ export class Directory extends Context.Service<
       to: Checkpoint,
       writes: readonly DirectoryWrite[],
     ) => Effect.Effect<boolean, DirectoryUnavailable>;
-    /** Starts a new generation; the published one keeps answering meanwhile. */
-    readonly build: Effect.Effect<DirectoryBuild, DirectoryUnavailable>;
+    /**
+     * Starts a new generation; the published one keeps answering meanwhile. One build at a time:
+     * it holds the directory until its scope closes.
+     */
+    readonly build: Effect.Effect<
+      DirectoryBuild,
+      DirectoryUnavailable | DirectoryRebuilding,
+      Scope.Scope
+    >;
     /** Users in creation order, oldest first, from `query.after`. */
     readonly users: (
       query: UserQuery,

@@ -126,13 +126,23 @@ export type RoleChangeDecision =
     }
   | { readonly ok: false; readonly error: UserNotFound | LastAdmin | NotAnAdmin };
 
-/** `caller` null: an operator. Never empties the set; granting admin again restores its entry. */
+/**
+ * `caller` null: an operator. Never leaves the set without an active admin (a disabled one does
+ * not count); granting admin again restores a missing entry.
+ */
 export const decideRoleChange = (
-  command: { readonly role: Role; readonly caller: string | null; readonly by: string },
+  command: {
+    readonly role: Role;
+    readonly caller: string | null;
+    readonly by: string;
+    readonly now: number;
+  },
   target: User,
-  admins: AdminSet,
+  roster: AdminRoster,
 ): RoleChangeDecision => {
-  if (command.caller !== null && !admins.has(command.caller)) {
+  const { admins } = roster;
+  const active = activeAdmins(roster, command.now);
+  if (command.caller !== null && !active.includes(command.caller)) {
     return { ok: false, error: new NotAnAdmin() };
   }
   if (target.status !== "active") return { ok: false, error: new UserNotFound() };
@@ -146,7 +156,7 @@ export const decideRoleChange = (
     return { ok: true, user: decided.events, admins: granted };
   }
   const isAdmin = target.role === "admin" || admins.has(userId);
-  if (isAdmin && [...admins].every((id) => id === userId)) {
+  if (isAdmin && active.every((id) => id === userId)) {
     return { ok: false, error: new LastAdmin() };
   }
   return {
