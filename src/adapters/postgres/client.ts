@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import net from "node:net";
 import postgres from "postgres";
 
@@ -21,13 +20,16 @@ let next = 0;
 
 /**
  * postgres.js hears of a dropped connection only from "close"; a socket the server closed under
- * a write may only "end" on Bun, and its query would wait for ever.
+ * a write may only "end" on Bun, and its query would wait for ever. Handed over while still
+ * connecting, as postgres.js's own sockets are: until it has one, a query sent to the
+ * connection would be written to no socket at all, and that throws outside any query.
  */
-const connect = async ({ host, port, path }: Target) => {
+const connect = ({ host, port, path }: Target) => {
   const at = next++ % host.length;
   const socket = path ? net.connect(path) : net.connect(port[at] ?? 5432, host[at]);
-  socket.once("end", () => socket.destroy());
-  await once(socket, "connect");
+  // After the writes postgres.js has already scheduled: it forgets its socket on "close", and a
+  // write still pending then would find none.
+  socket.once("end", () => setImmediate(() => socket.destroy()));
   return socket;
 };
 
