@@ -139,6 +139,10 @@ export const openSqliteDirectory = (path: string) => {
     endSession: db.query(
       "update directory_sessions set ended = 1 where generation = $g and id = $id",
     ),
+    forgetSessions: db.query(
+      "delete from directory_sessions where generation = $g and user_id = $id",
+    ),
+    forgetUser: db.query("delete from directory_users where generation = $g and id = $id"),
   };
 
   const applyWrites = (g: string, writes: readonly DirectoryWrite[]) => {
@@ -164,6 +168,10 @@ export const openSqliteDirectory = (path: string) => {
           break;
         case "endSessions":
           statements.endSessions.run({ g, id: w.userId });
+          break;
+        case "forget":
+          statements.forgetSessions.run({ g, id: w.userId });
+          statements.forgetUser.run({ g, id: w.userId });
           break;
         case "session":
           statements.session.run({

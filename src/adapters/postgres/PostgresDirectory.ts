@@ -96,6 +96,12 @@ export const makePostgresDirectory = (
           return tx`
             update directory_sessions set ended = true
             where generation = ${g} and user_id = ${w.userId} and not ended`;
+        case "forget":
+          return tx`
+            with sessions as (
+              delete from directory_sessions where generation = ${g} and user_id = ${w.userId}
+            )
+            delete from directory_users where generation = ${g} and id = ${w.userId}`;
         case "session":
           return tx`
             with started as (

@@ -109,6 +109,18 @@ export const migrations: readonly Migration[] = [
       create index directory_sessions_user_idx on directory_sessions (generation, user_id);
     `,
   },
+  {
+    version: 5,
+    name: "per-user data keys",
+    sql: `
+      create table user_keys (
+        subject text primary key,
+        key bytea,
+        created_at timestamptz not null default now(),
+        erased_at timestamptz
+      );
+    `,
+  },
 ];
 
 /** An advisory lock per schema lets instances start together: the first migrates, others wait. */
