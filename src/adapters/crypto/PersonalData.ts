@@ -74,6 +74,9 @@ type Fields = Record<string, unknown>;
 const isRecord = (value: unknown): value is Fields =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
+const holdsAny = (fields: unknown, names: readonly string[]) =>
+  isRecord(fields) && names.some((name) => typeof fields[name] === "string");
+
 const sealedSubject = (value: unknown): string | null => {
   if (typeof value !== "string" || !value.startsWith(prefix)) return null;
   const end = value.indexOf(":", prefix.length);
@@ -179,10 +182,15 @@ export const protectPersonalData = (
       const owners = appends.flatMap(({ streamId, events }) =>
         events.map((event) => dataOwner(streamId, event.data, metadata)),
       );
-      const subjects = [...owners, metadata.actor ?? null].filter((s): s is string => s !== null);
-      const stored = yield* keys.keysOf(subjects, (subject) =>
-        wrapping.wrap(subject, randomBytes(32)),
-      );
+      const events = appends.flatMap((entry) => entry.events);
+      const subjects = [
+        ...owners.filter((_, i) => holdsAny(events[i]?.data, dataFields)),
+        ...(holdsAny(metadata, metadataFields) ? [metadata.actor ?? null] : []),
+      ].filter((s): s is string => s !== null);
+      const stored =
+        subjects.length === 0
+          ? new Map<string, StoredKey>()
+          : yield* keys.keysOf(subjects, (subject) => wrapping.wrap(subject, randomBytes(32)));
       const key = opened(stored);
       const sealedMetadata = seal(
         metadata as Fields,

@@ -100,6 +100,8 @@ export const openSqliteDirectory = (path: string) => {
   const db = new Database(path, { create: true, strict: true });
   db.run("pragma journal_mode = wal");
   db.run("pragma synchronous = normal");
+  // A forgotten user's rows are overwritten in place, not left in free pages.
+  db.run("pragma secure_delete = on");
   db.run(schema);
 
   const state = db.query<{ generation: string; checkpoint: string }, []>(
@@ -241,7 +243,13 @@ export const openSqliteDirectory = (path: string) => {
 
   const directory = Directory.of({
     checkpoint: attempt(() => state.get()?.checkpoint ?? null),
-    advance: (from, to, writes) => attempt(() => advance.immediate(from, to, writes)),
+    advance: (from, to, writes) =>
+      attempt(() => {
+        const moved = advance.immediate(from, to, writes);
+        // Older copies of the forgotten rows may still sit in the write-ahead log.
+        if (writes.some((w) => w.kind === "forget")) db.run("pragma wal_checkpoint(truncate)");
+        return moved;
+      }),
     build: Effect.sync(() => {
       const generation = crypto.randomUUID();
       return {
