@@ -38,7 +38,9 @@ describe("erasure as processes: cli users erase, replay, verify-log", () => {
     const erased = await cli(storage.env, "users", "erase", name);
     expect(erased.code).toBe(0);
     expect(erased.stdout).toContain("is erased");
-    const me = await fetch(`${api.base}/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+    const me = await fetch(`${api.base}/auth/me`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(me.status).toBe(401);
     const replayed = await cli(storage.env, "replay");
     expect(replayed.code).toBe(0);

@@ -38,6 +38,7 @@ export const accountController = ({ run, guard, bodies, context, cookies }: Deps
           ...tokenProblems,
           401: "No valid access token, or password is wrong.",
           409: "The caller is the last active admin, or the account changed meanwhile.",
+          422: "password is missing or not a string.",
           429: "Too many wrong passwords for this user or from this client; see Retry-After.",
         }),
         detail: {
