@@ -13,6 +13,7 @@ import { HmacTokensLayer } from "./adapters/crypto/HmacTokens.ts";
 import { KeyRingTokensLayer } from "./adapters/crypto/KeyRingTokens.ts";
 import { NodeRsArgon2PasswordHasherLayer } from "./adapters/crypto/NodeRsArgon2PasswordHasher.ts";
 import { NodeKeyGeneratorLayer } from "./adapters/crypto/NodeSigningKeys.ts";
+import { PersonalDataLayer } from "./adapters/crypto/PersonalData.ts";
 import { Sha256ClientSecretsLayer } from "./adapters/crypto/Sha256ClientSecrets.ts";
 import { UuidIdsLayer } from "./adapters/crypto/UuidIds.ts";
 import { MemoryCacheLayer } from "./adapters/embedded/MemoryCache.ts";
@@ -21,6 +22,7 @@ import { MemoryTokenStateLayer } from "./adapters/embedded/MemoryTokenState.ts";
 import { type App, createApp } from "./adapters/http/app.ts";
 import { jsonLogger, type Logger } from "./adapters/logging/jsonLogger.ts";
 import { prettyLogger } from "./adapters/logging/prettyLogger.ts";
+import { PostgresDataKeysFromUrl } from "./adapters/postgres/PostgresDataKeys.ts";
 import { PostgresDirectoryFromUrl } from "./adapters/postgres/PostgresDirectory.ts";
 import { PostgresEventStoreFromUrl } from "./adapters/postgres/PostgresEventStore.ts";
 import { makePrometheusMetrics } from "./adapters/prometheus/PrometheusMetrics.ts";
@@ -39,6 +41,7 @@ import { gauges } from "./application/operations.ts";
 import { ProjectorLive } from "./application/Projector.ts";
 import { AuthSettings } from "./application/ports/AuthSettings.ts";
 import { Cache, noCache } from "./application/ports/Cache.ts";
+import type { DataKeys } from "./application/ports/DataKeys.ts";
 import type { Directory, DirectoryUnavailable } from "./application/ports/Directory.ts";
 import type { EventStore, StoreUnavailable } from "./application/ports/EventStore.ts";
 import { HeavyTaskSettings } from "./application/ports/HeavyTaskSettings.ts";
@@ -56,7 +59,7 @@ export type Runtime = "bun" | "deno";
 
 /** Where the event log, the token projection and the attempt counters live. */
 export type Infrastructure = Layer.Layer<
-  EventStore | TokenState | RateLimiter | Directory,
+  EventStore | DataKeys | TokenState | RateLimiter | Directory,
   StoreUnavailable | DirectoryUnavailable
 >;
 
@@ -76,11 +79,18 @@ export const logServices = (config: Config) => {
   return Layer.merge(eventStore(kept), HmacLogSignerLayer(Redacted.value(kept.jwt.secret)));
 };
 
+/** Personal fields sealed under per-user data keys (decision 48). */
+const personalData = (config: Config) =>
+  PersonalDataLayer({
+    claimSecret: Redacted.value(config.jwt.secret),
+    keyEncryptionKey: config.jwt.keyEncryptionKey && Redacted.value(config.jwt.keyEncryptionKey),
+  });
+
 export const infrastructure = (config: Config, log: Logger): Infrastructure => {
   const storage = config.storage;
   if (storage.mode === "embedded") {
     return Layer.mergeAll(
-      embeddedEventStore(storage.dataDir),
+      personalData(config).pipe(Layer.provide(embeddedEventStore(storage.dataDir))),
       embeddedDirectory(storage.dataDir),
       MemoryTokenStateLayer,
       MemoryRateLimiterLayer,
@@ -91,8 +101,11 @@ export const infrastructure = (config: Config, log: Logger): Infrastructure => {
     ...(storage.databaseSchema ? { schema: storage.databaseSchema } : {}),
   };
   // In turn: the event store creates the schema and migrates it first.
-  const store = PostgresDirectoryFromUrl(database).pipe(
+  const stored = PostgresDataKeysFromUrl(database).pipe(
     Layer.provideMerge(PostgresEventStoreFromUrl(database)),
+  );
+  const store = PostgresDirectoryFromUrl(database).pipe(
+    Layer.provideMerge(personalData(config).pipe(Layer.provide(stored))),
   );
   const redisOutage = outage(log, {
     down: "redis unreachable: token checks and logins answer 503 until it is back",

@@ -27,6 +27,8 @@ export const directoryWrites = (
       ];
     case "UserEnabled":
       return [{ kind: "enable", userId: event.data.userId }];
+    case "UserErased":
+      return [{ kind: "forget", userId: event.data.userId }];
     case "SessionStarted": {
       const { sessionId: id, userId, startedAt, expiresAt } = event.data;
       const ip = event.data.ip ?? null;

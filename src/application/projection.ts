@@ -24,6 +24,7 @@ export const epochTypes: readonly DomainEvent["type"][] = [
   "PasswordChanged",
   "AllSessionsRevoked",
   "UserDisabled",
+  "UserErased",
 ];
 
 /** Revocations outlive their token: instance and Redis clocks may disagree (decision 27). */
@@ -37,6 +38,7 @@ export const projectEvent = (event: DomainEvent): readonly ProjectionWrite[] => 
     case "PasswordChanged":
     case "AllSessionsRevoked":
     case "UserDisabled":
+    case "UserErased":
       return [{ kind: "epoch", userId: event.data.userId, epoch: event.data.epoch }];
     case "TokenRevoked":
       return [

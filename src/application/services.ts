@@ -5,6 +5,7 @@ import type { Projector } from "./Projector.ts";
 import type { AuthSettings } from "./ports/AuthSettings.ts";
 import type { Cache } from "./ports/Cache.ts";
 import type { ClientSecrets } from "./ports/ClientSecrets.ts";
+import type { DataKeys } from "./ports/DataKeys.ts";
 import type { Directory } from "./ports/Directory.ts";
 import type { EventStore } from "./ports/EventStore.ts";
 import type { FibonacciComputer } from "./ports/FibonacciComputer.ts";
@@ -23,6 +24,7 @@ export type AppServices =
   | Authenticator
   | AuthSettings
   | EventStore
+  | DataKeys
   | Ids
   | PasswordHasher
   | Tokens

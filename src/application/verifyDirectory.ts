@@ -45,6 +45,12 @@ export const verifyDirectory = Effect.gen(function* () {
           else user.disabled = write.kind === "disable" ? { until: write.until } : null;
           break;
         }
+        case "forget":
+          users.delete(write.userId);
+          for (const [id, session] of sessions) {
+            if (session.userId === write.userId) sessions.delete(id);
+          }
+          break;
         case "endSessions":
           for (const session of sessions.values()) {
             if (session.userId === write.userId) session.ended = true;

@@ -557,6 +557,22 @@ describe("the whole API through a validating proxy (Prism) in front of a real pr
       token: boss.token,
     });
     await call(401, strict, "POST", `/admin/users/${frankId}/logout`, { token: bogusToken });
+
+    const gina = await register("gina");
+    const ginaToken = (await logIn("gina")).token;
+    await call(401, strict, "DELETE", "/auth/me", {
+      json: { password: "not the password" },
+      token: ginaToken,
+    });
+    await call(422, loose, "DELETE", "/auth/me", { json: {}, token: ginaToken });
+    await call(204, strict, "DELETE", "/auth/me", { json: { password }, token: ginaToken });
+    await call(404, strict, "DELETE", `/admin/users/${String(gina.body.id)}`, {
+      token: boss.token,
+    });
+    const frankAgain = (await logIn("frank")).token;
+    await call(403, strict, "DELETE", `/admin/users/${frankId}`, { token: frankAgain });
+    await call(204, strict, "DELETE", `/admin/users/${frankId}`, { token: boss.token });
+    await call(422, loose, "DELETE", `/admin/users/${"x".repeat(65)}`, { token: boss.token });
   });
 
   test("register: past REGISTER_RATE_LIMIT from one client it is 429", async () => {

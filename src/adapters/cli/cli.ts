@@ -4,6 +4,7 @@ import { Cause, Effect, Exit, type Layer, ManagedRuntime } from "effect";
 import { disableUser, enableUser, listUsers, logoutUser } from "../../application/accounts.ts";
 import { changeRole } from "../../application/changeRole.ts";
 import { createClient, listClients, revokeClient } from "../../application/clients.ts";
+import { eraseUser } from "../../application/erase.ts";
 import type { AppError } from "../../application/errors.ts";
 import { UserNotFound } from "../../application/errors.ts";
 import { type KeyListing, listKeys } from "../../application/keys/listKeys.ts";
@@ -45,6 +46,9 @@ const usage = `Usage: bun run cli <command>
       Enables a disabled account.
   users logout <username>
       Ends every session of the user.
+  users erase <username>
+      Erases the user: their data key is destroyed (the username, IP addresses and user agents
+      in the log read "[erased]" from then on), every token dies, the username is free again.
   clients create <name>
       Registers a client (a service that calls POST /oauth/introspect) and prints its
       client_id and client_secret; the secret is shown this once and never stored.
@@ -117,6 +121,7 @@ const arity: Record<string, number> = {
   "users disable": 1,
   "users enable": 1,
   "users logout": 1,
+  "users erase": 1,
   "clients revoke": 1,
   "keys list": 0,
   "keys rotate": 0,
@@ -336,9 +341,15 @@ const program = Effect.gen(function* () {
     }
     case "users disable":
     case "users enable":
-    case "users logout": {
+    case "users logout":
+    case "users erase": {
       const id = yield* findUserId(one);
       if (id === null) return yield* new UserNotFound();
+      if (command === "users erase") {
+        yield* eraseUser(id, { operator }, metadata);
+        console.log(`${one} (id ${id}) is erased`);
+        return;
+      }
       if (command === "users logout") {
         yield* logoutUser(id, { operator }, metadata);
         console.log(`every session of ${one} is ended`);

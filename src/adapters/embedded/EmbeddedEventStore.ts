@@ -1,7 +1,8 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { Effect, Layer } from "effect";
+import { Context, Effect, Layer } from "effect";
+import { DataKeys, type StoredKey } from "../../application/ports/DataKeys.ts";
 import {
   type AppendResult,
   type Checkpoint,
@@ -49,6 +50,7 @@ const migrations: readonly string[] = [
      claimed_at integer not null
    );`,
   "alter table events add column hash blob",
+  "create table user_keys (subject text primary key, key blob, erased_at integer)",
 ];
 
 const micros = (recordedAtMs: number) => BigInt(recordedAtMs) * 1000n;
@@ -104,6 +106,7 @@ type Outcome =
 
 export type EmbeddedEventStore = {
   readonly store: EventStore["Service"];
+  readonly dataKeys: DataKeys["Service"];
   readonly close: () => void;
 };
 
@@ -117,6 +120,8 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
     db.run("pragma journal_mode = wal");
     // FULL: an acknowledged revocation survives a power cut, not only a crash of the process.
     db.run("pragma synchronous = full");
+    // A destroyed data key is overwritten in place, not left in a free page.
+    db.run("pragma secure_delete = on");
     migrate(db);
   } catch (error) {
     db.close();
@@ -469,8 +474,61 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
       ).pipe(Effect.asVoid),
   });
 
+  const attempt = <A>(run: () => A) => Effect.try({ try: run, catch: unavailable });
+  const keyOf = db.query<{ key: Uint8Array | null }, [string]>(
+    "select key from user_keys where subject = ?",
+  );
+  const insertKey = db.query<never, [string, Uint8Array]>(
+    "insert into user_keys (subject, key) values (?, ?) on conflict (subject) do nothing",
+  );
+  const eraseKey = db.query<never, [string, number]>(
+    `insert into user_keys (subject, key, erased_at) values (?1, null, ?2)
+     on conflict (subject) do update set key = null, erased_at = coalesce(erased_at, ?2)`,
+  );
+  const releaseClaims = db.query<never, [string]>("delete from claims where stream_id = ?");
+  const claimsWith = db.query<{ key: string }, [string]>(
+    "select key from claims where substr(key, 1, length(?1)) = ?1",
+  );
+  const renameClaim = db.query<never, [string, string]>("update claims set key = ? where key = ?");
+  const keysOf = db.transaction(
+    (subjects: readonly string[], fresh?: (subject: string) => Uint8Array) => {
+      const keys = new Map<string, StoredKey>();
+      for (const subject of new Set(subjects)) {
+        let row = keyOf.get(subject);
+        if (row === null && fresh !== undefined) {
+          insertKey.run(subject, fresh(subject));
+          row = keyOf.get(subject);
+        }
+        if (row !== null) keys.set(subject, row.key);
+      }
+      return keys;
+    },
+  );
+  const forget = db.transaction((subject: string, streamId: string) => {
+    eraseKey.run(subject, Date.now());
+    releaseClaims.run(streamId);
+  });
+  const dataKeys = DataKeys.of({
+    keysOf: (subjects, fresh) => attempt(() => keysOf.immediate(subjects, fresh)),
+    forget: (subject, streamId) =>
+      attempt(() => {
+        forget.immediate(subject, streamId);
+        // The log's older pages may still sit in the write-ahead log: it goes too.
+        db.run("pragma wal_checkpoint(truncate)");
+      }),
+    renameClaims: (prefix, rename) =>
+      attempt(() =>
+        db.transaction(() => {
+          const rows = claimsWith.all(prefix);
+          for (const { key } of rows) renameClaim.run(rename(key), key);
+          return rows.length;
+        })(),
+      ),
+  });
+
   return {
     store,
+    dataKeys,
     close: () => {
       listeners.clear();
       db.close();
@@ -478,9 +536,12 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
   };
 };
 
+const services = (embedded: EmbeddedEventStore) =>
+  Context.make(EventStore, embedded.store).pipe(Context.add(DataKeys, embedded.dataKeys));
+
+/** The event store and the data keys, in one SQLite file of `dataDir`. */
 export const EmbeddedEventStoreLayer = (dataDir: string) =>
-  Layer.effect(
-    EventStore,
+  Layer.effectContext(
     Effect.acquireRelease(
       Effect.try({
         try: () => {
@@ -490,13 +551,12 @@ export const EmbeddedEventStoreLayer = (dataDir: string) =>
         catch: unavailable,
       }),
       (embedded) => Effect.sync(() => embedded.close()),
-    ).pipe(Effect.map((embedded) => embedded.store)),
+    ).pipe(Effect.map(services)),
   );
 
-export const MemoryEventStoreLayer = Layer.effect(
-  EventStore,
+export const MemoryEventStoreLayer = Layer.effectContext(
   Effect.acquireRelease(
     Effect.sync(() => openEmbeddedEventStore(":memory:")),
     (embedded) => Effect.sync(() => embedded.close()),
-  ).pipe(Effect.map((embedded) => embedded.store)),
+  ).pipe(Effect.map(services)),
 );

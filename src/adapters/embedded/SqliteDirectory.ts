@@ -106,6 +106,8 @@ export const openSqliteDirectory = (path: string) => {
   const db = new Database(path, { create: true, strict: true });
   db.run("pragma journal_mode = wal");
   db.run("pragma synchronous = normal");
+  // A forgotten user's rows are overwritten in place, not left in free pages.
+  db.run("pragma secure_delete = on");
   db.run(schema);
 
   const state = db.query<{ generation: string; checkpoint: string }, []>(
@@ -145,6 +147,10 @@ export const openSqliteDirectory = (path: string) => {
     endSession: db.query(
       "update directory_sessions set ended = 1 where generation = $g and id = $id",
     ),
+    forgetSessions: db.query(
+      "delete from directory_sessions where generation = $g and user_id = $id",
+    ),
+    forgetUser: db.query("delete from directory_users where generation = $g and id = $id"),
   };
 
   const applyWrites = (g: string, writes: readonly DirectoryWrite[]) => {
@@ -170,6 +176,10 @@ export const openSqliteDirectory = (path: string) => {
           break;
         case "endSessions":
           statements.endSessions.run({ g, id: w.userId });
+          break;
+        case "forget":
+          statements.forgetSessions.run({ g, id: w.userId });
+          statements.forgetUser.run({ g, id: w.userId });
           break;
         case "session":
           statements.session.run({
@@ -239,7 +249,13 @@ export const openSqliteDirectory = (path: string) => {
 
   const directory = Directory.of({
     checkpoint: attempt(() => state.get()?.checkpoint ?? null),
-    advance: (from, to, writes) => attempt(() => advance.immediate(from, to, writes)),
+    advance: (from, to, writes) =>
+      attempt(() => {
+        const moved = advance.immediate(from, to, writes);
+        // Older copies of the forgotten rows may still sit in the write-ahead log.
+        if (writes.some((w) => w.kind === "forget")) db.run("pragma wal_checkpoint(truncate)");
+        return moved;
+      }),
     build: Effect.gen(function* () {
       yield* Effect.acquireRelease(
         Effect.suspend(() => {

@@ -154,6 +154,11 @@ export const makePostgresDirectory = (
             ${sessions.map((s) => s.ip)}::text[], ${sessions.map((s) => s.userAgent)}::text[],
             ${flags(sessions.map((s) => s.ended))}) as p
           on conflict do nothing`;
+      if (batch.forgotten.size > 0) {
+        const gone = [...batch.forgotten];
+        await tx`delete from directory_sessions where generation = ${g} and user_id = any(${gone}::text[])`;
+        await tx`delete from directory_users where generation = ${g} and id = any(${gone}::text[])`;
+      }
     };
 
     const current = sql`(select generation from directory_state where id = 1)`;

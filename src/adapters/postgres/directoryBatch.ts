@@ -36,6 +36,8 @@ export type Batch = {
   readonly endedSessions: Set<string>;
   /** Users whose earlier sessions all end. */
   readonly endedUsers: Set<string>;
+  /** Users erased: their rows go, whatever this batch or earlier ones wrote. */
+  readonly forgotten: Set<string>;
 };
 
 export const foldBatch = (writes: readonly DirectoryWrite[]): Batch => {
@@ -51,6 +53,7 @@ export const foldBatch = (writes: readonly DirectoryWrite[]): Batch => {
     rotations: new Map(),
     endedSessions: new Set(),
     endedUsers: new Set(),
+    forgotten: new Set(),
   };
   for (const w of writes) {
     switch (w.kind) {
@@ -108,7 +111,17 @@ export const foldBatch = (writes: readonly DirectoryWrite[]): Batch => {
         else batch.endedSessions.add(w.sessionId);
         break;
       }
+      case "forget":
+        batch.forgotten.add(w.userId);
+        break;
     }
   }
-  return batch;
+  if (batch.forgotten.size === 0) return batch;
+  const kept = <T>(rows: T[], userOf: (row: T) => string) =>
+    rows.filter((row) => !batch.forgotten.has(userOf(row)));
+  return {
+    ...batch,
+    users: kept(batch.users, (user) => user.id),
+    sessions: kept(batch.sessions, (session) => session.userId),
+  };
 };

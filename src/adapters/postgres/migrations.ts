@@ -129,6 +129,18 @@ export const migrations: readonly Migration[] = [
       end $$;
     `,
   },
+  {
+    version: 6,
+    name: "per-user data keys",
+    sql: `
+      create table user_keys (
+        subject text primary key,
+        key bytea,
+        created_at timestamptz not null default now(),
+        erased_at timestamptz
+      );
+    `,
+  },
 ];
 
 /**

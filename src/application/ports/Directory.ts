@@ -55,6 +55,8 @@ export type DirectoryWrite =
   | { readonly kind: "disable"; readonly userId: string; readonly until: number | null }
   | { readonly kind: "enable"; readonly userId: string }
   | { readonly kind: "endSessions"; readonly userId: string }
+  /** The user and its sessions leave the directory: nothing of them is kept. */
+  | { readonly kind: "forget"; readonly userId: string }
   | {
       readonly kind: "session";
       readonly id: string;

@@ -110,6 +110,30 @@ export const decideEnable = (
   };
 };
 
+/** `caller` null: an operator or the user itself. The last active admin is never erased. */
+export const decideErase = (
+  command: { readonly caller: string | null; readonly by: string; readonly now: number },
+  target: User,
+  roster: AdminRoster,
+): AccountDecision => {
+  const active = activeAdmins(roster, command.now);
+  if (command.caller !== null && !active.includes(command.caller)) {
+    return { ok: false, error: new NotAnAdmin() };
+  }
+  if (target.status !== "active") return { ok: false, error: new UserNotFound() };
+  const userId = target.id;
+  if (active.includes(userId) && active.every((id) => id === userId)) {
+    return { ok: false, error: new LastAdmin() };
+  }
+  const decided = decideUser({ type: "EraseUser", by: command.by }, target);
+  if (!decided.ok) return { ok: false, error: new UserNotFound() };
+  return {
+    ok: true,
+    user: decided.events,
+    admins: roster.admins.has(userId) ? [{ type: "AdminRevoked", data: { userId } }] : [],
+  };
+};
+
 export class LastAdmin {
   readonly _tag = "LastAdmin";
 }

@@ -11,6 +11,7 @@ import { isValidUsername } from "./Username.ts";
 
 export type User =
   | { readonly status: "unregistered" }
+  | { readonly status: "erased"; readonly id: string }
   | {
       readonly status: "active";
       readonly id: string;
@@ -57,6 +58,8 @@ export const evolveUser = (state: User, event: UserEvent): User => {
         : state;
     case "UserEnabled":
       return state.status === "active" ? { ...state, disabled: null } : state;
+    case "UserErased":
+      return { status: "erased", id: event.data.userId };
   }
 };
 
@@ -84,6 +87,7 @@ export type UserCommand =
       readonly by: string;
     }
   | { readonly type: "EnableUser"; readonly by: string }
+  | { readonly type: "EraseUser"; readonly by: string }
   | {
       readonly type: "RevokeToken";
       readonly tokenId: string;
@@ -128,6 +132,8 @@ export const decideUser = (command: UserCommand, state: User): Decision<UserEven
       return state.disabled !== null
         ? accept({ type: "UserEnabled", data: { userId, by: command.by } })
         : accept();
+    case "EraseUser":
+      return accept({ type: "UserErased", data: { userId, by: command.by, epoch } });
     case "RevokeToken": {
       if (command.expiresAt <= command.now) return accept();
       const { tokenId, kind, expiresAt, reason } = command;

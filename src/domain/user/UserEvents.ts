@@ -62,6 +62,12 @@ export type UserEnabled = {
   readonly data: { readonly userId: string; readonly by: string };
 };
 
+/** Personal fields of the user's events can no longer be read: their data key is destroyed. */
+export type UserErased = {
+  readonly type: "UserErased";
+  readonly data: { readonly userId: string; readonly by: string; readonly epoch: number };
+};
+
 export type UserEvent =
   | UserRegistered
   | RoleChanged
@@ -69,7 +75,8 @@ export type UserEvent =
   | AllSessionsRevoked
   | TokenRevoked
   | UserDisabled
-  | UserEnabled;
+  | UserEnabled
+  | UserErased;
 
 export const userEventTypes: ReadonlySet<string> = new Set<UserEvent["type"]>([
   "UserRegistered",
@@ -79,6 +86,7 @@ export const userEventTypes: ReadonlySet<string> = new Set<UserEvent["type"]>([
   "TokenRevoked",
   "UserDisabled",
   "UserEnabled",
+  "UserErased",
 ]);
 
 export const userStream = (userId: string): string => `user-${userId}`;

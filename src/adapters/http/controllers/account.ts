@@ -1,5 +1,6 @@
 import { Elysia, t } from "elysia";
 import { changePassword } from "../../../application/changePassword.ts";
+import { eraseMe } from "../../../application/erase.ts";
 import { logoutAll } from "../../../application/logoutAll.ts";
 import { me } from "../../../application/me.ts";
 import { bearer, bodyProblems, problems, Token, tokenProblems, User } from "../schemas.ts";
@@ -20,6 +21,37 @@ export const accountController = ({ run, guard, bodies, context, cookies }: Deps
         responses: { 200: { description: "The caller." } },
       },
     })
+    .delete(
+      "/auth/me",
+      ({ body, principal, metadata, cookie }) =>
+        run(eraseMe(principal, body.password, metadata), () => {
+          cookies.clear(cookie);
+          return noContent();
+        }),
+      {
+        role: "any",
+        body: t.Object({
+          password: t.String({ maxLength: 1024, examples: ["correct horse battery"] }),
+        }),
+        response: problems({
+          ...bodyProblems,
+          ...tokenProblems,
+          401: "No valid access token, or password is wrong.",
+          409: "The caller is the last active admin, or the account changed meanwhile.",
+          422: "password is missing or not a string.",
+          429: "Too many wrong passwords for this user or from this client; see Retry-After.",
+        }),
+        detail: {
+          summary: "Erase the caller's account: personal data destroyed, every token dies",
+          description:
+            "Destroys the caller's data key (crypto-shredding): the username, IP addresses and user agents in the log can no longer be read, and the username can be registered again.",
+          security: bearer,
+          responses: {
+            204: { description: "Erased; every token of the caller stopped working." },
+          },
+        },
+      },
+    )
     .post(
       "/auth/logout-all",
       ({ principal, metadata }) => run(logoutAll(principal, metadata), noContent),

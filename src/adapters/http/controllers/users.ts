@@ -6,6 +6,7 @@ import {
   listUsers,
   logoutUser,
 } from "../../../application/accounts.ts";
+import { eraseUser } from "../../../application/erase.ts";
 import {
   AdminUser,
   AdminUserDetail,
@@ -87,6 +88,28 @@ export const usersController = ({ run, guard, bodies, context }: Deps) =>
           summary: "Admin: one user, with their live sessions",
           security: bearer,
           responses: { 200: { description: "The user." } },
+        },
+      },
+    )
+    .delete(
+      "/admin/users/:id",
+      ({ params, principal, metadata }) =>
+        run(eraseUser(params.id, { admin: principal.sub }, metadata), noContent),
+      {
+        role: "admin",
+        params: id,
+        response: problems({
+          ...adminProblems,
+          404: "No such user (or it is erased already).",
+          409: "That would leave no active admin.",
+          422: "id is longer than 64 characters.",
+        }),
+        detail: {
+          summary: "Admin: erase a user; personal data destroyed, every token dies at once",
+          description:
+            "Destroys the user's data key (crypto-shredding) and appends UserErased: the audit trail shows the user's personal fields as \"[erased]\", the directory forgets the user, the username can be registered again.",
+          security: bearer,
+          responses: { 204: { description: "Erased." } },
         },
       },
     )

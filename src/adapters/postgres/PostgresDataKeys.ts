@@ -1,0 +1,85 @@
+import { Effect, Layer } from "effect";
+import { DataKeys, type StoredKey } from "../../application/ports/DataKeys.ts";
+import { StoreUnavailable } from "../../application/ports/EventStore.ts";
+import { createSql, type PostgresOptions, quoteIdentifier, type Sql } from "./client.ts";
+import { migrate } from "./migrations.ts";
+
+const queryTimeoutMs = 3_000;
+
+const unavailable = (cause: unknown) => new StoreUnavailable({ cause });
+
+export const makePostgresDataKeys = (
+  sql: Sql,
+): Effect.Effect<DataKeys["Service"], StoreUnavailable> =>
+  Effect.gen(function* () {
+    const run = <A>(query: () => PromiseLike<A>) =>
+      Effect.tryPromise({ try: () => Promise.resolve(query()), catch: unavailable }).pipe(
+        Effect.timeoutOrElse({
+          duration: queryTimeoutMs,
+          orElse: () =>
+            Effect.fail(unavailable(new Error(`no answer within ${queryTimeoutMs} ms`))),
+        }),
+      );
+    yield* run(() => migrate(sql));
+
+    const select = (subjects: readonly string[]) =>
+      sql<{ subject: string; key: Uint8Array | null }[]>`
+        select subject, key from user_keys where subject = any(${subjects as string[]}::text[])`;
+
+    const keysOf: DataKeys["Service"]["keysOf"] = (subjects, fresh) =>
+      run(async () => {
+        const wanted = [...new Set(subjects)];
+        if (wanted.length === 0) return new Map<string, StoredKey>();
+        let rows = await select(wanted);
+        if (fresh !== undefined && rows.length < wanted.length) {
+          const known = new Set(rows.map((row) => row.subject));
+          const made = wanted.filter((subject) => !known.has(subject));
+          const fresher = made.map((subject) => ({ subject, key: Buffer.from(fresh(subject)) }));
+          await sql`
+            insert into user_keys ${sql(fresher, "subject", "key")} on conflict (subject) do nothing`;
+          rows = await select(wanted);
+        }
+        return new Map<string, StoredKey>(rows.map((row) => [row.subject, row.key]));
+      });
+
+    return DataKeys.of({
+      keysOf,
+      forget: (subject, streamId) =>
+        run(
+          () => sql`
+            with released as (delete from claims where stream_id = ${streamId})
+            insert into user_keys (subject, key, erased_at) values (${subject}, null, now())
+            on conflict (subject) do update
+              set key = null, erased_at = coalesce(user_keys.erased_at, now())`,
+        ).pipe(Effect.asVoid),
+      renameClaims: (prefix, rename) =>
+        run(async () => {
+          const rows = await sql<{ key: string }[]>`
+            select key from claims where starts_with(key, ${prefix})`;
+          for (const { key } of rows) {
+            await sql`update claims set key = ${rename(key)} where key = ${key}`;
+          }
+          return rows.length;
+        }),
+    });
+  });
+
+/** Its own small pool; the event store's layer creates the schema and migrates it first. */
+export const PostgresDataKeysFromUrl = (options: PostgresOptions) =>
+  Layer.effect(
+    DataKeys,
+    Effect.gen(function* () {
+      const sql = yield* Effect.acquireRelease(
+        Effect.sync(() => createSql({ ...options, max: options.max ?? 2 })),
+        (sql) => Effect.promise(() => sql.end({ timeout: 5 })),
+      );
+      if (options.schema !== undefined) {
+        const schema = quoteIdentifier(options.schema);
+        yield* Effect.tryPromise({
+          try: () => sql.unsafe(`create schema if not exists ${schema}`),
+          catch: unavailable,
+        });
+      }
+      return yield* makePostgresDataKeys(sql);
+    }),
+  );

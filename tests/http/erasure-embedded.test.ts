@@ -1,0 +1,3 @@
+import { erasureSuite } from "./erasureSuite.ts";
+
+erasureSuite("embedded");
