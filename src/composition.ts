@@ -30,6 +30,7 @@ import { RedisRateLimiterLayer } from "./adapters/redis/RedisRateLimiter.ts";
 import { RedisTokenStateLayer } from "./adapters/redis/RedisTokenState.ts";
 import { WorkerFibonacciComputerLayer } from "./adapters/worker/WorkerFibonacciComputer.ts";
 import { AuthenticatorLive } from "./application/Authenticator.ts";
+import { ExplainerLive } from "./application/Explainer.ts";
 import { bootstrapAdmin } from "./application/bootstrap.ts";
 import type { AppError } from "./application/errors.ts";
 import { NoSigningKeys, SigningKeysLive } from "./application/keys/SigningKeys.ts";
@@ -231,6 +232,7 @@ export const services = (
     }),
   );
   const all = AuthenticatorLive.pipe(
+    Layer.provideMerge(ExplainerLive()),
     Layer.provideMerge(ProjectorLive({ pollMs: 1000 })),
     Layer.provideMerge(signingLayers(config)),
     Layer.provideMerge(base),

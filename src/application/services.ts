@@ -1,4 +1,5 @@
 import type { Authenticator } from "./Authenticator.ts";
+import type { Explainer } from "./Explainer.ts";
 import type { SigningKeys } from "./keys/SigningKeys.ts";
 import type { Projector } from "./Projector.ts";
 import type { AuthSettings } from "./ports/AuthSettings.ts";
@@ -19,6 +20,7 @@ import type { Tokens } from "./ports/Tokens.ts";
 
 export type AppServices =
   | Authenticator
+  | Explainer
   | AuthSettings
   | EventStore
   | Ids
