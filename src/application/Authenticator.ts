@@ -1,7 +1,7 @@
 import { Clock, Context, Effect, Layer } from "effect";
 import { userStream } from "../domain/user/UserEvents.ts";
-import { ProjectionIncomplete, TokenRejected } from "./errors.ts";
 import { Explainer } from "./Explainer.ts";
+import { ProjectionIncomplete, TokenRejected } from "./errors.ts";
 import { Projector } from "./Projector.ts";
 import { EventStore, type StoreUnavailable } from "./ports/EventStore.ts";
 import { TokenState, TokenStateUnavailable, type TokenStatus } from "./ports/TokenState.ts";

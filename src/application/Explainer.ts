@@ -25,7 +25,11 @@ export type ExplainerOptions = {
   readonly memoMs: number;
 };
 
-export const explainerDefaults: ExplainerOptions = { timeoutMs: 200, maxInFlight: 16, memoMs: 1000 };
+export const explainerDefaults: ExplainerOptions = {
+  timeoutMs: 200,
+  maxInFlight: 16,
+  memoMs: 1000,
+};
 
 const memoLimit = 10_000;
 

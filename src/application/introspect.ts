@@ -2,8 +2,8 @@ import { Clock, Effect } from "effect";
 import type { Role } from "../domain/Role.ts";
 import { Authenticator } from "./Authenticator.ts";
 import { Explainer } from "./Explainer.ts";
-import type { Explanation } from "./explain.ts";
 import { loadSession, loadUser } from "./events.ts";
+import type { Explanation } from "./explain.ts";
 import { type RefreshClaims, Tokens } from "./ports/Tokens.ts";
 
 export type ActiveToken = {

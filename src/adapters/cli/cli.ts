@@ -4,6 +4,7 @@ import { Cause, Effect, Exit, type Layer, ManagedRuntime } from "effect";
 import { changeRole } from "../../application/changeRole.ts";
 import { createClient, listClients, revokeClient } from "../../application/clients.ts";
 import type { AppError } from "../../application/errors.ts";
+import { inspectToken } from "../../application/inspectToken.ts";
 import { type KeyListing, listKeys } from "../../application/keys/listKeys.ts";
 import { revokeKey } from "../../application/keys/revokeKey.ts";
 import { rotateKeys } from "../../application/keys/rotateKeys.ts";
@@ -13,6 +14,7 @@ import { createUser, findUserId } from "../../application/users.ts";
 import { infrastructure, keptSecrets, logServices, services } from "../../composition.ts";
 import { isRole } from "../../domain/Role.ts";
 import { formatConfigErrors, loadConfig } from "../config/Config.ts";
+import { inspectionBody } from "../http/controllers/admin.ts";
 import type { Logger } from "../logging/jsonLogger.ts";
 import { replayCommand } from "./replay.ts";
 import { sealCommand, verifyLogCommand } from "./verifyLog.ts";
@@ -47,6 +49,9 @@ const usage = `Usage: bun run cli <command>
       The next key signs from now on, the active one retires, a new next key is published.
   keys revoke <kid> [--reason TEXT]
       The key verifies nothing more: here at once, on every running instance within a second.
+  tokens inspect <token> [--at ISO-TIME]
+      Would this access token have been accepted at that time (default now), and if not, which
+      event refused it: decided from the log. Prints JSON; exits 0 either way.
 
 Exit codes: 0 done, 1 refused (invalid input, name taken, no such user, last admin),
 2 usage or configuration error, 3 the event store or Redis is unavailable.`;
@@ -71,6 +76,7 @@ const { positionals, values } = (() => {
         json: { type: "boolean" },
         verify: { type: "boolean" },
         reason: { type: "string" },
+        at: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -82,7 +88,7 @@ const { positionals, values } = (() => {
 // A command of two words (`clients create`, `keys list`) is one command.
 const [word, ...words] = positionals;
 const [command, rest] =
-  (word === "clients" || word === "keys") && words[0] !== undefined
+  (word === "clients" || word === "keys" || word === "tokens") && words[0] !== undefined
     ? [`${word} ${words[0]}`, words.slice(1)]
     : [word, words];
 if (values.help || (command === "help" && rest.length === 0)) {
@@ -103,6 +109,7 @@ const arity: Record<string, number> = {
   "keys list": 0,
   "keys rotate": 0,
   "keys revoke": 1,
+  "tokens inspect": 1,
 };
 if (command === undefined) fail(usage, exitCodes.usage);
 if (arity[command] !== rest.length) {
@@ -118,6 +125,9 @@ const readPassword = async (): Promise<string> => {
     exitCodes.usage,
   );
 };
+
+const at = values.at === undefined ? undefined : Date.parse(values.at);
+if (Number.isNaN(at)) fail("--at must be an ISO 8601 date-time", exitCodes.usage);
 
 const role = values.role ?? "user";
 if (command === "create-user" && !isRole(role))
@@ -255,6 +265,9 @@ const program = Effect.gen(function* () {
       return;
     case "keys revoke":
       printKeys(yield* revokeKey({ kid: one, reason: values.reason }, metadata));
+      return;
+    case "tokens inspect":
+      console.log(JSON.stringify(inspectionBody(yield* inspectToken(one, at)), null, 2));
       return;
     case "events": {
       const id = (yield* findUserId(one)) ?? one;
