@@ -1,0 +1,3 @@
+import { explainSuite } from "./explainSuite.ts";
+
+explainSuite("embedded");
