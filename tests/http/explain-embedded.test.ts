@@ -1,3 +1,4 @@
-import { explainSuite } from "./explainSuite.ts";
+import { explainSuite, keyRevokedSuite } from "./explainSuite.ts";
 
 explainSuite("embedded");
+keyRevokedSuite("embedded");

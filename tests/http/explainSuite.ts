@@ -341,3 +341,56 @@ export const explainSuite = (mode: Mode) =>
       });
     });
   });
+
+/** A revoked signing key's tokens: key_revoked, with the key ring's own event time. */
+export const keyRevokedSuite = (mode: Mode) =>
+  describe(`explained refusals with ES256 keys (${mode})`, () => {
+    let ctx: Awaited<ReturnType<typeof startApp>>;
+    let api: ReturnType<typeof client>;
+
+    beforeAll(async () => {
+      ctx = await startApp(`explain-keys-${mode}`, mode, {
+        ALGORITHM: "ES256",
+        KEY_ENCRYPTION_KEY: "explain-suite-key-encryption-key-01234567",
+        ADMIN_USERNAME: admin.username,
+        ADMIN_PASSWORD: admin.password,
+      });
+      api = client(ctx.app);
+    });
+    afterAll(() => ctx.close());
+
+    test("a token of a revoked key: key_revoked at the SigningKeyRevoked event's time; inspect names it", async () => {
+      const boss = (await api.login(admin.username, admin.password)).token;
+      const username = `explain_keys_${mode}`;
+      await api.register(username);
+      const { token } = await api.login(username);
+      const kid = JSON.parse(Buffer.from(token.split(".")[0] ?? "", "base64url").toString()).kid;
+      const revoked = await api.call("POST", `/admin/keys/${kid}/revoke`, { token: boss });
+      expect(revoked.status).toBe(200);
+      const events = await ctx.runtime.runPromise(
+        Effect.gen(function* () {
+          return yield* (yield* EventStore).readStream("keys");
+        }),
+      );
+      const event = events.findLast((e) => e.type === "SigningKeyRevoked");
+      const at = event?.recordedAt.toISOString();
+      for (const path of ["/secure/data", "/auth/verify"]) {
+        const reply = await api.call("GET", path, { token });
+        expect(reply.status).toBe(401);
+        expect(reply.body).toMatchObject({ code: "key_revoked", revoked_at: at });
+        expect(reply.headers.get("www-authenticate")).toContain('error_description="key_revoked"');
+      }
+      const fresh = (await api.login(admin.username, admin.password)).token;
+      const inspected = await api.call("POST", "/admin/tokens/inspect", {
+        token: fresh,
+        body: { token },
+      });
+      expect(inspected.body).toMatchObject({
+        genuine: true,
+        kid,
+        valid: false,
+        code: "key_revoked",
+        caused_by: { type: "SigningKeyRevoked", position: event?.position, recorded_at: at },
+      });
+    });
+  });
