@@ -8,8 +8,8 @@ import { MemoryEventStoreLayer } from "../../src/adapters/embedded/EmbeddedEvent
 import { MemoryRateLimiterLayer } from "../../src/adapters/embedded/MemoryRateLimiter.ts";
 import { MemoryTokenStateLayer } from "../../src/adapters/embedded/MemoryTokenState.ts";
 import { Authenticator, AuthenticatorLive } from "../../src/application/Authenticator.ts";
-import { ExplainerLive } from "../../src/application/Explainer.ts";
 import { bootstrapAdmin } from "../../src/application/bootstrap.ts";
+import { ExplainerLive } from "../../src/application/Explainer.ts";
 import { NoSigningKeys, SigningKeysLive } from "../../src/application/keys/SigningKeys.ts";
 import { login } from "../../src/application/login.ts";
 import { ProjectorLive } from "../../src/application/Projector.ts";

@@ -25,8 +25,8 @@ export const Problem = t.Object(
     ),
     revoked_at: t.Optional(
       t.String({
-        format: "date-time",
-        description: "401 for a revoked token: when the event that revoked it was recorded.",
+        description:
+          "401 for a revoked token: when the event that revoked it was recorded (ISO 8601).",
       }),
     ),
   },
