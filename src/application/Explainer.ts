@@ -27,7 +27,7 @@ export type ExplainerOptions = {
 
 export const explainerDefaults: ExplainerOptions = {
   timeoutMs: 200,
-  maxInFlight: 16,
+  maxInFlight: 4,
   memoMs: 1000,
 };
 
