@@ -35,6 +35,7 @@ import { WorkerFibonacciComputerLayer } from "./adapters/worker/WorkerFibonacciC
 import { AuthenticatorLive } from "./application/Authenticator.ts";
 import { bootstrapAdmin } from "./application/bootstrap.ts";
 import { DirectoryProjectorLive } from "./application/DirectoryProjector.ts";
+import { ExplainerLive } from "./application/Explainer.ts";
 import type { AppError } from "./application/errors.ts";
 import { NoSigningKeys, SigningKeysLive } from "./application/keys/SigningKeys.ts";
 import { gauges } from "./application/operations.ts";
@@ -269,6 +270,7 @@ export const services = (
     }),
   );
   const all = AuthenticatorLive.pipe(
+    Layer.provideMerge(ExplainerLive()),
     Layer.provideMerge(ProjectorLive({ pollMs: 1000 })),
     Layer.provideMerge(signingLayers(config)),
     Layer.provideMerge(DirectoryProjectorLive({ pollMs: 1000 })),

@@ -1,5 +1,6 @@
 import { Clock, Context, Effect, Layer } from "effect";
 import { userStream } from "../domain/user/UserEvents.ts";
+import { Explainer } from "./Explainer.ts";
 import { ProjectionIncomplete, TokenRejected } from "./errors.ts";
 import { Projector } from "./Projector.ts";
 import { EventStore, type StoreUnavailable } from "./ports/EventStore.ts";
@@ -39,6 +40,11 @@ export const AuthenticatorLive = Layer.effect(
     const projector = yield* Projector;
     const clock = yield* Clock.Clock;
     const store = yield* EventStore;
+    const { explain } = yield* Explainer;
+
+    // Only here, once a token is refused, is the log asked why (decision 46).
+    const refuse = (token: string, reason: string) =>
+      explain(token).then((explanation) => new TokenRejected({ reason, explanation }));
 
     /**
      * Every user has an epoch from registration on, so a missing one means lost data, unless
@@ -67,18 +73,14 @@ export const AuthenticatorLive = Layer.effect(
     // Plain promises: on every protected request an effect run cost more than the decision.
     const check = (accessToken: string): Promise<AccessClaims | Refusal> => {
       const claims = tokens.checkAccess(accessToken, clock.currentTimeMillisUnsafe());
-      if (claims instanceof InvalidToken) {
-        return Promise.resolve(new TokenRejected({ reason: claims.reason }));
-      }
+      if (claims instanceof InvalidToken) return refuse(accessToken, claims.reason);
       return state
         .lookupNow(claims.sub, claims.jti, claims.sid)
-        .then<AccessClaims | Refusal, Refusal>(
-          (status) =>
-            status.epoch === null
-              ? Effect.runPromise(Effect.flip(missingEpoch(claims)))
-              : judge(claims, status),
-          stateDown,
-        );
+        .then<AccessClaims | Refusal, Refusal>((status) => {
+          if (status.epoch === null) return Effect.runPromise(Effect.flip(missingEpoch(claims)));
+          const judged = judge(claims, status);
+          return judged instanceof TokenRejected ? refuse(accessToken, judged.reason) : judged;
+        }, stateDown);
     };
 
     return {

@@ -1,5 +1,6 @@
 import { Data } from "effect";
 import type { Role } from "../domain/Role.ts";
+import type { Explanation } from "./explain.ts";
 import type { DirectoryUnavailable } from "./ports/Directory.ts";
 import type { StoreUnavailable } from "./ports/EventStore.ts";
 import type { ComputerSaturated } from "./ports/FibonacciComputer.ts";
@@ -16,10 +17,18 @@ export class UsernameTaken extends Data.TaggedError("UsernameTaken") {}
 /** Same answer for an unknown user and a wrong password. */
 export class InvalidCredentials extends Data.TaggedError("InvalidCredentials") {}
 
-/** The token is malformed, expired, revoked or outdated, or names no user; `reason` is for logs. */
-export class TokenRejected extends Data.TaggedError("TokenRejected")<{ readonly reason: string }> {}
+/**
+ * The token is malformed, expired, revoked or outdated, or names no user; `reason` is for logs,
+ * `explanation` for the client (decision 46).
+ */
+export class TokenRejected extends Data.TaggedError("TokenRejected")<{
+  readonly reason: string;
+  readonly explanation?: Explanation;
+}> {}
 
-export class RefreshTokenReused extends Data.TaggedError("RefreshTokenReused") {}
+export class RefreshTokenReused extends Data.TaggedError("RefreshTokenReused")<{
+  readonly explanation?: Explanation;
+}> {}
 
 export class RoleRequired extends Data.TaggedError("RoleRequired")<{ readonly role: Role }> {}
 

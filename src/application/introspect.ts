@@ -1,7 +1,9 @@
 import { Clock, Effect } from "effect";
 import type { Role } from "../domain/Role.ts";
 import { Authenticator } from "./Authenticator.ts";
+import { Explainer } from "./Explainer.ts";
 import { loadSession, loadUser } from "./events.ts";
+import type { Explanation } from "./explain.ts";
 import { type RefreshClaims, Tokens } from "./ports/Tokens.ts";
 
 export type ActiveToken = {
@@ -16,7 +18,10 @@ export type ActiveToken = {
   readonly exp: number;
 };
 
-export type Introspection = ActiveToken | { readonly active: false };
+/** Inactive, with the cause for the log; RFC 7662 lets the answer say no more than that. */
+export type Introspection =
+  | ActiveToken
+  | { readonly active: false; readonly explanation?: Explanation | undefined };
 
 const inactive: Introspection = { active: false };
 
@@ -59,10 +64,17 @@ const liveRefresh = (claims: RefreshClaims, now: number) =>
  * when that cannot be known.
  */
 export const introspect = Effect.fn("introspect")(function* (token: string) {
+  const explainer = yield* Explainer;
   const access = yield* Effect.result((yield* Authenticator).authenticate(token));
   if (access._tag === "Success") return active("access_token", access.success, access.success);
   if (access.failure._tag !== "TokenRejected") return yield* access.failure;
   const now = yield* Clock.currentTimeMillis;
   const refresh = yield* Effect.option((yield* Tokens).verifyRefresh(token, now));
-  return refresh._tag === "None" ? inactive : yield* liveRefresh(refresh.value, now);
+  const answer = refresh._tag === "None" ? inactive : yield* liveRefresh(refresh.value, now);
+  if (answer.active) return answer;
+  const explanation =
+    refresh._tag === "None"
+      ? access.failure.explanation
+      : yield* Effect.promise(() => explainer.explain(token));
+  return { active: false, explanation } satisfies Introspection;
 });

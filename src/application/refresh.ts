@@ -4,6 +4,7 @@ import { decideSession, type StartedSession } from "../domain/session/Session.ts
 import { SessionNotFound } from "../domain/session/SessionErrors.ts";
 import { sessionStream } from "../domain/session/SessionEvents.ts";
 import { isDisabledAt } from "../domain/user/User.ts";
+import { Explainer } from "./Explainer.ts";
 import { RefreshTokenReused, TokenRejected } from "./errors.ts";
 import { decideAndAppend, loadSession, loadUser } from "./events.ts";
 import { AuthSettings } from "./ports/AuthSettings.ts";
@@ -13,7 +14,7 @@ import { Tokens } from "./ports/Tokens.ts";
 import { issue } from "./sessions.ts";
 
 /** The token just replaced is honoured within the grace window; any older one ends the session. */
-export const refresh = Effect.fn("refresh")(function* (refreshToken: string, metadata: Metadata) {
+const rotate = Effect.fn("refresh")(function* (refreshToken: string, metadata: Metadata) {
   const tokens = yield* Tokens;
   const settings = yield* AuthSettings;
   const ids = yield* Ids;
@@ -50,7 +51,7 @@ export const refresh = Effect.fn("refresh")(function* (refreshToken: string, met
   if (!decision.ok) return yield* new TokenRejected({ reason: decision.error._tag });
   const session = loaded.state as StartedSession;
   const [event] = decision.events;
-  if (event?.type === "SessionRevoked") return yield* new RefreshTokenReused();
+  if (event?.type === "SessionRevoked") return yield* new RefreshTokenReused({});
   const current =
     event?.type === "RefreshTokenRotated"
       ? { id: session.id, refreshTokenId: next, refreshIssuedAt: now, expiresAt }
@@ -62,3 +63,26 @@ export const refresh = Effect.fn("refresh")(function* (refreshToken: string, met
         };
   return yield* issue(user, current, now);
 });
+
+/** `rotate`, a refusal carrying its cause, looked up once refused (decision 46). */
+export const refresh = (refreshToken: string, metadata: Metadata) =>
+  rotate(refreshToken, metadata).pipe(
+    Effect.catchTags({
+      TokenRejected: (error) =>
+        explained(refreshToken).pipe(
+          Effect.flatMap((explanation) =>
+            Effect.fail(new TokenRejected({ reason: error.reason, explanation })),
+          ),
+        ),
+      RefreshTokenReused: () =>
+        explained(refreshToken).pipe(
+          Effect.flatMap((explanation) => Effect.fail(new RefreshTokenReused({ explanation }))),
+        ),
+    }),
+  );
+
+const explained = (token: string) =>
+  Effect.gen(function* () {
+    const { explain } = yield* Explainer;
+    return yield* Effect.promise(() => explain(token));
+  });

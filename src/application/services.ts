@@ -1,5 +1,6 @@
 import type { Authenticator } from "./Authenticator.ts";
 import type { DirectoryProjector } from "./DirectoryProjector.ts";
+import type { Explainer } from "./Explainer.ts";
 import type { SigningKeys } from "./keys/SigningKeys.ts";
 import type { Projector } from "./Projector.ts";
 import type { AuthSettings } from "./ports/AuthSettings.ts";
@@ -22,6 +23,7 @@ import type { Tokens } from "./ports/Tokens.ts";
 
 export type AppServices =
   | Authenticator
+  | Explainer
   | AuthSettings
   | EventStore
   | DataKeys

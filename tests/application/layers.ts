@@ -9,6 +9,7 @@ import { MemoryRateLimiterLayer } from "../../src/adapters/embedded/MemoryRateLi
 import { MemoryTokenStateLayer } from "../../src/adapters/embedded/MemoryTokenState.ts";
 import { Authenticator, AuthenticatorLive } from "../../src/application/Authenticator.ts";
 import { bootstrapAdmin } from "../../src/application/bootstrap.ts";
+import { ExplainerLive } from "../../src/application/Explainer.ts";
 import { NoSigningKeys, SigningKeysLive } from "../../src/application/keys/SigningKeys.ts";
 import { login } from "../../src/application/login.ts";
 import { ProjectorLive } from "../../src/application/Projector.ts";
@@ -177,6 +178,7 @@ export const makeTestApp = (options: TestOptions = {}) => {
   );
   // The inline projection does the work under test: the catch-up loop only polls once a minute.
   const layer = AuthenticatorLive.pipe(
+    Layer.provideMerge(ExplainerLive()),
     Layer.provideMerge(ProjectorLive({ pollMs: 60_000 })),
     Layer.provideMerge(signing(options.keys)),
     Layer.provideMerge(base),

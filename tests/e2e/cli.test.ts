@@ -94,11 +94,28 @@ describe("the admin CLI (PostgreSQL + Redis)", () => {
         fetch(`${api.base}/secure/data`, { headers: { authorization: `Bearer ${token}` } });
       expect((await data()).status).toBe(200);
 
+      const beforeChange = new Date().toISOString();
       const promoted = await cli(["change-role", "bob", "admin"]);
       expect(promoted.code).toBe(0);
       expect(promoted.stdout).toMatch(/^bob \(id [0-9a-f-]+\) is now admin\n$/);
       // The running instance refuses the old token at once: the CLI projected the change.
       expect((await data()).status).toBe(401);
+
+      const inspect = async (...args: string[]) => {
+        const run = await cli(["tokens", "inspect", token, ...args]);
+        expect(run.code).toBe(0);
+        return JSON.parse(run.stdout) as Record<string, unknown>;
+      };
+      expect(await inspect("--at", beforeChange)).toMatchObject({ valid: true, code: null });
+      expect(await inspect()).toMatchObject({
+        genuine: true,
+        valid: false,
+        code: "role_changed",
+        caused_by: { type: "RoleChanged", actor: expect.stringMatching(/^cli:/) },
+      });
+      const badTime = await cli(["tokens", "inspect", token, "--at", "soon"]);
+      expect(badTime.code).toBe(2);
+      expect(badTime.stderr).toContain("--at must be");
     } finally {
       await api.stop();
     }

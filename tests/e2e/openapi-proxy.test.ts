@@ -390,6 +390,23 @@ describe("the whole API through a validating proxy (Prism) in front of a real pr
     });
     await call(401, strict, "GET", events, { token: bogusToken });
     await call(422, loose, "GET", `/admin/users/${"x".repeat(65)}/events`, { token: boss.token });
+
+    const inspect = "/admin/tokens/inspect";
+    const inspected = await call(200, strict, "POST", inspect, {
+      json: { token: user.token, at: new Date().toISOString() },
+      token: boss.token,
+    });
+    expect(inspected.body).toMatchObject({ genuine: true, valid: false, code: "role_changed" });
+    await call(200, strict, "POST", inspect, { json: { token: bogusToken }, token: boss.token });
+    await register("frank");
+    const frank = await logIn("frank");
+    await call(403, strict, "POST", inspect, { json: { token: user.token }, token: frank.token });
+    await call(401, strict, "POST", inspect, { json: { token: user.token }, token: bogusToken });
+    await call(422, strict, "POST", inspect, {
+      json: { token: user.token, at: "2026-02-31T99:00" },
+      token: boss.token,
+    });
+    await call(422, loose, "POST", inspect, { json: {}, token: boss.token });
   });
 
   test("clients, introspection, revocation and forward auth answer as documented", async () => {

@@ -7,6 +7,7 @@ import { createClient, listClients, revokeClient } from "../../application/clien
 import { eraseUser } from "../../application/erase.ts";
 import type { AppError } from "../../application/errors.ts";
 import { UserNotFound } from "../../application/errors.ts";
+import { inspectToken } from "../../application/inspectToken.ts";
 import { type KeyListing, listKeys } from "../../application/keys/listKeys.ts";
 import { revokeKey } from "../../application/keys/revokeKey.ts";
 import { rotateKeys } from "../../application/keys/rotateKeys.ts";
@@ -16,6 +17,7 @@ import { createUser, findUserId } from "../../application/users.ts";
 import { infrastructure, keptSecrets, logServices, services } from "../../composition.ts";
 import { isRole } from "../../domain/Role.ts";
 import { formatConfigErrors, loadConfig } from "../config/Config.ts";
+import { inspectionBody } from "../http/controllers/admin.ts";
 import type { Logger } from "../logging/jsonLogger.ts";
 import { replayCommand } from "./replay.ts";
 import { sealCommand, verifyLogCommand } from "./verifyLog.ts";
@@ -62,6 +64,9 @@ const usage = `Usage: bun run cli <command>
       The next key signs from now on, the active one retires, a new next key is published.
   keys revoke <kid> [--reason TEXT]
       The key verifies nothing more: here at once, on every running instance within a second.
+  tokens inspect <token> [--at ISO-TIME]
+      Would this access token have been accepted at that time (default now), and if not, which
+      event refused it: decided from the log. Prints JSON; exits 0 either way.
 
 Exit codes: 0 done, 1 refused (invalid input, name taken, no such user, last admin),
 2 usage or configuration error, 3 the event store or Redis is unavailable.`;
@@ -89,6 +94,7 @@ const { positionals, values } = (() => {
         q: { type: "string" },
         until: { type: "string" },
         reason: { type: "string" },
+        at: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -100,7 +106,8 @@ const { positionals, values } = (() => {
 // A command of two words (`clients create`, `keys list`) is one command.
 const [word, ...words] = positionals;
 const [command, rest] =
-  (word === "clients" || word === "keys" || word === "users") && words[0] !== undefined
+  (word === "clients" || word === "keys" || word === "users" || word === "tokens") &&
+  words[0] !== undefined
     ? [`${word} ${words[0]}`, words.slice(1)]
     : [word, words];
 if (values.help || (command === "help" && rest.length === 0)) {
@@ -126,6 +133,7 @@ const arity: Record<string, number> = {
   "keys list": 0,
   "keys rotate": 0,
   "keys revoke": 1,
+  "tokens inspect": 1,
 };
 if (command === undefined) fail(usage, exitCodes.usage);
 if (arity[command] !== rest.length) {
@@ -141,6 +149,9 @@ const readPassword = async (): Promise<string> => {
     exitCodes.usage,
   );
 };
+
+const at = values.at === undefined ? undefined : Date.parse(values.at);
+if (Number.isNaN(at)) fail("--at must be an ISO 8601 date-time", exitCodes.usage);
 
 const role = values.role ?? "user";
 if (command === "create-user" && !isRole(role))
@@ -288,6 +299,9 @@ const program = Effect.gen(function* () {
       return;
     case "keys revoke":
       printKeys(yield* revokeKey({ kid: one, reason: values.reason }, metadata));
+      return;
+    case "tokens inspect":
+      console.log(JSON.stringify(inspectionBody(yield* inspectToken(one, at)), null, 2));
       return;
     case "events": {
       const id = (yield* findUserId(one)) ?? one;

@@ -3,7 +3,12 @@ import { Effect, Layer } from "effect";
 import { SignJWT } from "jose";
 import { type RingView, SigningKeys } from "../../application/keys/SigningKeys.ts";
 import { AuthSettings } from "../../application/ports/AuthSettings.ts";
-import { type AccessClaims, InvalidToken, Tokens } from "../../application/ports/Tokens.ts";
+import {
+  type AccessClaims,
+  type Examined,
+  InvalidToken,
+  Tokens,
+} from "../../application/ports/Tokens.ts";
 import { activeKey, verifiesUntil } from "../../domain/keys/KeyRing.ts";
 import type { SigningAlgorithm } from "../../domain/keys/SigningKeyEvents.ts";
 import { makeTokens } from "./HmacTokens.ts";
@@ -13,6 +18,7 @@ import {
   checkClaims,
   encodeHeader,
   fail,
+  genuineClaims,
   maxTokenLength,
   segment,
 } from "./jwt.ts";
@@ -39,6 +45,8 @@ type Built = {
   readonly view: RingView;
   /** Keyed by the exact header each key signs with: the header pins key and algorithm. */
   readonly verifiers: ReadonlyMap<string, Verifier>;
+  /** Every key of the ring, revoked ones too, by header: what `examine` recognises. */
+  readonly made: ReadonlyMap<string, { readonly kid: string; readonly check: Verifier["check"] }>;
   readonly signer: Signer | undefined;
 };
 
@@ -58,12 +66,13 @@ export const makeKeyRingTokens = (
 
   const build = (view: RingView): Built => {
     const verifiers = new Map<string, Verifier>();
+    const made = new Map<string, { kid: string; check: Verifier["check"] }>();
     for (const key of view.ring.keys) {
+      const header = encodeHeader({ alg: key.alg, typ: accessType, kid: key.kid });
+      const check = signatureCheck(key.alg, publicKeyOf(key.publicJwk));
+      made.set(header, { kid: key.kid, check });
       if (key.state === "revoked") continue;
-      verifiers.set(encodeHeader({ alg: key.alg, typ: accessType, kid: key.kid }), {
-        until: verifiesUntil(key, lifetimeMs),
-        check: signatureCheck(key.alg, publicKeyOf(key.publicJwk)),
-      });
+      verifiers.set(header, { until: verifiesUntil(key, lifetimeMs), check });
     }
     const active = activeKey(view.ring);
     let signer: Signer | undefined;
@@ -78,7 +87,7 @@ export const makeKeyRingTokens = (
         signer = { error: error as Error };
       }
     }
-    return { view, verifiers, signer };
+    return { view, verifiers, made, signer };
   };
 
   let built = build(current());
@@ -125,7 +134,19 @@ export const makeKeyRingTokens = (
     return claims;
   };
 
+  const examine = (token: string): Examined | null => {
+    if (token.length > maxTokenLength) return null;
+    const [head = "", body = "", signature = "", ...more] = token.split(".");
+    const key = latest().made.get(head);
+    if (key === undefined) return hmac.examine(token);
+    if (more.length > 0 || !segment.test(body) || !segment.test(signature)) return null;
+    if (!key.check(`${head}.${body}`, signature)) return null;
+    const claims = genuineClaims(body, config.issuer);
+    return claims === null ? null : { type: "access", kid: key.kid, claims };
+  };
+
   return {
+    examine,
     signAccess: (claims) =>
       Effect.suspend(() => {
         const { signer } = latest();

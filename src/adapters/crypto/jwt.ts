@@ -1,4 +1,4 @@
-import { type AccessClaims, InvalidToken } from "../../application/ports/Tokens.ts";
+import { type AccessClaims, type Examined, InvalidToken } from "../../application/ports/Tokens.ts";
 import { isRole } from "../../domain/Role.ts";
 
 /** Explicit typing (RFC 8725 section 3.11): an access token is never taken as a refresh token. */
@@ -54,6 +54,16 @@ export const checkClaims = (
   if (!isId(claims.sub) || !isId(claims.jti) || !isId(claims.sid)) return fail("missing ids");
   if (!isSeconds(claims.epoch)) return fail("missing epoch");
   return claims;
+};
+
+/** The claims of a token whose signature checked out, when they name what we sign; times unchecked. */
+export const genuineClaims = (body: string, issuer: string): Examined["claims"] | null => {
+  const claims = decodeJson(body);
+  if (claims === null || claims.iss !== issuer) return null;
+  const { sub, jti, sid, epoch, iat, exp } = claims;
+  if (!isId(sub) || !isId(jti) || !isId(sid)) return null;
+  if (!isSeconds(epoch) || !isSeconds(iat) || !isSeconds(exp)) return null;
+  return Object.freeze({ ...claims, sub, jti, sid, epoch, iat, exp });
 };
 
 export const asAccessClaims = (claims: Verified): AccessClaims | InvalidToken =>

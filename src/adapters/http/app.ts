@@ -64,7 +64,7 @@ export const createApp = (runtime: Runtime, options: HttpOptions) => {
     .use(sessionsController(deps))
     .use(usersController(deps))
     .use(clientsController(deps))
-    .use(oauthController(deps, options.issuer))
+    .use(oauthController(deps, options.issuer, options.log))
     .use(forwardAuthController(deps))
     .use(keysController(deps))
     .use(discoveryController(deps, options.issuer))

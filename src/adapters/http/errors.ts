@@ -1,10 +1,20 @@
 import { Cause, Exit } from "effect";
 import { Elysia } from "elysia";
 import type { AppError } from "../../application/errors.ts";
+import { type Explanation, unexplained } from "../../application/explain.ts";
 import type { Logger } from "../logging/jsonLogger.ts";
 import { basicRealm, problem, realm } from "./problem.ts";
 
-const invalidToken = { "www-authenticate": `${realm}, error="invalid_token"` };
+/** RFC 6750 3: the refusal's code as the error description, and in the body (decision 46). */
+const refusedToken = (explanation: Explanation = unexplained) => ({
+  headers: {
+    "www-authenticate": `${realm}, error="invalid_token", error_description="${explanation.code}"`,
+  },
+  extra: {
+    code: explanation.code,
+    ...(explanation.revokedAt ? { revoked_at: explanation.revokedAt.toISOString() } : {}),
+  },
+});
 
 const invalidDetail = "The request has invalid fields.";
 
@@ -40,13 +50,13 @@ export const meaningOf = (error: AppError): Meaning => {
       return {
         status: 401,
         detail: "The token is missing, invalid, expired or revoked.",
-        headers: invalidToken,
+        ...refusedToken(error.explanation),
       };
     case "RefreshTokenReused":
       return {
         status: 401,
         detail: "The refresh token was already used: its whole session is revoked.",
-        headers: invalidToken,
+        ...refusedToken(error.explanation ?? { code: "refresh_token_reused" }),
       };
     case "RoleRequired":
       return { status: 403, detail: "This needs a role the caller does not have." };

@@ -30,7 +30,7 @@ export const oauthAnswers: Answers = {
   failure: (error) => {
     const { status, detail, headers, extra } = meaningOf(error);
     // 400, not 401: RFC 6749 keeps 401 for failed client authentication, and none is asked.
-    if (refusedGrants.has(error._tag)) return oauthError(400, "invalid_grant", detail);
+    if (refusedGrants.has(error._tag)) return oauthError(400, "invalid_grant", detail, { extra });
     // The lockout refuses the grant however right the password: RFC 6749 has no code of its own.
     if (error._tag === "RateLimited" || error._tag === "AccountDisabled") {
       return oauthError(status, "invalid_grant", detail, { headers, extra });

@@ -16,6 +16,19 @@ export const Problem = t.Object(
     committed: t.Optional(
       t.Boolean({ description: "503 only: the change was stored before the failure." }),
     ),
+    code: t.Optional(
+      t.String({
+        description:
+          "401 for a refused token: why (token_revoked, session_revoked, signed_out_everywhere, role_changed, password_changed, account_disabled, key_revoked, refresh_token_reused, token_expired, invalid_token).",
+        examples: ["role_changed"],
+      }),
+    ),
+    revoked_at: t.Optional(
+      t.String({
+        description:
+          "401 for a revoked token: when the event that revoked it was recorded (ISO 8601).",
+      }),
+    ),
   },
   { description: "RFC 9457 problem details" },
 );
@@ -293,4 +306,43 @@ export const AdminUserPage = t.Object({
 export const AdminUserDetail = t.Object({
   ...userFields,
   live_sessions: t.Array(t.Omit(SessionItem, ["current"])),
+});
+
+const isoTime = "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}";
+
+export const TokenInspectRequest = t.Object({
+  token: t.String({ minLength: 1, maxLength: 4096, description: "An access token." }),
+  at: t.Optional(
+    t.String({
+      maxLength: 64,
+      pattern: isoTime,
+      description: "an ISO 8601 date-time such as 2026-12-01T10:00:00Z",
+      examples: ["2026-12-01T10:00:00Z"],
+    }),
+  ),
+});
+
+export const TokenInspection = t.Object({
+  genuine: t.Boolean({
+    description: "Signed by us: the secret, or a key of the ring (revoked ones too).",
+  }),
+  kid: t.Union([t.String(), t.Null()]),
+  claims: t.Union([t.Record(t.String(), t.Unknown()), t.Null()], {
+    description: "The token's claims, as signed; null when it is not genuine.",
+  }),
+  valid: t.Boolean({ description: "Whether protected routes would have accepted it at `at`." }),
+  at: dateTime,
+  code: t.Union([t.String(), t.Null()], {
+    description: "Why it would have been refused, as a 401 says it; null when valid.",
+    examples: ["role_changed"],
+  }),
+  caused_by: t.Union([
+    t.Object({
+      type: t.String({ examples: ["RoleChanged"] }),
+      position: t.Integer(),
+      recorded_at: dateTime,
+      actor: nullableString,
+    }),
+    t.Null(),
+  ]),
 });

@@ -25,6 +25,15 @@ export type RefreshClaims = {
 /** Why a token was refused. Never shown to the client beyond "invalid token". */
 export class InvalidToken extends Data.TaggedError("InvalidToken")<{ readonly reason: string }> {}
 
+/** A token signed by us, whatever its times say and whatever became of its key since. */
+export type Examined = {
+  readonly type: "access" | "refresh";
+  /** The header's kid; null for HS256 tokens made before tokens carried one. */
+  readonly kid: string | null;
+  readonly claims: Readonly<Record<string, unknown>> &
+    Pick<RefreshClaims, "sub" | "sid" | "jti" | "epoch" | "iat" | "exp">;
+};
+
 export class Tokens extends Context.Service<
   Tokens,
   {
@@ -42,5 +51,10 @@ export class Tokens extends Context.Service<
       token: string,
       nowMs: number,
     ) => Effect.Effect<RefreshClaims, InvalidToken>;
+    /**
+     * Whether we signed this token (any key we made, a revoked one included), with its claims;
+     * no time or revocation is checked. Null when it is not ours. For refused tokens only.
+     */
+    readonly examine: (token: string) => Examined | null;
   }
 >()("app/Tokens") {}

@@ -1,7 +1,18 @@
 import { Elysia, t } from "elysia";
 import { changeRole } from "../../../application/changeRole.ts";
+import { type Inspection, inspectToken } from "../../../application/inspectToken.ts";
 import { type AuditEntry, userEvents } from "../../../application/userEvents.ts";
-import { bearer, bodyProblems, problems, tokenProblems, User, UserEvents } from "../schemas.ts";
+import { invalidFields } from "../errors.ts";
+import {
+  bearer,
+  bodyProblems,
+  problems,
+  TokenInspection,
+  TokenInspectRequest,
+  tokenProblems,
+  User,
+  UserEvents,
+} from "../schemas.ts";
 import type { Deps } from "./deps.ts";
 import { userBody } from "./views.ts";
 
@@ -15,6 +26,24 @@ const eventBody = (entry: AuditEntry) => ({
   request_id: entry.requestId,
   client_ip: entry.clientIp,
   data: entry.data,
+});
+
+export const inspectionBody = (inspection: Inspection) => ({
+  genuine: inspection.genuine,
+  kid: inspection.kid,
+  claims: inspection.claims,
+  valid: inspection.valid,
+  at: inspection.at.toISOString(),
+  code: inspection.code,
+  caused_by:
+    inspection.causedBy === null
+      ? null
+      : {
+          type: inspection.causedBy.type,
+          position: inspection.causedBy.position,
+          recorded_at: inspection.causedBy.recordedAt.toISOString(),
+          actor: inspection.causedBy.actor,
+        },
 });
 
 export const adminController = ({ run, guard, bodies, context }: Deps) =>
@@ -88,6 +117,37 @@ export const adminController = ({ run, guard, bodies, context }: Deps) =>
           responses: {
             200: { description: "The audit trail: who changed what, when, from where." },
           },
+        },
+      },
+    )
+    .post(
+      "/admin/tokens/inspect",
+      ({ body }) => {
+        const atMs = body.at === undefined ? undefined : Date.parse(body.at);
+        if (Number.isNaN(atMs)) {
+          return invalidFields([{ field: "at", message: "an ISO 8601 date-time" }]);
+        }
+        return run(inspectToken(body.token, atMs), inspectionBody);
+      },
+      {
+        role: "admin",
+        body: TokenInspectRequest,
+        response: {
+          200: TokenInspection,
+          ...problems({
+            ...bodyProblems,
+            ...tokenProblems,
+            403: "The caller is not an admin.",
+            422: "token is missing or a refresh token, or at is not an ISO 8601 date-time.",
+            503: "The event store did not answer in time.",
+          }),
+        },
+        detail: {
+          summary: "Admin: would this access token have been accepted at a given time, and why not",
+          description:
+            "Decided from the log: the events of the token's user, its session and the signing keys recorded up to `at` (default now), not the Redis projection. Works for tokens that have expired since; expiry is judged against `at`. `caused_by` names the event that refused it.",
+          security: bearer,
+          responses: { 200: { description: "The verdict at `at`, and its cause." } },
         },
       },
     );

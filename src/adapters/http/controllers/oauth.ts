@@ -2,8 +2,10 @@ import { Effect } from "effect";
 import { Elysia } from "elysia";
 import { authenticateClient, type ClientCredentials } from "../../../application/clients.ts";
 import { InvalidClient } from "../../../application/errors.ts";
+import { unexplained } from "../../../application/explain.ts";
 import { type Introspection, introspect } from "../../../application/introspect.ts";
 import { revoke } from "../../../application/revoke.ts";
+import type { Logger } from "../../logging/jsonLogger.ts";
 import { toProblem } from "../errors.ts";
 import { noStore } from "../oauth2.ts";
 import { problem } from "../problem.ts";
@@ -87,7 +89,7 @@ const formOnly = {
   content: { "application/x-www-form-urlencoded": { schema: jsonSchema(TokenParameters) } },
 };
 
-export const oauthController = ({ run, bodies, context }: Deps, issuer: string) => {
+export const oauthController = ({ run, bodies, context }: Deps, issuer: string, log: Logger) => {
   const body = introspectionBody(issuer);
   return new Elysia({ name: "oauth-controller" })
     .use(bodies)
@@ -107,6 +109,13 @@ export const oauthController = ({ run, bodies, context }: Deps, issuer: string) 
           (result) => {
             if (result instanceof Response) return result;
             Object.assign(set.headers, noStore);
+            if (!result.active) {
+              const { code, revokedAt } = result.explanation ?? unexplained;
+              log("info", "introspection: inactive token", {
+                code,
+                revoked_at: revokedAt?.toISOString() ?? null,
+              });
+            }
             return body(result);
           },
         );

@@ -1,0 +1,4 @@
+import { explainSuite, keyRevokedSuite } from "./explainSuite.ts";
+
+explainSuite("embedded");
+keyRevokedSuite("embedded");
