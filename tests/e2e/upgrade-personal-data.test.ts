@@ -6,6 +6,7 @@ import { EmbeddedEventStoreLayer } from "../../src/adapters/embedded/EmbeddedEve
 import { MemoryRateLimiterLayer } from "../../src/adapters/embedded/MemoryRateLimiter.ts";
 import { MemoryTokenStateLayer } from "../../src/adapters/embedded/MemoryTokenState.ts";
 import { SqliteDirectoryLayer } from "../../src/adapters/embedded/SqliteDirectory.ts";
+import { createSql } from "../../src/adapters/postgres/client.ts";
 import { PostgresDataKeysFromUrl } from "../../src/adapters/postgres/PostgresDataKeys.ts";
 import { PostgresDirectoryFromUrl } from "../../src/adapters/postgres/PostgresDirectory.ts";
 import { PostgresEventStoreFromUrl } from "../../src/adapters/postgres/PostgresEventStore.ts";
@@ -172,3 +173,33 @@ const upgradeSuite = (mode: "servers" | "embedded") =>
 
 upgradeSuite("servers");
 upgradeSuite("embedded");
+
+describe("upgrade-personal-data on an edited log", () => {
+  const storage = storageFor("upgrade_edited");
+  const person = {
+    name: `Edited_${crypto.randomUUID().slice(0, 8)}`,
+    ip: "203.0.113.99",
+    agent: "EditedBrowser/1",
+  };
+  afterAll(() => storage.drop());
+
+  test("refuses with the break named and rewrites nothing, as re-chaining would hide the edit", async () => {
+    await writeLegacyLog(storage.env, [person]);
+    const sql = createSql({ url: databaseUrl, schema: storage.schema, max: 1 });
+    try {
+      await sql`update events set data = jsonb_set(data, '{role}', '"admin"')
+                where type = 'UserRegistered'`;
+    } finally {
+      await sql.end();
+    }
+    const refused = await runScript("src/adapters/cli/cli.ts", ["upgrade-personal-data"], {
+      env: { ...baseEnv(), NODE_ENV: "production", ...storage.env },
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain("Broken: stream user-");
+    expect(refused.stdout).toContain("Nothing was rewritten");
+    const dumped = await dumpSchema(databaseUrl, storage.schema);
+    expect(holding(dumped, [person.name])).toContain("events");
+    expect(dumped.get("events")).not.toContain("PersonalDataUpgradeStarted");
+  });
+});
