@@ -13,7 +13,7 @@ import { HmacTokensLayer } from "./adapters/crypto/HmacTokens.ts";
 import { KeyRingTokensLayer } from "./adapters/crypto/KeyRingTokens.ts";
 import { NodeRsArgon2PasswordHasherLayer } from "./adapters/crypto/NodeRsArgon2PasswordHasher.ts";
 import { NodeKeyGeneratorLayer } from "./adapters/crypto/NodeSigningKeys.ts";
-import { PersonalDataLayer } from "./adapters/crypto/PersonalData.ts";
+import { PersonalDataLayer, PersonalFieldsLayer } from "./adapters/crypto/PersonalData.ts";
 import { Sha256ClientSecretsLayer } from "./adapters/crypto/Sha256ClientSecrets.ts";
 import { UuidIdsLayer } from "./adapters/crypto/UuidIds.ts";
 import { MemoryCacheLayer } from "./adapters/embedded/MemoryCache.ts";
@@ -80,12 +80,35 @@ export const logServices = (config: Config) => {
   return Layer.merge(eventStore(kept), HmacLogSignerLayer(Redacted.value(kept.jwt.secret)));
 };
 
+const personalSecrets = (config: Config) => ({
+  claimSecret: Redacted.value(config.jwt.secret),
+  keyEncryptionKey: config.jwt.keyEncryptionKey && Redacted.value(config.jwt.keyEncryptionKey),
+});
+
 /** Personal fields sealed under per-user data keys (decision 48). */
-const personalData = (config: Config) =>
-  PersonalDataLayer({
-    claimSecret: Redacted.value(config.jwt.secret),
-    keyEncryptionKey: config.jwt.keyEncryptionKey && Redacted.value(config.jwt.keyEncryptionKey),
-  });
+const personalData = (config: Config) => PersonalDataLayer(personalSecrets(config));
+
+/** The event store and its data keys, with no sealing in between. */
+const storedLog = (config: Config) => {
+  const storage = config.storage;
+  if (storage.mode === "embedded") return embeddedEventStore(storage.dataDir);
+  const database = {
+    url: Redacted.value(storage.databaseUrl),
+    ...(storage.databaseSchema ? { schema: storage.databaseSchema } : {}),
+  };
+  return PostgresDataKeysFromUrl(database).pipe(
+    Layer.provideMerge(PostgresEventStoreFromUrl(database)),
+  );
+};
+
+/** What `upgrade-personal-data` runs on: the log as stored, its keys, the seal signer. */
+export const upgradeServices = (config: Config) => {
+  const kept = keptSecrets(config);
+  return Layer.mergeAll(
+    PersonalFieldsLayer(personalSecrets(kept)),
+    HmacLogSignerLayer(Redacted.value(kept.jwt.secret)),
+  ).pipe(Layer.provideMerge(storedLog(kept)));
+};
 
 export const infrastructure = (config: Config, log: Logger): Infrastructure => {
   const storage = config.storage;
@@ -102,9 +125,7 @@ export const infrastructure = (config: Config, log: Logger): Infrastructure => {
     ...(storage.databaseSchema ? { schema: storage.databaseSchema } : {}),
   };
   // In turn: the event store creates the schema and migrates it first.
-  const stored = PostgresDataKeysFromUrl(database).pipe(
-    Layer.provideMerge(PostgresEventStoreFromUrl(database)),
-  );
+  const stored = storedLog(config);
   const store = PostgresDirectoryFromUrl(database).pipe(
     Layer.provideMerge(personalData(config).pipe(Layer.provide(stored))),
   );

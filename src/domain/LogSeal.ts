@@ -28,3 +28,9 @@ export const isLogSealed = (data: unknown): data is LogSealed => {
     typeof seal.signature === "string"
   );
 };
+
+/** The stream that records each rewrite of stored events, such as sealing older personal fields. */
+export const rewriteStream = "log-rewrites";
+
+/** Events at or below the newest seal are about to be rewritten: that seal will stop matching. */
+export const rewriteStartedType = "PersonalDataUpgradeStarted";

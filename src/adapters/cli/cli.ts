@@ -14,13 +14,20 @@ import { rotateKeys } from "../../application/keys/rotateKeys.ts";
 import type { AppServices } from "../../application/services.ts";
 import { userEvents } from "../../application/userEvents.ts";
 import { createUser, findUserId } from "../../application/users.ts";
-import { infrastructure, keptSecrets, logServices, services } from "../../composition.ts";
+import {
+  infrastructure,
+  keptSecrets,
+  logServices,
+  services,
+  upgradeServices,
+} from "../../composition.ts";
 import { isRole } from "../../domain/Role.ts";
 import { formatConfigErrors, loadConfig } from "../config/Config.ts";
 import { inspectionBody } from "../http/controllers/admin.ts";
 import type { Logger } from "../logging/jsonLogger.ts";
 import { replayCommand } from "./replay.ts";
-import { sealCommand, verifyLogCommand } from "./verifyLog.ts";
+import { upgradePersonalData } from "./upgrade.ts";
+import { run as runOnLog, sealCommand, verifyLogCommand } from "./verifyLog.ts";
 
 const usage = `Usage: bun run cli <command>
 
@@ -40,6 +47,11 @@ const usage = `Usage: bun run cli <command>
   verify-log
       Checks every event's hash chain and the newest seal; names the first broken stream and
       version and exits 1 on any break, missing tail or removed stream.
+  upgrade-personal-data
+      Once, after upgrading from a version without erasure: seals the plain usernames, IP
+      addresses and user agents of older events under their users' keys, re-chains the
+      rewritten streams and seals the log anew. Safe to interrupt and run again; on PostgreSQL
+      it runs beside the API, embedded the server must be stopped (docs/operations.md).
   users list [--q <part of a username>]
       Prints users in creation order: id, username, role, status, created, last login, sessions.
   users disable <username> [--until <date-time>] [--reason <text>]
@@ -122,6 +134,7 @@ const arity: Record<string, number> = {
   replay: 0,
   seal: 0,
   "verify-log": 0,
+  "upgrade-personal-data": 0,
   "clients create": 1,
   "clients list": 0,
   "users list": 0,
@@ -175,6 +188,11 @@ if (command === "replay") {
   process.exit(await replayCommand(config, values.verify === true, projection));
 }
 if (command === "verify-log") process.exit(await verifyLogCommand(logServices(config)));
+if (command === "upgrade-personal-data") {
+  process.exit(
+    await runOnLog(upgradeServices(config), upgradePersonalData(`cli:${userInfo().username}`)),
+  );
+}
 if (command === "seal") {
   process.exit(await sealCommand(logServices(config), `cli:${userInfo().username}`));
 }

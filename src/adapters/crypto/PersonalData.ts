@@ -6,8 +6,11 @@ import {
   EventStore,
   type Metadata,
   type NewEvent,
+  type PlainFields,
   type RecordedEvent,
+  type StoredEvent,
 } from "../../application/ports/EventStore.ts";
+import { PersonalFields } from "../../application/ports/PersonalFields.ts";
 import { userIdOf } from "../../domain/user/UserEvents.ts";
 
 /** What the audit trail and every reader see in place of a field whose key is destroyed. */
@@ -19,6 +22,13 @@ const metadataFields = ["clientIp", "userAgent"] as const;
 
 /** `pii:v1:<subject>:<iv>.<ciphertext and tag>`, base64url, the subject bound as AAD. */
 const prefix = "pii:v1:";
+
+export const personalFields: PlainFields = {
+  data: dataFields,
+  metadata: metadataFields,
+  sealedPrefix: prefix,
+};
+
 const tagBytes = 16;
 
 const derive = (secret: string, purpose: string) =>
@@ -107,7 +117,7 @@ export const protectPersonalData = (
   store: EventStore["Service"],
   keys: DataKeys["Service"],
   secrets: PersonalDataSecrets,
-): EventStore["Service"] => {
+) => {
   const claimKey = derive(secrets.claimSecret, "authlog username claims");
   const wrapping = keyWrapping(secrets.keyEncryptionKey);
 
@@ -130,11 +140,12 @@ export const protectPersonalData = (
     names: readonly string[],
     subject: string | null,
     key: (s: string) => Buffer | null,
+    keepSealed = false,
   ) => {
     const out: Fields = { ...fields };
     for (const name of names) {
       const value = out[name];
-      if (typeof value !== "string") continue;
+      if (typeof value !== "string" || (keepSealed && value.startsWith(prefix))) continue;
       const dataKey = subject === null ? null : key(subject);
       if (subject === null || dataKey === null) {
         // Nobody to erase it for: it is not kept.
@@ -174,6 +185,53 @@ export const protectPersonalData = (
     return typeof userId === "string" ? userId : (userIdOf(streamId) ?? metadata.actor ?? null);
   };
 
+  const keyFor = (subjects: readonly (string | null)[]) => {
+    const wanted = subjects.filter((s): s is string => s !== null);
+    return Effect.map(
+      wanted.length === 0
+        ? Effect.succeed(new Map<string, StoredKey>())
+        : keys.keysOf(wanted, (subject) => wrapping.wrap(subject, randomBytes(32))),
+      opened,
+    );
+  };
+
+  /** Events stored before sealing, sealed as they would be written now. */
+  const sealStored = (events: readonly StoredEvent[]) =>
+    Effect.gen(function* () {
+      const plain = (fields: unknown, names: readonly string[]) =>
+        isRecord(fields) &&
+        names.some((name) => {
+          const value = fields[name];
+          return typeof value === "string" && !value.startsWith(prefix);
+        });
+      const owners = events.map((event) => dataOwner(event.streamId, event.data, event.metadata));
+      const key = yield* keyFor([
+        ...owners.filter((_, i) => plain(events[i]?.data, dataFields)),
+        ...events
+          .filter((event) => plain(event.metadata, metadataFields))
+          .map((event) => event.metadata.actor ?? null),
+      ]);
+      return events.flatMap((event, i) => {
+        const dataPlain = plain(event.data, dataFields);
+        const metadataPlain = plain(event.metadata, metadataFields);
+        if (!dataPlain && !metadataPlain) return [];
+        const data =
+          dataPlain && isRecord(event.data)
+            ? seal(event.data, dataFields, owners[i] ?? null, key, true)
+            : event.data;
+        const metadata = metadataPlain
+          ? (seal(
+              event.metadata,
+              metadataFields,
+              event.metadata.actor ?? null,
+              key,
+              true,
+            ) as Metadata)
+          : event.metadata;
+        return [{ event, data, metadata }];
+      });
+    });
+
   const sealAppend = (
     appends: readonly { streamId: string; events: readonly NewEvent[] }[],
     metadata: Metadata,
@@ -183,15 +241,10 @@ export const protectPersonalData = (
         events.map((event) => dataOwner(streamId, event.data, metadata)),
       );
       const events = appends.flatMap((entry) => entry.events);
-      const subjects = [
+      const key = yield* keyFor([
         ...owners.filter((_, i) => holdsAny(events[i]?.data, dataFields)),
         ...(holdsAny(metadata, metadataFields) ? [metadata.actor ?? null] : []),
-      ].filter((s): s is string => s !== null);
-      const stored =
-        subjects.length === 0
-          ? new Map<string, StoredKey>()
-          : yield* keys.keysOf(subjects, (subject) => wrapping.wrap(subject, randomBytes(32)));
-      const key = opened(stored);
+      ]);
       const sealedMetadata = seal(
         metadata as Fields,
         metadataFields,
@@ -234,51 +287,54 @@ export const protectPersonalData = (
     });
 
   return {
-    ...store,
-    append: (streamId, events, options) =>
-      Effect.gen(function* () {
-        const metadata = options.metadata ?? {};
-        const { sealed, metadata: stored } = yield* sealAppend([{ streamId, events }], metadata);
-        const result = yield* store.append(streamId, sealed[0] ?? [], {
-          ...options,
-          metadata: stored,
-          ...(options.claims ? { claims: options.claims.map(hashClaim) } : {}),
-        });
-        return { ...result, events: asGiven(result.events, events, metadata) };
-      }),
-    appendMany: (appends, metadata = {}) =>
-      Effect.gen(function* () {
-        const { sealed, metadata: stored } = yield* sealAppend(appends, metadata);
-        const results = yield* store.appendMany(
-          appends.map((entry, i) => ({
-            ...entry,
-            events: sealed[i] ?? [],
-            ...(entry.claims ? { claims: entry.claims.map(hashClaim) } : {}),
-          })),
-          stored,
-        );
-        return results.map((result, i) => ({
-          ...result,
-          events: asGiven(result.events, appends[i]?.events ?? [], metadata),
-        }));
-      }),
-    readStream: (streamId) => Effect.flatMap(store.readStream(streamId), openAll),
-    readStreams: (streamIds) => Effect.flatMap(store.readStreams(streamIds), openAll),
-    readAll: (after, limit, filter) =>
-      Effect.flatMap(store.readAll(after, limit, filter), (page) =>
-        Effect.map(openAll(page.events), (events) => ({ ...page, events })),
-      ),
-    readData: (after, limit, filter) =>
-      Effect.flatMap(store.readData(after, limit, filter), (page) =>
-        Effect.map(openAll<EventData>(page.events), (events) => ({ ...page, events })),
-      ),
-    scan: (filter, onBatch) =>
-      store.scan(filter, (events) => Effect.flatMap(openAll<EventData>(events), onBatch)),
-    lastOf: (streamId) =>
-      Effect.flatMap(store.lastOf(streamId), (event) =>
-        event === null ? Effect.succeed(null) : Effect.map(openAll([event]), ([e]) => e ?? null),
-      ),
-    findClaim: (key) => store.findClaim(hashClaim(key)),
+    sealStored,
+    store: {
+      ...store,
+      append: (streamId, events, options) =>
+        Effect.gen(function* () {
+          const metadata = options.metadata ?? {};
+          const { sealed, metadata: stored } = yield* sealAppend([{ streamId, events }], metadata);
+          const result = yield* store.append(streamId, sealed[0] ?? [], {
+            ...options,
+            metadata: stored,
+            ...(options.claims ? { claims: options.claims.map(hashClaim) } : {}),
+          });
+          return { ...result, events: asGiven(result.events, events, metadata) };
+        }),
+      appendMany: (appends, metadata = {}) =>
+        Effect.gen(function* () {
+          const { sealed, metadata: stored } = yield* sealAppend(appends, metadata);
+          const results = yield* store.appendMany(
+            appends.map((entry, i) => ({
+              ...entry,
+              events: sealed[i] ?? [],
+              ...(entry.claims ? { claims: entry.claims.map(hashClaim) } : {}),
+            })),
+            stored,
+          );
+          return results.map((result, i) => ({
+            ...result,
+            events: asGiven(result.events, appends[i]?.events ?? [], metadata),
+          }));
+        }),
+      readStream: (streamId) => Effect.flatMap(store.readStream(streamId), openAll),
+      readStreams: (streamIds) => Effect.flatMap(store.readStreams(streamIds), openAll),
+      readAll: (after, limit, filter) =>
+        Effect.flatMap(store.readAll(after, limit, filter), (page) =>
+          Effect.map(openAll(page.events), (events) => ({ ...page, events })),
+        ),
+      readData: (after, limit, filter) =>
+        Effect.flatMap(store.readData(after, limit, filter), (page) =>
+          Effect.map(openAll<EventData>(page.events), (events) => ({ ...page, events })),
+        ),
+      scan: (filter, onBatch) =>
+        store.scan(filter, (events) => Effect.flatMap(openAll<EventData>(events), onBatch)),
+      lastOf: (streamId) =>
+        Effect.flatMap(store.lastOf(streamId), (event) =>
+          event === null ? Effect.succeed(null) : Effect.map(openAll([event]), ([e]) => e ?? null),
+        ),
+      findClaim: (key) => store.findClaim(hashClaim(key)),
+    } satisfies EventStore["Service"],
   };
 };
 
@@ -291,10 +347,27 @@ export const PersonalDataLayer = (secrets: PersonalDataSecrets) =>
     Effect.gen(function* () {
       const store = yield* EventStore;
       const keys = yield* DataKeys;
-      const claimKey = derive(secrets.claimSecret, "authlog username claims");
-      yield* keys.renameClaims(plainClaim, (key) => hashedUsername(claimKey, key));
-      return Context.make(EventStore, protectPersonalData(store, keys, secrets)).pipe(
+      yield* rekeyClaims(keys, secrets);
+      return Context.make(EventStore, protectPersonalData(store, keys, secrets).store).pipe(
         Context.add(DataKeys, keys),
       );
+    }),
+  );
+
+const rekeyClaims = (keys: DataKeys["Service"], secrets: PersonalDataSecrets) => {
+  const claimKey = derive(secrets.claimSecret, "authlog username claims");
+  return keys.renameClaims(plainClaim, (key) => hashedUsername(claimKey, key));
+};
+
+/** For the one-time upgrade of events written before sealing (docs/operations.md). */
+export const PersonalFieldsLayer = (secrets: PersonalDataSecrets) =>
+  Layer.effect(
+    PersonalFields,
+    Effect.gen(function* () {
+      const store = yield* EventStore;
+      const keys = yield* DataKeys;
+      yield* rekeyClaims(keys, secrets);
+      const { sealStored } = protectPersonalData(store, keys, secrets);
+      return PersonalFields.of({ fields: personalFields, seal: sealStored });
     }),
   );

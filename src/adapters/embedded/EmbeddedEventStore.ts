@@ -11,6 +11,8 @@ import {
   type Metadata,
   type ReadFilter,
   type RecordedEvent,
+  type Rewrite,
+  type StoredEvent,
   type StoredLink,
   StoreUnavailable,
   type StreamAppend,
@@ -296,7 +298,98 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
       }),
   );
 
+  const pathOf = (name: string) => `$.${JSON.stringify(name)}`;
+  const holdingPlain: EventStore["Service"]["holdingPlain"] = (fields, after, limit) =>
+    Effect.try({
+      try: () => {
+        const names = [
+          ...fields.data.map((name) => ["data", name] as const),
+          ...fields.metadata.map((name) => ["metadata", name] as const),
+        ];
+        const tests = names.map(
+          ([column]) =>
+            `(json_type(${column}, ?) = 'text' and substr(json_extract(${column}, ?), 1, ?) <> ?)`,
+        );
+        const params = names.flatMap(([, name]) => [
+          pathOf(name),
+          pathOf(name),
+          fields.sealedPrefix.length,
+          fields.sealedPrefix,
+        ]);
+        const rows = db
+          .query<EventRow, (string | number)[]>(
+            `select * from events where position > ? and (${["0", ...tests].join(" or ")})
+             order by position limit ?`,
+          )
+          .all(after, ...params, limit);
+        return rows.map(
+          (row): StoredEvent => ({
+            streamId: row.stream_id,
+            version: row.version,
+            position: row.position,
+            data: JSON.parse(row.data),
+            metadata: JSON.parse(row.metadata) as Metadata,
+          }),
+        );
+      },
+      catch: unavailable,
+    });
+
+  const replaceEvent = db.query<never, [string, string, string, number, string, string]>(
+    `update events set data = ?, metadata = ?
+     where stream_id = ? and version = ? and data = ? and metadata = ?`,
+  );
+  const hashAt = db.query<{ hash: Uint8Array | null }, [string, number]>(
+    "select hash from events where stream_id = ? and version = ?",
+  );
+  const tailOf = db.query<EventRow, [string, number]>(
+    "select * from events where stream_id = ? and version >= ? order by version",
+  );
+  const setHash = db.query<never, [Uint8Array, number]>(
+    "update events set hash = ? where position = ?",
+  );
+  const rewriteTransaction = db.transaction((rewrites: readonly Rewrite[]) => {
+    const starts = new Map<string, number>();
+    let rewritten = 0;
+    for (const { event, data, metadata } of rewrites) {
+      const { changes } = replaceEvent.run(
+        JSON.stringify(data ?? null),
+        JSON.stringify(metadata),
+        event.streamId,
+        event.version,
+        JSON.stringify(event.data ?? null),
+        JSON.stringify(event.metadata),
+      );
+      if (changes > 0) {
+        rewritten++;
+        starts.set(
+          event.streamId,
+          Math.min(starts.get(event.streamId) ?? event.version, event.version),
+        );
+      }
+    }
+    for (const [streamId, from] of starts) {
+      let previous = (from > 1 ? hashAt.get(streamId, from - 1)?.hash : null) ?? genesis;
+      for (const row of tailOf.all(streamId, from)) {
+        previous = linkHash(previous, fieldsOf(row));
+        setHash.run(previous, row.position);
+      }
+    }
+    return rewritten;
+  });
+
   const store = EventStore.of({
+    holdingPlain,
+    rewrite: (rewrites) =>
+      Effect.try({
+        try: () => {
+          const count = rewriteTransaction.immediate(rewrites);
+          // The plain values' pages leave the write-ahead log too.
+          db.run("pragma wal_checkpoint(truncate)");
+          return count;
+        },
+        catch: unavailable,
+      }),
     append: (streamId, events, options) =>
       Effect.gen(function* () {
         const outcome = yield* Effect.try({

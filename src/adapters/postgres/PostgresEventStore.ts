@@ -11,6 +11,7 @@ import {
   type NewEvent,
   type ReadFilter,
   type RecordedEvent,
+  type StoredEvent,
   type StoredLink,
   StoreUnavailable,
   type StreamAppend,
@@ -18,7 +19,7 @@ import {
 } from "../../application/ports/EventStore.ts";
 import { sealStream } from "../../domain/LogSeal.ts";
 import { genesis, merkle } from "../chain/hashChain.ts";
-import { createSql, type PostgresOptions, quoteIdentifier, type Sql } from "./client.ts";
+import { createSql, type PostgresOptions, type Sql } from "./client.ts";
 import { ensureSchema, migrate } from "./migrations.ts";
 
 type EventRow = {
@@ -596,8 +597,102 @@ export const makePostgresEventStore = (
       };
     });
 
+    const plainAt = (column: "data" | "metadata", name: string, prefix: string) =>
+      sql`(jsonb_typeof(${sql(column)}->${name}) = 'string'
+        and not starts_with(${sql(column)}->>${name}, ${prefix}))`;
+
+    const holdingPlain: EventStore["Service"]["holdingPlain"] = (fields, after, limit) => {
+      const tests = [
+        ...fields.data.map((name) => plainAt("data", name, fields.sealedPrefix)),
+        ...fields.metadata.map((name) => plainAt("metadata", name, fields.sealedPrefix)),
+      ];
+      const any = tests.reduce((all, test) => sql`${all} or ${test}`, sql`false`);
+      return read(
+        () => sql<
+          {
+            position: string;
+            stream_id: string;
+            version: number;
+            data: unknown;
+            metadata: Metadata;
+          }[]
+        >`
+          select position, stream_id, version, data, metadata from events
+          where position > ${after} and (${any})
+          order by position limit ${limit}`,
+      ).pipe(
+        Effect.map((rows) =>
+          rows.map(
+            (row): StoredEvent => ({
+              streamId: row.stream_id,
+              version: row.version,
+              position: Number(row.position),
+              data: row.data,
+              metadata: row.metadata,
+            }),
+          ),
+        ),
+      );
+    };
+
+    // Appends read the head without a lock, so only a table lock keeps one from chaining onto
+    // a hash this transaction is replacing; reads go on, appends wait for the commit.
+    const rewrite: EventStore["Service"]["rewrite"] = (rewrites) =>
+      rewrites.length === 0
+        ? Effect.succeed(0)
+        : bounded(() =>
+            sql.begin(async (tx) => {
+              await tx`set local lock_timeout = '2s'`;
+              await tx`lock table events in share row exclusive mode`;
+              const changes = rewrites.map(({ event, data, metadata }) => ({
+                stream_id: event.streamId,
+                version: event.version,
+                data,
+                metadata,
+                before_data: event.data,
+                before_metadata: event.metadata,
+              }));
+              const changed = await tx<{ stream_id: string; version: number }[]>`
+                update events e set data = c.data, metadata = c.metadata
+                from jsonb_to_recordset(${sql.json(changes as postgres.JSONValue)}) as c(
+                  stream_id text, version int, data jsonb, metadata jsonb,
+                  before_data jsonb, before_metadata jsonb)
+                where e.stream_id = c.stream_id and e.version = c.version
+                  and e.data = c.before_data and e.metadata = c.before_metadata
+                returning e.stream_id, e.version`;
+              const starts = new Map<string, number>();
+              for (const row of changed) {
+                starts.set(
+                  row.stream_id,
+                  Math.min(starts.get(row.stream_id) ?? row.version, row.version),
+                );
+              }
+              if (starts.size === 0) return 0;
+              const from = [...starts].map(([stream_id, version]) => ({ stream_id, version }));
+              await tx`
+                with recursive start as (
+                  select s.stream_id, s.version, coalesce(
+                    (select hash from events p where p.stream_id = s.stream_id and p.version = s.version - 1),
+                    ${genesisBytes}::bytea) as previous
+                  from jsonb_to_recordset(${sql.json(from)}) as s(stream_id text, version int)
+                ), chain as (
+                  select e.position, e.stream_id, e.version, authlog_link_hash(start.previous,
+                    e.stream_id, e.version, e.type, e.data, e.metadata, e.recorded_at) as hash
+                  from start join events e on e.stream_id = start.stream_id and e.version = start.version
+                  union all
+                  select e.position, e.stream_id, e.version, authlog_link_hash(chain.hash,
+                    e.stream_id, e.version, e.type, e.data, e.metadata, e.recorded_at)
+                  from chain join events e on e.stream_id = chain.stream_id and e.version = chain.version + 1
+                )
+                update events set hash = chain.hash from chain where events.position = chain.position`;
+              return changed.length;
+            }),
+          );
+
     return EventStore.of({
       append,
+      holdingPlain,
+      rewrite,
       appendMany,
       lastOf: (streamId) =>
         read(

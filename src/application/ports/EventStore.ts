@@ -90,6 +90,29 @@ export type StoredLink = {
   readonly hash: Uint8Array;
 };
 
+/** An event's data and metadata as stored, for rewriting them in place. */
+export type StoredEvent = {
+  readonly streamId: string;
+  readonly version: number;
+  readonly position: number;
+  readonly data: unknown;
+  readonly metadata: Metadata;
+};
+
+/** What to store instead of `event`'s data and metadata. */
+export type Rewrite = {
+  readonly event: StoredEvent;
+  readonly data: unknown;
+  readonly metadata: Metadata;
+};
+
+/** Top-level fields of data and metadata, and the prefix of the values that are not plain. */
+export type PlainFields = {
+  readonly data: readonly string[];
+  readonly metadata: readonly string[];
+  readonly sealedPrefix: string;
+};
+
 /** What a new seal would cover, and where the seal stream stands. */
 export type SealPoint = LogSeal & {
   readonly sealVersion: number;
@@ -174,6 +197,21 @@ export class EventStore extends Context.Service<
      * (appends wait a moment for it); the root covers each stream's head as of `upTo`.
      */
     readonly sealPoint: Effect.Effect<SealPoint, StoreUnavailable>;
+    /**
+     * Up to `limit` events after position `after`, in position order, holding a string that
+     * does not start with `fields.sealedPrefix` at one of `fields`' names.
+     */
+    readonly holdingPlain: (
+      fields: PlainFields,
+      after: number,
+      limit: number,
+    ) => Effect.Effect<readonly StoredEvent[], StoreUnavailable>;
+    /**
+     * Stores the rewrites of the events still as they were read, and recomputes the hashes of
+     * each rewritten stream from its first rewritten version on, in one transaction that
+     * appends wait for. Returns how many events were rewritten.
+     */
+    readonly rewrite: (rewrites: readonly Rewrite[]) => Effect.Effect<number, StoreUnavailable>;
     /** How many events the log holds; for progress reports, not for paging. */
     readonly size: Effect.Effect<number, StoreUnavailable>;
     /** The stream that owns a claim, or null. */
