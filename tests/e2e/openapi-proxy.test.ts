@@ -398,9 +398,9 @@ describe("the whole API through a validating proxy (Prism) in front of a real pr
     });
     expect(inspected.body).toMatchObject({ genuine: true, valid: false, code: "role_changed" });
     await call(200, strict, "POST", inspect, { json: { token: bogusToken }, token: boss.token });
-    await register("frank");
-    const frank = await logIn("frank");
-    await call(403, strict, "POST", inspect, { json: { token: user.token }, token: frank.token });
+    await register("ivan");
+    const ivan = await logIn("ivan");
+    await call(403, strict, "POST", inspect, { json: { token: user.token }, token: ivan.token });
     await call(401, strict, "POST", inspect, { json: { token: user.token }, token: bogusToken });
     await call(422, strict, "POST", inspect, {
       json: { token: user.token, at: "2026-02-31T99:00" },
