@@ -26,9 +26,12 @@ export const followDirectory = Effect.gen(function* () {
   const directory = yield* Directory;
   let checkpoint = yield* directory.checkpoint;
   let events = 0;
+  let full = false;
   while (checkpoint !== null) {
     const page = yield* store.readAll(checkpoint, pageSize);
-    if (page.events.length === 0) break;
+    // The checkpoint of a full page may only be resumed from until the read after it: that
+    // read's checkpoint, empty or not, is the one to keep.
+    if (page.events.length === 0 && !full) break;
     const moved = !(yield* directory.advance(
       checkpoint,
       page.checkpoint,
@@ -37,6 +40,8 @@ export const followDirectory = Effect.gen(function* () {
     if (moved) break;
     checkpoint = page.checkpoint;
     events += page.events.length;
+    full = page.events.length === pageSize;
+    if (page.events.length === 0) break;
   }
   return { events, checkpoint: checkpoint ?? "" };
 });
@@ -50,9 +55,9 @@ export const rebuildDirectory = (onPage?: (events: number) => void) =>
     let events = 0;
     for (;;) {
       const page = yield* store.readAll(checkpoint, pageSize);
+      checkpoint = page.checkpoint;
       if (page.events.length === 0) break;
       yield* build.write(directoryRecords(page.events));
-      checkpoint = page.checkpoint;
       events += page.events.length;
       onPage?.(page.events.length);
     }
