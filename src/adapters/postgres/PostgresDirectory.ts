@@ -61,9 +61,6 @@ const toSession = (row: SessionRow): DirectorySession => ({
 
 const queryTimeoutMs = 3_000;
 
-/** A LIKE pattern for a case-insensitive substring: the form a trigram index answers. */
-const contains = (text: string) => `%${text.toLowerCase().replace(/[\\%_]/g, "\\$&")}%`;
-
 /** Rows carry their generation: a rebuild fills a new one and publishes it in one transaction. */
 export const makePostgresDirectory = (
   sql: Sql,
@@ -226,15 +223,27 @@ export const makePostgresDirectory = (
                   await tx`delete from directory_sessions where generation = ${old.generation}`;
                 }
               }),
-            ).pipe(Effect.asVoid),
+            ).pipe(
+              // Statistics for the new rows, and the visibility map that lets a search read the
+              // index alone; autovacuum would get there, later.
+              Effect.andThen(
+                attempt(() => sql`vacuum (analyze) directory_users, directory_sessions`).pipe(
+                  Effect.ignore,
+                ),
+              ),
+              Effect.asVoid,
+            ),
         } satisfies DirectoryBuild;
       }),
       users: (query, now) =>
         attempt(
+          // The page is chosen from the seq index alone (its columns cover every filter), then
+          // its rows are read: a search that matches few users reads no table row for the rest.
           () => sql<UserRow[]>`
-            select ${userColumns(now)} from directory_users u
-            where u.generation = ${current} and u.seq > ${query.after ?? 0}
-              ${query.q === undefined ? sql`` : sql`and lower(u.username) like ${contains(query.q)}`}
+            select ${userColumns(now)} from (
+              select u.generation, u.seq from directory_users u
+              where u.generation = ${current} and u.seq > ${query.after ?? 0}
+              ${query.q === undefined ? sql`` : sql`and strpos(u.username_lower, lower(${query.q})) > 0`}
               ${query.role === undefined ? sql`` : sql`and u.role = ${query.role}`}
               ${
                 query.status === undefined
@@ -242,7 +251,11 @@ export const makePostgresDirectory = (
                   : sql`and (u.disabled and (u.disabled_until is null or u.disabled_until > ${now}))
                       = ${query.status === "disabled"}`
               }
-            order by u.seq limit ${query.limit + 1}`,
+              order by u.seq limit ${query.limit + 1}
+            ) page cross join lateral (
+              select * from directory_users u where u.generation = page.generation and u.seq = page.seq
+            ) u
+            order by u.seq`,
         ).pipe(
           Effect.map((rows) => {
             const items = rows.slice(0, query.limit);
