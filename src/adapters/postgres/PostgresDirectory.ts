@@ -11,7 +11,7 @@ import {
 } from "../../application/ports/Directory.ts";
 import type { Role } from "../../domain/Role.ts";
 import { createSql, type PostgresOptions, quoteIdentifier, type Sql } from "./client.ts";
-import { foldBatch } from "./directoryBatch.ts";
+import { type Batch, foldBatch } from "./directoryBatch.ts";
 import { ensureSchema, migrate } from "./migrations.ts";
 
 type UserRow = {
@@ -61,6 +61,23 @@ const toSession = (row: SessionRow): DirectorySession => ({
 
 const queryTimeoutMs = 3_000;
 
+/** How many users a build has numbered. */
+type Built = { seq: number };
+
+/** A row in COPY's text format. */
+const copyLine = (values: readonly (string | number | boolean | null)[]) =>
+  values
+    .map((value) =>
+      value === null
+        ? "\\N"
+        : typeof value === "string"
+          ? value.replace(/[\\\t\n\r]/g, (c) => copyEscapes[c] ?? c)
+          : String(value),
+    )
+    .join("\t");
+
+const copyEscapes: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+
 /** Rows carry their generation: a rebuild fills a new one and publishes it in one transaction. */
 export const makePostgresDirectory = (
   sql: Sql,
@@ -80,11 +97,60 @@ export const makePostgresDirectory = (
     const flags = (values: readonly boolean[]) =>
       sql`${values.map((value) => (value ? "t" : "f"))}::text[]::boolean[]`;
 
+    // A build's own generation, which only it writes: its new rows go in with COPY, numbered by
+    // the build (a log holds each user's and session's first event once).
+    const copyNew = async (tx: postgres.TransactionSql, g: string, batch: Batch, build: Built) => {
+      const copy = async (statement: string, lines: string[]) => {
+        if (lines.length === 0) return;
+        const into = await tx.unsafe(statement).writable();
+        await new Promise<void>((resolve, reject) => {
+          into.on("error", reject);
+          into.on("finish", resolve);
+          into.end(`${lines.join("\n")}\n`);
+        });
+      };
+      await copy(
+        `copy directory_users (generation, id, seq, username, role, disabled, disabled_until,
+           created_at, last_login_at) from stdin`,
+        batch.users.map((u) =>
+          copyLine([
+            g,
+            u.id,
+            ++build.seq,
+            u.username,
+            u.role,
+            u.disabled,
+            u.disabledUntil,
+            u.createdAt,
+            u.lastLoginAt,
+          ]),
+        ),
+      );
+      await copy(
+        `copy directory_sessions (generation, id, user_id, created_at, last_used_at, expires_at,
+           ip, user_agent, ended) from stdin`,
+        batch.sessions.map((s) =>
+          copyLine([
+            g,
+            s.id,
+            s.userId,
+            s.createdAt,
+            s.lastUsedAt,
+            s.expiresAt,
+            s.ip,
+            s.userAgent,
+            s.ended,
+          ]),
+        ),
+      );
+    };
+
     // Changes to earlier rows first, so that they never touch the rows this batch creates.
     const writeAll = async (
       tx: postgres.TransactionSql,
       g: string,
       writes: readonly DirectoryWrite[],
+      build?: Built,
     ) => {
       const batch = foldBatch(writes);
       const pending: PromiseLike<unknown>[] = [];
@@ -128,6 +194,7 @@ export const makePostgresDirectory = (
       // Sent without waiting for each answer: postgres.js pipelines them on the one connection.
       await Promise.all(pending);
       const { users, sessions } = batch;
+      if (build) return copyNew(tx, g, batch, build);
       if (users.length > 0)
         await tx`
           insert into directory_users
@@ -205,9 +272,16 @@ export const makePostgresDirectory = (
             }),
         );
         const generation = crypto.randomUUID();
+        const built: Built = { seq: 0 };
         return {
           write: (writes: readonly DirectoryWrite[]) =>
-            attempt(() => sql.begin((tx) => writeAll(tx, generation, writes))).pipe(Effect.asVoid),
+            attempt(() =>
+              sql.begin(async (tx) => {
+                // Lost in a crash, a build is unpublished and made again; its publish is durable.
+                await tx`set local synchronous_commit = off`;
+                await writeAll(tx, generation, writes, built);
+              }),
+            ).pipe(Effect.asVoid),
           publish: (checkpoint: string) =>
             attempt(() =>
               sql.begin(async (tx) => {
