@@ -26,7 +26,7 @@ const readAlone = (store: EventStore["Service"]) =>
     let checkpoint: Checkpoint = "";
     let writes = 0;
     for (;;) {
-      const page = yield* store.readData(checkpoint, 10_000, { withCommitTimes: true });
+      const page = yield* store.readData(checkpoint, 20_000, { withCommitTimes: true });
       checkpoint = page.checkpoint;
       if (page.events.length === 0) return writes;
       writes += directoryRecords(page.events).length;

@@ -6,7 +6,7 @@ import { type Checkpoint, EventStore } from "./ports/EventStore.ts";
 
 const pageSize = 2_000;
 /** A rebuild's pages: fewer, larger transactions, and more of each session folded in one. */
-const rebuildPageSize = 10_000;
+const rebuildPageSize = 20_000;
 const timed = { withCommitTimes: true };
 
 export class DirectoryProjector extends Context.Service<

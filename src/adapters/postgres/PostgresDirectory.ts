@@ -278,7 +278,9 @@ export const makePostgresDirectory = (
             attempt(() =>
               sql.begin(async (tx) => {
                 // Lost in a crash, a build is unpublished and made again; its publish is durable.
-                await tx`set local synchronous_commit = off`;
+                // Its tables grow faster than their statistics, which, stale, plan the updates of
+                // earlier rows as scans of everything written so far.
+                await tx`set local synchronous_commit = off; set local enable_seqscan = off`.simple();
                 await writeAll(tx, generation, writes, built);
               }),
             ).pipe(Effect.asVoid),
