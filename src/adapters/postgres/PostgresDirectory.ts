@@ -10,7 +10,7 @@ import {
   type DirectoryWrite,
 } from "../../application/ports/Directory.ts";
 import type { Role } from "../../domain/Role.ts";
-import { createSql, type PostgresOptions, quoteIdentifier, type Sql } from "./client.ts";
+import { createSql, type PostgresOptions, type Sql } from "./client.ts";
 import { type Batch, foldBatch } from "./directoryBatch.ts";
 import { ensureSchema, migrate } from "./migrations.ts";
 
