@@ -135,11 +135,23 @@ export const startBare = async () => {
  * for logs and metrics (LOG_LEVEL=info: one access-log line a request, to /dev/null; metrics
  * on) unless `env` says otherwise. `stop` also drops the schema and the Redis keys.
  */
-export const startDefaultServer = async (name: string, env: Record<string, string> = {}) => {
+export const startDefaultServer = async (
+  name: string,
+  env: Record<string, string> = {},
+  options: {
+    /** Runs on the fresh storage before the API starts, e.g. to write a log into it. */
+    readonly prepare?: (storage: ReturnType<typeof storageFor>) => Promise<void>;
+    readonly readyWithinMs?: number;
+  } = {},
+) => {
   const storage = storageFor(name);
   let api: Awaited<ReturnType<typeof spawnApi>>;
   try {
-    api = await spawnApi({ LOG_LEVEL: "info", ...storage.env, ...env }, { quiet: true });
+    await options.prepare?.(storage);
+    api = await spawnApi(
+      { LOG_LEVEL: "info", ...storage.env, ...env },
+      { quiet: true, ...(options.readyWithinMs ? { readyWithinMs: options.readyWithinMs } : {}) },
+    );
   } catch (error) {
     await storage.drop();
     throw error;

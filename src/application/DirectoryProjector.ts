@@ -1,10 +1,13 @@
-import { Context, Effect, Latch, Layer, Schedule } from "effect";
+import { Context, Effect, Fiber, Latch, Layer, Schedule } from "effect";
 import { directoryRecords } from "./directory.ts";
 import type { ProjectorStatus } from "./Projector.ts";
 import { Directory } from "./ports/Directory.ts";
 import { type Checkpoint, EventStore } from "./ports/EventStore.ts";
 
 const pageSize = 2_000;
+/** A rebuild's pages: fewer, larger transactions, and more of each session folded in one. */
+const rebuildPageSize = 20_000;
+const timed = { withCommitTimes: true };
 
 export class DirectoryProjector extends Context.Service<
   DirectoryProjector,
@@ -26,9 +29,12 @@ export const followDirectory = Effect.gen(function* () {
   const directory = yield* Directory;
   let checkpoint = yield* directory.checkpoint;
   let events = 0;
+  let full = false;
   while (checkpoint !== null) {
-    const page = yield* store.readAll(checkpoint, pageSize);
-    if (page.events.length === 0) break;
+    const page = yield* store.readData(checkpoint, pageSize, timed);
+    // The checkpoint of a full page may only be resumed from until the read after it: that
+    // read's checkpoint, empty or not, is the one to keep.
+    if (page.events.length === 0 && !full) break;
     const moved = !(yield* directory.advance(
       checkpoint,
       page.checkpoint,
@@ -37,6 +43,8 @@ export const followDirectory = Effect.gen(function* () {
     if (moved) break;
     checkpoint = page.checkpoint;
     events += page.events.length;
+    full = page.events.length === pageSize;
+    if (page.events.length === 0) break;
   }
   return { events, checkpoint: checkpoint ?? "" };
 });
@@ -46,15 +54,19 @@ export const rebuildDirectory = (onPage?: (events: number) => void) =>
   Effect.gen(function* () {
     const store = yield* EventStore;
     const build = yield* (yield* Directory).build;
+    const read = (after: Checkpoint) => store.readData(after, rebuildPageSize, timed);
     let checkpoint: Checkpoint = "";
     let events = 0;
+    let page = yield* read(checkpoint);
     for (;;) {
-      const page = yield* store.readAll(checkpoint, pageSize);
-      if (page.events.length === 0) break;
-      yield* build.write(directoryRecords(page.events));
       checkpoint = page.checkpoint;
+      if (page.events.length === 0) break;
+      // The next page is read while this one is written.
+      const next = yield* Effect.forkChild(read(checkpoint));
+      yield* build.write(directoryRecords(page.events));
       events += page.events.length;
       onPage?.(page.events.length);
+      page = yield* Fiber.join(next);
     }
     yield* build.publish(checkpoint);
     return { events, checkpoint } satisfies DirectorySummary;

@@ -1,5 +1,5 @@
 import type { DirectoryWrite } from "./ports/Directory.ts";
-import type { RecordedEvent } from "./ports/EventStore.ts";
+import type { EventData } from "./ports/EventStore.ts";
 import { type DomainEvent, domainEvent } from "./projection.ts";
 
 /** What one event changes in the directory; an epoch move ends every session of the user. */
@@ -51,8 +51,9 @@ export const directoryWrites = (
   }
 };
 
-export const directoryRecords = (records: readonly RecordedEvent[]): DirectoryWrite[] =>
+/** `records` as `readData` gives them with commit times; whole milliseconds, as a Date holds. */
+export const directoryRecords = (records: readonly EventData[]): DirectoryWrite[] =>
   records.flatMap((record) => {
     const event = domainEvent(record);
-    return event ? directoryWrites(event, record.recordedAt.getTime()) : [];
+    return event ? directoryWrites(event, Math.floor(record.recordedAtMs ?? 0)) : [];
   });

@@ -19,6 +19,8 @@ type Folded = {
   lastLoginAt: number | null;
 };
 
+const timed = { withCommitTimes: true };
+
 /** Folds the log as the directory would and compares every user and live-session count. */
 export const verifyDirectory = Effect.gen(function* () {
   const store = yield* EventStore;
@@ -27,7 +29,7 @@ export const verifyDirectory = Effect.gen(function* () {
   const sessions = new Map<string, { userId: string; ended: boolean; expiresAt: number }>();
   let checkpoint = startOfLog;
   for (;;) {
-    const page = yield* store.readAll(checkpoint, pageSize);
+    const page = yield* store.readData(checkpoint, pageSize, timed);
     if (page.events.length === 0) break;
     checkpoint = page.checkpoint;
     for (const write of directoryRecords(page.events)) {

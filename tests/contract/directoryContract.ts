@@ -181,6 +181,37 @@ export const directoryContract = (name: string, open: () => Promise<Service>) =>
       expect(await run(directory.checkpoint)).toBe("c1");
     });
 
+    test("a build keeps text as written: tabs, newlines, backslashes and empty strings", async () => {
+      const odd = "a\tb\nc\\d\re \\N";
+      const started = (
+        id: string,
+        createdAt: number,
+        ip: string | null,
+        userAgent: string | null,
+      ) =>
+        ({
+          kind: "session",
+          id,
+          userId: "a",
+          createdAt,
+          expiresAt: now + 60_000,
+          ip,
+          userAgent,
+        }) as const;
+      const directory = await published([
+        user("a", "odd\\name"),
+        started("s1", now, "", odd),
+        started("s2", now + 1, null, null),
+      ]);
+      const [listed] = (await run(directory.users({ limit: 10 }, now))).items;
+      expect(listed?.username).toBe("odd\\name");
+      const sessions = await run(directory.sessions("a", now));
+      expect(sessions.map((s) => [s.ip, s.userAgent])).toEqual([
+        [null, null],
+        ["", odd],
+      ]);
+    });
+
     test("a write applied twice changes nothing more", async () => {
       const writes = [user("a"), session("s", "a")];
       const directory = await published([...writes, ...writes]);

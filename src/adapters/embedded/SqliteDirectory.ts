@@ -53,7 +53,6 @@ const schema = `
     last_login_at integer,
     primary key (generation, id)
   );
-  create unique index if not exists directory_users_seq_idx on directory_users (generation, seq);
   create table if not exists directory_sessions (
     generation text not null,
     id text not null,
@@ -109,6 +108,15 @@ export const openSqliteDirectory = (path: string) => {
   // A forgotten user's rows are overwritten in place, not left in free pages.
   db.run("pragma secure_delete = on");
   db.run(schema);
+  // Searches walk this index in seq order and test the lowered username in it, reading a
+  // table row only for a match; files made before it get the column and the index here.
+  const columns = db.query<{ name: string }, []>("pragma table_xinfo(directory_users)").all();
+  if (!columns.some((column) => column.name === "username_lower"))
+    db.run(`alter table directory_users
+      add column username_lower text generated always as (lower(username)) virtual`);
+  db.run(`drop index if exists directory_users_seq_idx;
+    create index if not exists directory_users_search_idx
+      on directory_users (generation, seq, username_lower)`);
 
   const state = db.query<{ generation: string; checkpoint: string }, []>(
     "select generation, checkpoint from directory_state where id = 1",
@@ -230,7 +238,7 @@ export const openSqliteDirectory = (path: string) => {
   const usersPage = db.query<UserRow, Record<string, string | number | null>>(
     `select ${userColumns} from directory_users u
      where u.generation = ${current} and u.seq > $after
-       and ($q is null or instr(lower(u.username), lower($q)) > 0)
+       and ($q is null or instr(u.username_lower, lower($q)) > 0)
        and ($role is null or u.role = $role)
        and ($status is null or ($status = 'disabled') = ${disabledAt})
      order by u.seq limit $limit`,

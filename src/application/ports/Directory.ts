@@ -76,7 +76,7 @@ export type DirectoryWrite =
 
 /** A generation being built from the log, invisible to queries until published. */
 export type DirectoryBuild = {
-  /** Applies writes in order. */
+  /** Applies writes in order; creates each user and session once, as the log starts each once. */
   readonly write: (writes: readonly DirectoryWrite[]) => Effect.Effect<void, DirectoryUnavailable>;
   /** Makes this generation the one queries read, at `checkpoint`, in one step; drops the old. */
   readonly publish: (checkpoint: Checkpoint) => Effect.Effect<void, DirectoryUnavailable>;
