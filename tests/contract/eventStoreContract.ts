@@ -589,6 +589,16 @@ export const eventStoreContract = (
         const next = await readUntil(store, checkpoint, 1, 3);
         expect(next.events.map((e) => e.type)).toEqual(["E7"]);
       });
+      test("a log that ends on a full page: that page's checkpoint still reads what comes later", async () => {
+        for (let i = 0; i < 6; i++) await appendNext(`f${i % 2}`, [event(`F${i}`)]);
+        const first = await run(store.readAll(startOfLog, 3));
+        const second = await run(store.readAll(first.checkpoint, 3));
+        expect(second.events.map((e) => e.type)).toEqual(["F3", "F4", "F5"]);
+        expect((await run(store.readAll(second.checkpoint, 3))).events).toEqual([]);
+        await run(append("f9", [event("F6")], { expectedVersion: 0 }));
+        const later = await readUntil(store, second.checkpoint, 1, 3);
+        expect(later.events.map((e) => e.type)).toEqual(["F6"]);
+      });
     });
 
     describe("subscribe", () => {

@@ -479,11 +479,16 @@ export const makePostgresEventStore = (
       query: (cursor: Cursor, target: string) => Promise<readonly Row[]>,
       last: (row: Row) => readonly [string, string],
       decode: (rows: readonly Row[]) => readonly A[],
-    ) =>
+    ): Effect.Effect<{ events: readonly A[]; checkpoint: Checkpoint }, StoreUnavailable> =>
       Effect.gen(function* () {
         const cursor = yield* parseCheckpoint(after);
         const target = cursor.target ?? (yield* currentSnapshot);
         const rows = yield* read(() => query(cursor, target));
+        // A full page's target read to its end: what committed since is read from it at once,
+        // so a caller that keeps the checkpoint of its last non-empty page never stops there.
+        if (rows.length === 0 && cursor.target !== null) {
+          return yield* readPage(cursor.target, limit, query, last, decode);
+        }
         const tail = rows[rows.length - 1];
         const checkpoint =
           rows.length < limit || tail === undefined
