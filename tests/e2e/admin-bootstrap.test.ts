@@ -7,7 +7,7 @@ import { captureLog, client, secret } from "../support/app.ts";
 import { decodePayload } from "../support/jwt.ts";
 import { testSchema } from "../support/postgres.ts";
 import { dropKeys, redisUrl } from "../support/redis.ts";
-import { databaseUrl, spawnApi, storageFor } from "../support/server.ts";
+import { databaseUrl, spawnApi, spawnApis, storageFor } from "../support/server.ts";
 
 const admin = { ADMIN_USERNAME: "boss", ADMIN_PASSWORD: "boss password 123" };
 
@@ -28,10 +28,8 @@ describe("admin bootstrap", () => {
 
   test("two instances starting at once on one database create exactly one admin; a restart adds none", async () => {
     const env = { ...storage.env, ...admin };
-    const [one, two] = await Promise.all([
-      spawnApi(env, { quiet: true }),
-      spawnApi(env, { quiet: true }),
-    ]);
+    const [one, two] = await spawnApis([env, env], { quiet: true });
+    if (!one || !two) throw new Error("two instances were asked for");
     try {
       expect(await loginRole(one.base)).toBe("admin");
       expect(await loginRole(two.base)).toBe("admin");

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { spawnApi, storageFor } from "../support/server.ts";
+import { spawnApi, spawnApis, storageFor } from "../support/server.ts";
 
 const password = "correct horse battery";
 
@@ -72,10 +72,8 @@ describe("a started server (PostgreSQL + Redis)", () => {
   });
 
   test("two instances: a revocation acknowledged by one is refused by the other on the next request", async () => {
-    const [a, b] = await Promise.all([
-      spawnApi(storage.env, { quiet: true }),
-      spawnApi(storage.env, { quiet: true }),
-    ]);
+    const [a, b] = await spawnApis([storage.env, storage.env], { quiet: true });
+    if (!a || !b) throw new Error("two instances were asked for");
     stops.push(a.stop, b.stop);
     const onA = http(a.base);
     const onB = http(b.base);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createSql } from "../../src/adapters/postgres/client.ts";
 import { eventually } from "../support/net.ts";
 import { baseEnv, runScript } from "../support/run.ts";
-import { databaseUrl, spawnApi, storageFor } from "../support/server.ts";
+import { databaseUrl, type spawnApi, spawnApis, storageFor } from "../support/server.ts";
 
 const admin = { username: "ring_admin", password: "ring admin password" };
 const password = "correct horse battery";
@@ -20,7 +20,7 @@ describe("one key ring, several instances (PostgreSQL + Redis)", () => {
 
   beforeAll(async () => {
     // Three first starts at once on an empty log.
-    apis = await Promise.all([1, 2, 3].map(() => spawnApi(env, { quiet: true })));
+    apis = await spawnApis([env, env, env], { quiet: true });
   }, 60_000);
   afterAll(async () => {
     await Promise.all(apis.map((api) => api.stop()));

@@ -101,6 +101,25 @@ export const startServer = async (name: string, env: Record<string, string> = {}
   return { ...api, stop };
 };
 
+/**
+ * Several API processes started at once, as instances are in production. When one does not
+ * become ready, the others are stopped before the error is passed on: none outlives its test.
+ */
+export const spawnApis = async (
+  envs: readonly Record<string, string>[],
+  options: SpawnOptions = {},
+) => {
+  const started = await Promise.allSettled(envs.map((env) => spawnApi(env, options)));
+  const failed = started.find((result) => result.status === "rejected");
+  if (failed) {
+    await Promise.all(
+      started.flatMap((result) => (result.status === "fulfilled" ? [result.value.stop()] : [])),
+    );
+    throw failed.reason;
+  }
+  return started.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+};
+
 /** JSON calls to a started API at `base()` (read at each call), as a client would make them. */
 export const apiCalls = (base: () => string, password: string) => {
   const post = (path: string, body?: unknown, token?: string) =>
