@@ -175,3 +175,21 @@ describe("refresh tokens", () => {
     expect(Exit.isFailure(verifyRefresh(token))).toBe(true);
   });
 });
+
+describe("verified access tokens remembered", () => {
+  test("a remembered token is refused once its exp passes, and refused tokens are never remembered", async () => {
+    const fresh = makeTokens({ secret, issuer });
+    const token = await Effect.runPromise(fresh.signAccess(access));
+    const claims = { ...access, iss: issuer };
+    expect(fresh.checkAccess(token, nowMs)).toEqual(claims);
+    // The same text again: answered from memory, still with its own claims.
+    expect(fresh.checkAccess(token, nowMs + 1000)).toEqual(claims);
+    expect(fresh.checkAccess(token, access.exp * 1000)).toMatchObject({ reason: "expired" });
+    expect(fresh.checkAccess(token, nowMs)).toEqual(claims);
+
+    const [head, body] = token.split(".");
+    const forged = `${head}.${body}.${"A".repeat(43)}`;
+    expect(fresh.checkAccess(forged, nowMs)).toMatchObject({ reason: "bad signature" });
+    expect(fresh.checkAccess(forged, nowMs)).toMatchObject({ reason: "bad signature" });
+  });
+});

@@ -112,13 +112,33 @@ export const makeExaminer = (config: TokenConfig) => {
   };
 };
 
+/** Verified access tokens remembered, at most: ~1 kB each. */
+export const rememberedTokens = 10_000;
+
 export const makeTokens = (config: TokenConfig): Tokens["Service"] => {
   const signKey = new TextEncoder().encode(config.secret);
   const kid = hmacKeyId(config.secret);
   const verify = makeVerifier(config);
+  // A verified token is remembered by its exact text until its exp: the secret never changes
+  // while the process runs, so nothing else can end what was verified (decision 38).
+  const remembered = new Map<string, AccessClaims>();
   const checkAccess = (token: string, nowMs: number): AccessClaims | InvalidToken => {
-    const claims = verify(token, accessType, nowMs);
-    return claims instanceof InvalidToken ? claims : asAccessClaims(claims);
+    if (token.length > maxTokenLength) return fail("too long");
+    const known = remembered.get(token);
+    if (known !== undefined) {
+      if (known.exp > Math.floor(nowMs / 1000)) return known;
+      remembered.delete(token);
+      return fail("expired");
+    }
+    const verified = verify(token, accessType, nowMs);
+    if (verified instanceof InvalidToken) return verified;
+    const claims = asAccessClaims(Object.freeze(verified));
+    if (claims instanceof InvalidToken) return claims;
+    if (remembered.size >= rememberedTokens) {
+      remembered.delete(remembered.keys().next().value ?? "");
+    }
+    remembered.set(token, claims);
+    return claims;
   };
 
   const sign = (type: string, claims: Record<string, unknown> & { iat: number; exp: number }) =>

@@ -11,7 +11,7 @@ import {
 } from "../../application/ports/Tokens.ts";
 import { activeKey, verifiesUntil } from "../../domain/keys/KeyRing.ts";
 import type { SigningAlgorithm } from "../../domain/keys/SigningKeyEvents.ts";
-import { makeTokens } from "./HmacTokens.ts";
+import { makeTokens, rememberedTokens } from "./HmacTokens.ts";
 import {
   accessType,
   asAccessClaims,
@@ -51,9 +51,6 @@ type Built = {
 };
 
 type Remembered = { readonly claims: AccessClaims; readonly verifier: Verifier };
-
-/** Verified tokens remembered, at most: ~1 kB each. */
-const rememberedTokens = 10_000;
 
 /** A verified token is remembered until its exp, its key's end or a ring change (decision 38). */
 export const makeKeyRingTokens = (
