@@ -2,19 +2,23 @@ import { createVerifier } from "../src/adapters/verifier/index.ts";
 import { accessTokens, median, startDefaultServer } from "./server.ts";
 
 /**
- * The verifier library's `verify` in this process, as another service would call it: HS256
- * tokens of distinct users, checked locally and against the API's Redis with one MGET each,
+ * The verifier library's `verify` in this process, as another service would call it: tokens of
+ * distinct users (HS256, or ES256 / EdDSA with BENCH_ALGORITHM, verified from the JWKS), checked locally and against the API's Redis with one MGET each,
  * `BENCH_IN_FLIGHT` calls at a time. Reports calls per second and this process's CPU per call.
  */
 const users = Number(process.env.BENCH_USERS ?? 1000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const inFlight = Number(process.env.BENCH_IN_FLIGHT ?? 64);
+/** HS256 (the secret) or ES256 / EdDSA (the API's JWKS). */
+const algorithm = process.env.BENCH_ALGORITHM ?? "HS256";
 
 const server = await startDefaultServer("verifier", {
   PASSWORD_HASH_MEMORY_KIB: "19456",
   PASSWORD_HASH_TIME_COST: "2",
   ACCESS_TOKEN_EXPIRE_MINUTES: "60",
+  ALGORITHM: algorithm,
+  KEY_ENCRYPTION_KEY: `${crypto.randomUUID()}${crypto.randomUUID()}`,
 });
 try {
   const tokens = await accessTokens(server.base, {
@@ -24,7 +28,9 @@ try {
   });
   const verifier = createVerifier({
     issuer: "authlog",
-    secret: server.env.JWT_SECRET ?? "",
+    ...(algorithm === "HS256"
+      ? { secret: server.env.JWT_SECRET ?? "" }
+      : { jwksUrl: `${server.base}/.well-known/jwks.json` }),
     redisUrl: server.env.REDIS_URL ?? "",
     keyPrefix: server.prefix,
   });
@@ -53,7 +59,7 @@ try {
   await verifier.close();
   const n = (value: number) => value.toLocaleString("en-US", { maximumFractionDigits: 0 });
   console.log(
-    `\n${new Date().toISOString()}: verify() of ${n(users)} users' HS256 tokens, ${inFlight} in flight, ${rounds} rounds of ${seconds} s, one process (one core)`,
+    `\n${new Date().toISOString()}: verify() of ${n(users)} users' ${algorithm} tokens, ${inFlight} in flight, ${rounds} rounds of ${seconds} s, one process (one core)`,
   );
   console.log(
     `calls/s: ${n(median(results.map((r) => r.rate)))} (rounds: ${results.map((r) => n(r.rate)).join(", ")}); CPU per call: ${median(results.map((r) => r.cpuUs)).toFixed(1)} us; refused: ${results.reduce((sum, r) => sum + r.refused, 0)}`,
