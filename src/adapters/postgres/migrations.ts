@@ -156,6 +156,33 @@ export const migrations: readonly Migration[] = [
       drop index if exists directory_users_username_idx;
     `,
   },
+  {
+    version: 8,
+    name: "hash chain links in PL/pgSQL",
+    // The same bytes as version 3's function. A SQL function whose argument is used twice is not
+    // inlined when that argument is costly, and then every one-row append planned the helper
+    // six times; a PL/pgSQL function keeps its plan for the session (decision 44).
+    sql: `
+      create or replace function authlog_link_hash(
+        previous bytea, stream_id text, version int, type text, data jsonb, metadata jsonb,
+        recorded_at timestamptz
+      ) returns bytea
+        language plpgsql stable parallel safe
+        as $$
+        declare
+          s bytea := convert_to(stream_id, 'UTF8');
+          v bytea := convert_to(version::text, 'UTF8');
+          t bytea := convert_to(type, 'UTF8');
+          d bytea := convert_to(data::text, 'UTF8');
+          m bytea := convert_to(metadata::text, 'UTF8');
+          r bytea := convert_to(((extract(epoch from recorded_at) * 1000000)::bigint)::text, 'UTF8');
+        begin
+          return sha256(previous || int4send(length(s)) || s || int4send(length(v)) || v
+            || int4send(length(t)) || t || int4send(length(d)) || d
+            || int4send(length(m)) || m || int4send(length(r)) || r);
+        end $$;
+    `,
+  },
 ];
 
 /**
