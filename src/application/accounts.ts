@@ -1,22 +1,12 @@
 import { Clock, Effect } from "effect";
-import {
-  type AccountDecision,
-  adminSetStream,
-  decideDisable,
-  decideEnable,
-} from "../domain/admin/AdminSet.ts";
+import { type AccountDecision, decideDisable, decideEnable } from "../domain/admin/AdminSet.ts";
 import { isRole, roles } from "../domain/Role.ts";
 import { type ActiveUser, decideUser, evolveUser, isDisabledAt } from "../domain/user/User.ts";
 import { userStream } from "../domain/user/UserEvents.ts";
+import { appendAccountDecision } from "./accountDecision.ts";
 import type { Caller } from "./changeRole.ts";
-import { LastAdmin, RoleRequired, UserNotFound, ValidationFailed } from "./errors.ts";
-import {
-  appendManyAndProject,
-  decideAndAppend,
-  loadAdminRoster,
-  loadUser,
-  retryOnConflict,
-} from "./events.ts";
+import { UserNotFound, ValidationFailed } from "./errors.ts";
+import { decideAndAppend, loadAdminRoster, loadUser, retryOnConflict } from "./events.ts";
 import { Directory, type DirectoryUser, type UserQuery } from "./ports/Directory.ts";
 import type { Metadata } from "./ports/EventStore.ts";
 
@@ -56,26 +46,13 @@ const applyAccountDecision = (
         concurrency: 2,
       });
       const decision = decide(target, roster);
-      if (!decision.ok) {
-        switch (decision.error._tag) {
-          case "UserNotFound":
-            return yield* new UserNotFound();
-          case "NotAnAdmin":
-            return yield* new RoleRequired({ role: "admin" });
-          case "LastAdmin":
-            return yield* new LastAdmin();
-        }
-      }
-      const appends = [
-        { streamId: userStream(userId), events: decision.user, expectedVersion: target.version },
-        { streamId: adminSetStream, events: decision.admins, expectedVersion: roster.version },
-      ].filter((entry) => entry.events.length > 0);
-      if (appends.length > 0) {
-        yield* appendManyAndProject(appends, metadata).pipe(
-          Effect.catchTag("ClaimTaken", (e) => Effect.die(e)),
-        );
-      }
-      const user = decision.user.reduce(evolveUser, target.state);
+      const applied = yield* appendAccountDecision(
+        userId,
+        decision,
+        { user: target.version, admins: roster.version },
+        metadata,
+      );
+      const user = applied.user.reduce(evolveUser, target.state);
       if (user.status !== "active") return yield* Effect.die(new Error("user vanished"));
       return { user, createdAt: target.records[0]?.recordedAt ?? new Date(0) };
     }),

@@ -1,11 +1,11 @@
 import { Clock, Effect } from "effect";
-import { adminSetStream, decideRoleChange } from "../domain/admin/AdminSet.ts";
+import { decideRoleChange } from "../domain/admin/AdminSet.ts";
 import { isRole, roles } from "../domain/Role.ts";
 import { evolveUser } from "../domain/user/User.ts";
-import { userStream } from "../domain/user/UserEvents.ts";
 import { isValidUsername, usernameRule } from "../domain/user/Username.ts";
-import { LastAdmin, RoleRequired, UserNotFound, ValidationFailed } from "./errors.ts";
-import { appendManyAndProject, loadAdminRoster, loadUser, retryOnConflict } from "./events.ts";
+import { appendAccountDecision } from "./accountDecision.ts";
+import { UserNotFound, ValidationFailed } from "./errors.ts";
+import { loadAdminRoster, loadUser, retryOnConflict } from "./events.ts";
 import type { Metadata } from "./ports/EventStore.ts";
 import { findUserId, type UserView, view } from "./users.ts";
 
@@ -43,26 +43,13 @@ export const changeRole = Effect.fn("changeRole")(function* (
       });
       const now = yield* Clock.currentTimeMillis;
       const decision = decideRoleChange({ ...command, now }, target.state, admins.state);
-      if (!decision.ok) {
-        switch (decision.error._tag) {
-          case "UserNotFound":
-            return yield* new UserNotFound();
-          case "NotAnAdmin":
-            return yield* new RoleRequired({ role: "admin" });
-          case "LastAdmin":
-            return yield* new LastAdmin();
-        }
-      }
-      const appends = [
-        { streamId: userStream(userId), events: decision.user, expectedVersion: target.version },
-        { streamId: adminSetStream, events: decision.admins, expectedVersion: admins.version },
-      ].filter((entry) => entry.events.length > 0);
-      if (appends.length > 0) {
-        yield* appendManyAndProject(appends, { ...metadata, actor: by }).pipe(
-          Effect.catchTag("ClaimTaken", (e) => Effect.die(e)),
-        );
-      }
-      const user = decision.user.reduce(evolveUser, target.state);
+      const applied = yield* appendAccountDecision(
+        userId,
+        decision,
+        { user: target.version, admins: admins.version },
+        { ...metadata, actor: by },
+      );
+      const user = applied.user.reduce(evolveUser, target.state);
       if (user.status !== "active") return yield* Effect.die(new Error("user vanished"));
       return view(user, target.records[0]?.recordedAt ?? new Date(0)) satisfies UserView;
     }),

@@ -1,16 +1,11 @@
 import { Clock, Effect } from "effect";
-import { adminSetStream, decideErase } from "../domain/admin/AdminSet.ts";
+import { decideErase } from "../domain/admin/AdminSet.ts";
 import { isValidPassword } from "../domain/user/Password.ts";
 import { userStream } from "../domain/user/UserEvents.ts";
+import { appendAccountDecision } from "./accountDecision.ts";
 import type { Caller } from "./changeRole.ts";
-import {
-  InvalidCredentials,
-  LastAdmin,
-  RoleRequired,
-  TokenRejected,
-  UserNotFound,
-} from "./errors.ts";
-import { appendManyAndProject, loadAdminRoster, loadUser, retryOnConflict } from "./events.ts";
+import { InvalidCredentials, TokenRejected, UserNotFound } from "./errors.ts";
+import { loadAdminRoster, loadUser, retryOnConflict } from "./events.ts";
 import { DataKeys } from "./ports/DataKeys.ts";
 import type { Metadata } from "./ports/EventStore.ts";
 import { PasswordHasher } from "./ports/PasswordHasher.ts";
@@ -48,22 +43,11 @@ export const eraseUser = Effect.fn("eraseUser")(function* (
       const caller = "admin" in eraser ? eraser.admin : null;
       const now = yield* Clock.currentTimeMillis;
       const decision = decideErase({ caller, by, now }, target.state, roster.state);
-      if (!decision.ok) {
-        switch (decision.error._tag) {
-          case "UserNotFound":
-            return yield* new UserNotFound();
-          case "NotAnAdmin":
-            return yield* new RoleRequired({ role: "admin" });
-          case "LastAdmin":
-            return yield* new LastAdmin();
-        }
-      }
-      const appends = [
-        { streamId: userStream(userId), events: decision.user, expectedVersion: target.version },
-        { streamId: adminSetStream, events: decision.admins, expectedVersion: roster.version },
-      ].filter((entry) => entry.events.length > 0);
-      yield* appendManyAndProject(appends, { ...metadata, actor: by }).pipe(
-        Effect.catchTag("ClaimTaken", (e) => Effect.die(e)),
+      yield* appendAccountDecision(
+        userId,
+        decision,
+        { user: target.version, admins: roster.version },
+        { ...metadata, actor: by },
       );
     }),
   );
