@@ -142,13 +142,7 @@ export class NotAnAdmin {
   readonly _tag = "NotAnAdmin";
 }
 
-export type RoleChangeDecision =
-  | {
-      readonly ok: true;
-      readonly user: readonly UserEvent[];
-      readonly admins: readonly AdminSetEvent[];
-    }
-  | { readonly ok: false; readonly error: UserNotFound | LastAdmin | NotAnAdmin };
+export type RoleChangeDecision = AccountDecision;
 
 /**
  * `caller` null: an operator. Never leaves the set without an active admin (a disabled one does
