@@ -60,6 +60,13 @@ export type AccountDecision =
     }
   | { readonly ok: false; readonly error: UserNotFound | LastAdmin | NotAnAdmin };
 
+/** A caller (null for an operator) who is no active admin may decide nothing. */
+const notAllowed = (caller: string | null, active: readonly string[]) =>
+  caller !== null && !active.includes(caller);
+
+const lastActive = (active: readonly string[], userId: string) =>
+  active.includes(userId) && active.every((id) => id === userId);
+
 /** `caller` null: an operator. An active admin can never be disabled while no other is active. */
 export const decideDisable = (
   command: {
@@ -73,14 +80,10 @@ export const decideDisable = (
   roster: AdminRoster,
 ): AccountDecision => {
   const active = activeAdmins(roster, command.now);
-  if (command.caller !== null && !active.includes(command.caller)) {
-    return { ok: false, error: new NotAnAdmin() };
-  }
+  if (notAllowed(command.caller, active)) return { ok: false, error: new NotAnAdmin() };
   if (target.status !== "active") return { ok: false, error: new UserNotFound() };
   const userId = target.id;
-  if (active.includes(userId) && active.every((id) => id === userId)) {
-    return { ok: false, error: new LastAdmin() };
-  }
+  if (lastActive(active, userId)) return { ok: false, error: new LastAdmin() };
   const { reason, until, by } = command;
   const decided = decideUser({ type: "DisableUser", reason, until, by }, target);
   if (!decided.ok) return { ok: false, error: new UserNotFound() };
@@ -96,7 +99,7 @@ export const decideEnable = (
   target: User,
   roster: AdminRoster,
 ): AccountDecision => {
-  if (command.caller !== null && !activeAdmins(roster, command.now).includes(command.caller)) {
+  if (notAllowed(command.caller, activeAdmins(roster, command.now))) {
     return { ok: false, error: new NotAnAdmin() };
   }
   if (target.status !== "active") return { ok: false, error: new UserNotFound() };
@@ -117,14 +120,10 @@ export const decideErase = (
   roster: AdminRoster,
 ): AccountDecision => {
   const active = activeAdmins(roster, command.now);
-  if (command.caller !== null && !active.includes(command.caller)) {
-    return { ok: false, error: new NotAnAdmin() };
-  }
+  if (notAllowed(command.caller, active)) return { ok: false, error: new NotAnAdmin() };
   if (target.status !== "active") return { ok: false, error: new UserNotFound() };
   const userId = target.id;
-  if (active.includes(userId) && active.every((id) => id === userId)) {
-    return { ok: false, error: new LastAdmin() };
-  }
+  if (lastActive(active, userId)) return { ok: false, error: new LastAdmin() };
   const decided = decideUser({ type: "EraseUser", by: command.by }, target);
   if (!decided.ok) return { ok: false, error: new UserNotFound() };
   return {
@@ -160,9 +159,7 @@ export const decideRoleChange = (
 ): RoleChangeDecision => {
   const { admins } = roster;
   const active = activeAdmins(roster, command.now);
-  if (command.caller !== null && !active.includes(command.caller)) {
-    return { ok: false, error: new NotAnAdmin() };
-  }
+  if (notAllowed(command.caller, active)) return { ok: false, error: new NotAnAdmin() };
   if (target.status !== "active") return { ok: false, error: new UserNotFound() };
   const decided = decideUser({ type: "ChangeRole", role: command.role, by: command.by }, target);
   if (!decided.ok) return { ok: false, error: new UserNotFound() };
