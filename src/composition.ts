@@ -444,8 +444,16 @@ const startupFailure = (cause: Cause.Cause<unknown>): string => {
   return Cause.pretty(cause).split("\n")[0] ?? "unknown failure";
 };
 
-/** A server URL fit for a log line: user and password removed. */
-const withoutCredentials = (url: string) => url.replace(/\/\/[^@/]*@/, "//");
+/**
+ * A server URL fit for a log line: the query (which may carry credentials) and everything up to
+ * the last "@" (a password may hold "/" or "@") removed. Cluster URLs list hosts, so no URL
+ * parser takes them all.
+ */
+const withoutCredentials = (url: string) => {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? "";
+  const rest = url.slice(scheme.length).split("?")[0] ?? "";
+  return scheme + rest.slice(rest.lastIndexOf("@") + 1);
+};
 
 /** Why a listen failed, in a few words. */
 const listenFailure = (error: unknown): string => {

@@ -30,15 +30,12 @@ type Series = {
 const requestSeries = (registry: Registry) => {
   const series = new Map<string, Series>();
   const record = (outcome: RequestOutcome) => {
-    const key = `${outcome.method} ${outcome.status} ${outcome.route}`;
+    const method = methods.has(outcome.method) ? outcome.method : "other";
+    const key = `${method} ${outcome.status} ${outcome.route}`;
     let entry = series.get(key);
     if (entry === undefined) {
       entry = {
-        labels: {
-          method: methods.has(outcome.method) ? outcome.method : "other",
-          route: outcome.route,
-          status: String(outcome.status),
-        },
+        labels: { method, route: outcome.route, status: String(outcome.status) },
         count: 0,
         sum: 0,
         buckets: new Array(bounds.length + 1).fill(0),
