@@ -540,10 +540,13 @@ describe("signing keys", () => {
     expect(error.message).not.toContain("short-kek");
   });
 
-  test("with HS256 the key is not needed, and a set one is not used", () => {
+  test("with HS256 the key is not needed; a set one is checked and kept, as it wraps the data keys", () => {
     expect(
       ok({ NODE_ENV: "production", JWT_SECRET: strongSecret }).config.jwt.keyEncryptionKey,
     ).toBeUndefined();
-    expect(ok({ KEY_ENCRYPTION_KEY: "short" }).config.jwt.keyEncryptionKey).toBeUndefined();
+    const kept = ok({ KEY_ENCRYPTION_KEY: strongSecret }).config.jwt.keyEncryptionKey;
+    expect(kept && Redacted.value(kept)).toBe(strongSecret);
+    const short = loadConfig({ KEY_ENCRYPTION_KEY: "short" });
+    expect(short.ok).toBe(false);
   });
 });

@@ -478,8 +478,9 @@ const keyEncryptionKey = (
 ): Secret | undefined => {
   const name = "KEY_ENCRYPTION_KEY";
   const found = read.optional(secret(name));
-  if (algorithm === "HS256") return undefined;
   const expected = `a random value of at least ${minimumSecretBytes} bytes, the same on every instance, e.g. from \`openssl rand -base64 48\``;
+  // Kept with HS256 too: it also wraps the users' data keys, whatever signs the tokens.
+  if (found === undefined && algorithm === "HS256") return undefined;
   if (found === undefined) {
     const problem = `is not set, and ALGORITHM=${algorithm} seals the private signing keys with it`;
     if (nodeEnv === "production" || !embedded) read.fail(name, problem, expected);
