@@ -52,7 +52,8 @@ export const loadAdminSet = load<AdminSet, AdminSetEvent>(adminSetStream, foldAd
 export const loadAdminRoster = load<AdminRoster, AdminSetEvent>(adminSetStream, foldAdminRoster);
 
 /** The User-Agent belongs in SessionStarted's data, not in every event's metadata. */
-const stored = ({ userAgent: _, ...metadata }: Metadata = {}): Metadata => metadata;
+/** Metadata as it is stored: the User-Agent belongs to a session's start, never to the log. */
+export const stored = ({ userAgent: _, ...metadata }: Metadata = {}): Metadata => metadata;
 
 /** Projects before returning, so a revocation that returns is enforced everywhere. */
 export const appendAndProject = (

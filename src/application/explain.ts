@@ -32,6 +32,8 @@ export const epochCodes: Readonly<Record<string, RefusalCode>> = {
   PasswordChanged: "password_changed",
   AllSessionsRevoked: "signed_out_everywhere",
   UserDisabled: "account_disabled",
+  // An erased account is gone for good; of the codes a client knows, this one says so.
+  UserErased: "account_disabled",
 };
 
 export type Verdict = {

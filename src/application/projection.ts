@@ -73,11 +73,8 @@ export const projectRecords = (records: readonly EventData[]): ProjectionWrite[]
 
 /** Events that make some token stop working. */
 const revokingTypes: ReadonlySet<string> = new Set([
-  "TokenRevoked",
-  "SessionRevoked",
-  "AllSessionsRevoked",
-  "PasswordChanged",
-  "RoleChanged",
+  ...revocationTypes,
+  ...epochTypes.filter((type) => type !== "UserRegistered"),
 ]);
 
 /** Reports how long after its commit each revoking event among `records` took effect. */

@@ -3,7 +3,9 @@ import { Effect, Layer, ManagedRuntime } from "effect";
 import { HmacTokensLayer, makeTokens } from "../../src/adapters/crypto/HmacTokens.ts";
 import { MemoryEventStoreLayer } from "../../src/adapters/embedded/EmbeddedEventStore.ts";
 import { Explainer, ExplainerLive, explainerDefaults } from "../../src/application/Explainer.ts";
+import { epochCodes } from "../../src/application/explain.ts";
 import { EventStore } from "../../src/application/ports/EventStore.ts";
+import { epochTypes } from "../../src/application/projection.ts";
 
 const secret = "x".repeat(48);
 const issuer = "authlog";
@@ -74,4 +76,9 @@ test("a flood of refused genuine tokens over a slow log: few reads at once, ever
   } finally {
     await runtime.dispose();
   }
+});
+
+test("every event that moves a user's epoch past a token's has a refusal code", () => {
+  const moves = epochTypes.filter((type) => type !== "UserRegistered");
+  expect(moves.filter((type) => epochCodes[type] === undefined)).toEqual([]);
 });

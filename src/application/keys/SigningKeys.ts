@@ -11,7 +11,7 @@ import {
 } from "../../domain/keys/KeyRing.ts";
 import { keysStream, type SigningKeyEvent } from "../../domain/keys/SigningKeyEvents.ts";
 import { KeysNotManaged, SigningKeyNotFound } from "../errors.ts";
-import { retryOnConflict } from "../events.ts";
+import { retryOnConflict, stored } from "../events.ts";
 import { EventStore, type Metadata } from "../ports/EventStore.ts";
 import { KeyGenerator } from "../ports/KeyGenerator.ts";
 import { KeySettings } from "../ports/KeySettings.ts";
@@ -59,7 +59,10 @@ export const changeKeyRing = (
         if (!decision.ok) return yield* new SigningKeyNotFound();
         if (decision.events.length > 0) {
           yield* store
-            .append(keysStream, decision.events, { expectedVersion: loaded.version, metadata })
+            .append(keysStream, decision.events, {
+              expectedVersion: loaded.version,
+              metadata: stored(metadata),
+            })
             .pipe(Effect.catchTag("ClaimTaken", (e) => Effect.die(e)));
         }
         return {
@@ -107,11 +110,15 @@ export const SigningKeysLive = (options: { readonly pollMs: number }) =>
           ),
         );
       });
-      // A log that cannot be read leaves the last ring in place; the next poll tries again.
+      // A log that cannot be read leaves the last ring in place; the next poll tries again. A
+      // defect too: one stopped poll would leave this instance blind to key revocations.
       const poll = Effect.gen(function* () {
         if (yield* moved) advance(yield* loadKeyRing);
         yield* rotateIfDue;
-      }).pipe(Effect.catch(() => Effect.void));
+      }).pipe(
+        Effect.catch(() => Effect.void),
+        Effect.catchDefect(() => Effect.void),
+      );
       yield* Effect.forever(Effect.andThen(Effect.sleep(options.pollMs), poll)).pipe(
         Effect.forkScoped,
       );
