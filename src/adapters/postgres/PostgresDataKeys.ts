@@ -1,8 +1,8 @@
 import { Effect, Layer } from "effect";
 import { DataKeys, type StoredKey } from "../../application/ports/DataKeys.ts";
 import { StoreUnavailable } from "../../application/ports/EventStore.ts";
-import { createSql, type PostgresOptions, quoteIdentifier, type Sql } from "./client.ts";
-import { migrate } from "./migrations.ts";
+import { createSql, type PostgresOptions, type Sql } from "./client.ts";
+import { ensureSchema, migrate } from "./migrations.ts";
 
 const queryTimeoutMs = 3_000;
 
@@ -52,15 +52,21 @@ export const makePostgresDataKeys = (
             on conflict (subject) do update
               set key = null, erased_at = coalesce(user_keys.erased_at, now())`,
         ).pipe(Effect.asVoid),
+      // One statement in one transaction: all renamed or none, whatever the number of claims.
       renameClaims: (prefix, rename) =>
-        run(async () => {
-          const rows = await sql<{ key: string }[]>`
-            select key from claims where starts_with(key, ${prefix})`;
-          for (const { key } of rows) {
-            await sql`update claims set key = ${rename(key)} where key = ${key}`;
-          }
-          return rows.length;
-        }),
+        run(() =>
+          sql.begin(async (tx) => {
+            const rows = await tx<{ key: string }[]>`
+              select key from claims where starts_with(key, ${prefix}) for update`;
+            if (rows.length === 0) return 0;
+            const olds = rows.map((row) => row.key);
+            await tx`
+              update claims c set key = r.renamed
+              from unnest(${olds}::text[], ${olds.map(rename)}::text[]) as r(old, renamed)
+              where c.key = r.old`;
+            return rows.length;
+          }),
+        ),
     });
   });
 
@@ -73,12 +79,9 @@ export const PostgresDataKeysFromUrl = (options: PostgresOptions) =>
         Effect.sync(() => createSql({ ...options, max: options.max ?? 2 })),
         (sql) => Effect.promise(() => sql.end({ timeout: 5 })),
       );
-      if (options.schema !== undefined) {
-        const schema = quoteIdentifier(options.schema);
-        yield* Effect.tryPromise({
-          try: () => sql.unsafe(`create schema if not exists ${schema}`),
-          catch: unavailable,
-        });
+      const schema = options.schema;
+      if (schema !== undefined) {
+        yield* Effect.tryPromise({ try: () => ensureSchema(sql, schema), catch: unavailable });
       }
       return yield* makePostgresDataKeys(sql);
     }),
