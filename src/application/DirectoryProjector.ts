@@ -29,12 +29,9 @@ export const followDirectory = Effect.gen(function* () {
   const directory = yield* Directory;
   let checkpoint = yield* directory.checkpoint;
   let events = 0;
-  let full = false;
   while (checkpoint !== null) {
     const page = yield* store.readData(checkpoint, pageSize, timed);
-    // The checkpoint of a full page may only be resumed from until the read after it: that
-    // read's checkpoint, empty or not, is the one to keep.
-    if (page.events.length === 0 && !full) break;
+    if (page.events.length === 0) break;
     const moved = !(yield* directory.advance(
       checkpoint,
       page.checkpoint,
@@ -43,8 +40,6 @@ export const followDirectory = Effect.gen(function* () {
     if (moved) break;
     checkpoint = page.checkpoint;
     events += page.events.length;
-    full = page.events.length === pageSize;
-    if (page.events.length === 0) break;
   }
   return { events, checkpoint: checkpoint ?? "" };
 });
