@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import {
   decideSession,
   foldSession,
+  isLiveSession,
   type SessionCommand,
 } from "../../src/domain/session/Session.ts";
 import type { SessionEvent } from "../../src/domain/session/SessionEvents.ts";
@@ -176,5 +177,21 @@ describe("session revocation", () => {
     expect(error(given().when({ type: "RevokeSession", reason: "logout" }))._tag).toBe(
       "SessionNotFound",
     );
+  });
+});
+
+describe("live sessions", () => {
+  test("started in the user's epoch: live until it expires; an epoch later, not", () => {
+    const session = foldSession([started]);
+    expect(isLiveSession(session, 0, 50_000)).toBe(true);
+    expect(isLiveSession(session, 1, 50_000)).toBe(false);
+    expect(isLiveSession(session, 0, 100_000)).toBe(false);
+  });
+
+  test("a session whose start recorded no epoch stays listable and endable", () => {
+    if (started.type !== "SessionStarted") throw new Error("the fixture starts a session");
+    const { epoch: _, ...older } = started.data;
+    const session = foldSession([{ type: "SessionStarted", data: older }]);
+    expect(isLiveSession(session, 4, 50_000)).toBe(true);
   });
 });

@@ -18,7 +18,8 @@ export type Session =
       readonly previous: string | null;
       readonly rotatedAt: number;
       readonly expiresAt: number;
-      readonly epoch: number;
+      /** The user's epoch at login; null for a session started before logins recorded it. */
+      readonly epoch: number | null;
     };
 
 export type StartedSession = Extract<Session, { status: "active" | "revoked" }>;
@@ -36,7 +37,7 @@ export const evolveSession = (state: Session, event: SessionEvent): Session => {
         previous: null,
         rotatedAt: event.data.startedAt,
         expiresAt: event.data.expiresAt,
-        epoch: event.data.epoch ?? 0,
+        epoch: event.data.epoch ?? null,
       };
     case "RefreshTokenRotated":
       return state.status === "none"
@@ -137,6 +138,11 @@ export const decideSession = (
   }
 };
 
-/** Live: not revoked, not expired, and started in the user's current epoch. */
+/**
+ * Live: not revoked, not expired, and started in the user's current epoch. A session whose
+ * epoch was never recorded counts as live, so that it can still be listed and ended.
+ */
 export const isLiveSession = (session: Session, userEpoch: number, now: number): boolean =>
-  session.status === "active" && session.expiresAt > now && session.epoch === userEpoch;
+  session.status === "active" &&
+  session.expiresAt > now &&
+  (session.epoch === null || session.epoch === userEpoch);
