@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { createHmac, generateKeyPairSync } from "node:crypto";
 import { Effect, Exit } from "effect";
 import { calculateJwkThumbprint, importJWK, jwtVerify, SignJWT } from "jose";
-import { hmacKeyId } from "../../src/adapters/crypto/HmacTokens.ts";
+import { hmacKeyId, makeTokens } from "../../src/adapters/crypto/HmacTokens.ts";
 import { makeKeyRingTokens } from "../../src/adapters/crypto/KeyRingTokens.ts";
 import {
   makeKeyGenerator,
@@ -333,6 +333,26 @@ describe.each(["ES256", "EdDSA"] as const)("%s access tokens from the key ring",
     expect(
       Exit.isFailure(Effect.runSync(Effect.exit(ring.tokens.verifyRefresh(access, nowMs)))),
     ).toBe(true);
+  });
+
+  test("examined for an explanation: the ring's access tokens and the secret's refresh tokens are ours, an HS256 access token is not", async () => {
+    const ring = await ringFor(alg);
+    const access = await sign(ring);
+    expect(ring.tokens.examine(access)).toMatchObject({ type: "access", claims: { sub: "u1" } });
+    const refresh = await Effect.runPromise(
+      ring.tokens.signRefresh({
+        sub: "u1",
+        epoch: 0,
+        sid: "s1",
+        jti: "r1",
+        iat: now,
+        exp: now + 60,
+      }),
+    );
+    expect(ring.tokens.examine(refresh)).toMatchObject({ type: "refresh" });
+    const hs256 = await Effect.runPromise(makeTokens({ secret, issuer }).signAccess(claims));
+    expect(check(ring, hs256)).not.toBeNull();
+    expect(ring.tokens.examine(hs256)).toBeNull();
   });
 
   test("a ring whose active key the key-encryption key cannot open is refused at start", async () => {

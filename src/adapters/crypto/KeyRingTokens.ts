@@ -135,7 +135,11 @@ export const makeKeyRingTokens = (
     if (token.length > maxTokenLength) return null;
     const [head = "", body = "", signature = "", ...more] = token.split(".");
     const key = latest().made.get(head);
-    if (key === undefined) return hmac.examine(token);
+    // The secret signs refresh tokens only here: an HS256 access token is as foreign as any.
+    if (key === undefined) {
+      const refresh = hmac.examine(token);
+      return refresh?.type === "refresh" ? refresh : null;
+    }
     if (more.length > 0 || !segment.test(body) || !segment.test(signature)) return null;
     if (!key.check(`${head}.${body}`, signature)) return null;
     const claims = genuineClaims(body, config.issuer);
