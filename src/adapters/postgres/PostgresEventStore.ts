@@ -571,23 +571,16 @@ export const makePostgresEventStore = (
         }),
       );
       const tree = merkle();
-      let head: { readonly stream: string; readonly hash: Uint8Array } | undefined;
-      const leaf = () => {
-        if (head) tree.add(utf8.encode(head.stream), head.hash);
-      };
+      // Each stream's head only: the server skips the rest of the stream's rows.
       yield* walk(
         sql<{ stream_id: string; hash: Buffer }[]>`
-          select stream_id, hash from events where position <= ${upTo}
-          order by stream_id, version`,
+          select distinct on (stream_id) stream_id, hash from events where position <= ${upTo}
+          order by stream_id, version desc`,
         (rows) =>
           Effect.sync(() => {
-            for (const row of rows) {
-              if (head !== undefined && head.stream !== row.stream_id) leaf();
-              head = { stream: row.stream_id, hash: row.hash };
-            }
+            for (const row of rows) tree.add(utf8.encode(row.stream_id), row.hash);
           }),
       );
-      leaf();
       const [seals] = yield* read(
         () => sql<{ version: number; position: string }[]>`
           select coalesce(max(version), 0)::int as version, coalesce(max(position), 0)::text as position
