@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Effect } from "effect";
 import { createRedisCluster } from "../../src/adapters/redis/client.ts";
-import { makeRedisTokenState, tokenKeys } from "../../src/adapters/redis/RedisTokenState.ts";
+import { tokenKeys } from "../../src/adapters/redis/keyLayout.ts";
+import { makeRedisTokenState } from "../../src/adapters/redis/RedisTokenState.ts";
 import { slotOf } from "../../src/adapters/redis/slotCopies.ts";
 import { ProjectionLost, type ProjectionWrite } from "../../src/application/ports/TokenState.ts";
 import { realTime } from "../contract/contractTime.ts";

@@ -382,6 +382,3 @@ export const PostgresDirectoryFromUrl = (options: PostgresOptions) =>
       return yield* makePostgresDirectory(sql);
     }),
   );
-
-export const PostgresDirectoryLayer = (sql: Sql) =>
-  Layer.effect(Directory, makePostgresDirectory(sql));

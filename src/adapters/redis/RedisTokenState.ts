@@ -14,8 +14,6 @@ import { deadlines, luaScript, type Redis, type RedisCluster } from "./client.ts
 import { tokenKeys } from "./keyLayout.ts";
 import { slotCopies } from "./slotCopies.ts";
 
-export { tokenKeys };
-
 /**
  * Applies writes idempotently, KEYS[i] by ARGV[i]: "e<n>" raises an epoch to n unless it is
  * already higher (epochs only move up, so replaying an old event never resurrects a revoked

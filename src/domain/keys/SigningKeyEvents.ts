@@ -1,7 +1,5 @@
 export type SigningAlgorithm = "ES256" | "EdDSA";
 
-export const signingAlgorithms: readonly SigningAlgorithm[] = ["ES256", "EdDSA"];
-
 /** The public half only; a JWKS entry adds kid, alg and use. */
 export type PublicJwk =
   | { readonly kty: "EC"; readonly crv: "P-256"; readonly x: string; readonly y: string }
@@ -40,13 +38,5 @@ export type SigningKeyEvent =
   | SigningKeyActivated
   | SigningKeyRetired
   | SigningKeyRevoked;
-
-export const signingKeyEventTypes: ReadonlySet<string> = new Set<SigningKeyEvent["type"]>([
-  "SigningKeyCreated",
-  "SigningKeyActivated",
-  "SigningKeyRetired",
-  "SigningKeyRevoked",
-]);
-
 /** One stream holds the whole ring, so every change is decided against all of it. */
 export const keysStream = "keys";
