@@ -115,7 +115,10 @@ export const createVerifier = (options: VerifierOptions): Verifier => {
         },
       });
       owned.on("error", () => {});
-      connecting = owned.connect();
+      // Awaited by the calls made while it connects; once up, the client itself answers.
+      connecting = owned.connect().then(() => {
+        connecting = undefined;
+      });
     }
     return owned;
   };
