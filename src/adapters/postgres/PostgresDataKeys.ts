@@ -1,26 +1,18 @@
 import { Effect, Layer } from "effect";
 import { DataKeys, type StoredKey } from "../../application/ports/DataKeys.ts";
-import { StoreUnavailable } from "../../application/ports/EventStore.ts";
+import type { StoreUnavailable } from "../../application/ports/EventStore.ts";
 import { createSql, type PostgresOptions, type Sql } from "./client.ts";
 import { ensureSchema, migrate } from "./migrations.ts";
-
-const queryTimeoutMs = 3_000;
-
-const unavailable = (cause: unknown) => new StoreUnavailable({ cause });
+import { queryBounds, unavailable } from "./queries.ts";
 
 export const makePostgresDataKeys = (
   sql: Sql,
 ): Effect.Effect<DataKeys["Service"], StoreUnavailable> =>
   Effect.gen(function* () {
-    const run = <A>(query: () => PromiseLike<A>) =>
-      Effect.tryPromise({ try: () => Promise.resolve(query()), catch: unavailable }).pipe(
-        Effect.timeoutOrElse({
-          duration: queryTimeoutMs,
-          orElse: () =>
-            Effect.fail(unavailable(new Error(`no answer within ${queryTimeoutMs} ms`))),
-        }),
-      );
-    yield* run(() => migrate(sql));
+    // Key lookups and erasures may run twice (inserts of fresh keys do nothing on a conflict, an
+    // erasure sets what it sets): each is sent again past a dropped connection, as reads are.
+    const { bounded, read: run } = queryBounds();
+    yield* bounded(() => migrate(sql));
 
     const select = (subjects: readonly string[]) =>
       sql<{ subject: string; key: Uint8Array | null }[]>`
@@ -54,7 +46,7 @@ export const makePostgresDataKeys = (
         ).pipe(Effect.asVoid),
       // One statement in one transaction: all renamed or none, whatever the number of claims.
       renameClaims: (prefix, rename) =>
-        run(() =>
+        bounded(() =>
           sql.begin(async (tx) => {
             const rows = await tx<{ key: string }[]>`
               select key from claims where starts_with(key, ${prefix}) for update`;

@@ -1,4 +1,4 @@
-import { Effect, Fiber, Layer, Schedule } from "effect";
+import { Effect, Fiber, Layer } from "effect";
 import type postgres from "postgres";
 import {
   type AppendOptions,
@@ -13,7 +13,7 @@ import {
   type RecordedEvent,
   type StoredEvent,
   type StoredLink,
-  StoreUnavailable,
+  type StoreUnavailable,
   type StreamAppend,
   VersionConflict,
 } from "../../application/ports/EventStore.ts";
@@ -21,6 +21,7 @@ import { sealStream } from "../../domain/LogSeal.ts";
 import { genesis, merkle } from "../chain/hashChain.ts";
 import { createSql, type PostgresOptions, type Sql } from "./client.ts";
 import { ensureSchema, migrate } from "./migrations.ts";
+import { defaultQueryTimeoutMs, queryBounds, unavailable } from "./queries.ts";
 
 type EventRow = {
   readonly transaction_id: string;
@@ -38,18 +39,6 @@ type AppendedRow = {
   readonly version: number;
   readonly recorded_at: Date;
 };
-
-const unavailable = (cause: unknown) => new StoreUnavailable({ cause });
-
-// Server shutdown or crash (57P01-57P03), connection exceptions (08), and postgres.js's own.
-const droppedCodes = /^(57P0[123]|08...|CONNECTION_(CLOSED|ENDED|DESTROYED)|ECONNRESET|EPIPE)$/;
-
-const droppedConnection = (error: unknown) =>
-  typeof error === "object" &&
-  error !== null &&
-  "code" in error &&
-  typeof error.code === "string" &&
-  droppedCodes.test(error.code);
 
 const isUniqueViolation = (error: unknown, constraint: string): error is postgres.PostgresError =>
   typeof error === "object" &&
@@ -140,15 +129,6 @@ const scanBatch = 1_000;
 const linkBatch = 2_000;
 const genesisBytes = Buffer.from(genesis);
 const utf8 = new TextEncoder();
-const defaultQueryTimeoutMs = 3_000;
-const readAttemptMs = 1_000;
-
-class Unanswered extends Error {
-  constructor() {
-    super(`no answer within ${readAttemptMs} ms`);
-  }
-}
-
 const claimTakenKey = (error: postgres.PostgresError): string | undefined =>
   /^Key \(key\)=\((.*)\) already exists\.$/s.exec(error.detail ?? "")?.[1];
 
@@ -158,33 +138,7 @@ export const makePostgresEventStore = (
   queryTimeoutMs = defaultQueryTimeoutMs,
 ): Effect.Effect<EventStore["Service"], StoreUnavailable> =>
   Effect.gen(function* () {
-    const sent = <A>(query: () => PromiseLike<A>) =>
-      Effect.tryPromise({ try: () => Promise.resolve(query()), catch: unavailable });
-    // Every query gives up in time: a frozen server yields 503s, not requests waiting with it.
-    const inTime = <A>(effect: Effect.Effect<A, StoreUnavailable>) =>
-      effect.pipe(
-        Effect.timeoutOrElse({
-          duration: queryTimeoutMs,
-          orElse: () =>
-            Effect.fail(unavailable(new Error(`no answer within ${queryTimeoutMs} ms`))),
-        }),
-      );
-    const bounded = <A>(query: () => PromiseLike<A>) => inTime(sent(query));
-    // A connection the server dropped while idle fails the next query sent on it, or leaves it
-    // unanswered: a read is sent again, on another connection; a write is not, as it may land.
-    const read = <A>(query: () => PromiseLike<A>) =>
-      inTime(
-        sent(query).pipe(
-          Effect.timeoutOrElse({
-            duration: readAttemptMs,
-            orElse: () => Effect.fail(unavailable(new Unanswered())),
-          }),
-          Effect.retry({
-            schedule: Schedule.spaced("5 millis"),
-            while: (error) => error.cause instanceof Unanswered || droppedConnection(error.cause),
-          }),
-        ),
-      );
+    const { bounded, read } = queryBounds(queryTimeoutMs);
     yield* Effect.tryPromise({ try: () => migrate(sql), catch: unavailable });
     const [{ schema } = { schema: "public" }] = yield* Effect.tryPromise({
       try: () => sql<{ schema: string }[]>`select current_schema() as schema`,
