@@ -1,5 +1,5 @@
 import { Context, Effect, Fiber, Latch, Layer, Schedule } from "effect";
-import { directoryRecords } from "./directory.ts";
+import { directoryFilter, directoryRecords } from "./directory.ts";
 import type { ProjectorStatus } from "./Projector.ts";
 import { Directory } from "./ports/Directory.ts";
 import { type Checkpoint, EventStore } from "./ports/EventStore.ts";
@@ -7,7 +7,6 @@ import { type Checkpoint, EventStore } from "./ports/EventStore.ts";
 const pageSize = 2_000;
 /** A rebuild's pages: fewer, larger transactions, and more of each session folded in one. */
 const rebuildPageSize = 20_000;
-const timed = { withCommitTimes: true };
 
 export class DirectoryProjector extends Context.Service<
   DirectoryProjector,
@@ -30,7 +29,7 @@ export const followDirectory = Effect.gen(function* () {
   let checkpoint = yield* directory.checkpoint;
   let events = 0;
   while (checkpoint !== null) {
-    const page = yield* store.readData(checkpoint, pageSize, timed);
+    const page = yield* store.readData(checkpoint, pageSize, directoryFilter);
     if (page.events.length === 0) break;
     const moved = !(yield* directory.advance(
       checkpoint,
@@ -49,7 +48,7 @@ export const rebuildDirectory = (onPage?: (events: number) => void) =>
   Effect.gen(function* () {
     const store = yield* EventStore;
     const build = yield* (yield* Directory).build;
-    const read = (after: Checkpoint) => store.readData(after, rebuildPageSize, timed);
+    const read = (after: Checkpoint) => store.readData(after, rebuildPageSize, directoryFilter);
     let checkpoint: Checkpoint = "";
     let events = 0;
     let page = yield* read(checkpoint);

@@ -9,6 +9,7 @@ import {
   reportEnforced,
   revocationGraceMs,
   revocationTypes,
+  revokingTypes,
 } from "./projection.ts";
 
 export type ProjectorStatus = {
@@ -45,7 +46,7 @@ export const follow = (
   Effect.gen(function* () {
     const store = yield* EventStore;
     const state = yield* TokenState;
-    const filter = report ? { withCommitTimes: true } : {};
+    const filter = report ? { commitTimesOf: revokingTypes } : {};
     const read = (after: Checkpoint) => Effect.forkChild(store.readData(after, pageSize, filter));
     let checkpoint = from;
     let events = 0;

@@ -1,5 +1,5 @@
 import type { DirectoryWrite } from "./ports/Directory.ts";
-import type { EventData } from "./ports/EventStore.ts";
+import type { EventData, ReadFilter } from "./ports/EventStore.ts";
 import { type DomainEvent, domainEvent } from "./projection.ts";
 
 /** What one event changes in the directory; an epoch move ends every session of the user. */
@@ -50,6 +50,27 @@ export const directoryWrites = (
       return [];
   }
 };
+
+// Which events change the directory: a new event type must be placed here to compile.
+const changes: Record<DomainEvent["type"], boolean> = {
+  UserRegistered: true,
+  RoleChanged: true,
+  PasswordChanged: true,
+  AllSessionsRevoked: true,
+  UserDisabled: true,
+  UserEnabled: true,
+  UserErased: true,
+  SessionStarted: true,
+  RefreshTokenRotated: true,
+  SessionRevoked: true,
+  TokenRevoked: false,
+};
+
+/** The directory's read of the log: its events only, and the commit time where it is used. */
+export const directoryFilter = {
+  types: Object.keys(changes).filter((type) => changes[type as DomainEvent["type"]]),
+  commitTimesOf: ["UserRegistered"],
+} satisfies ReadFilter;
 
 /** `records` as `readData` gives them with commit times; whole milliseconds, as a Date holds. */
 export const directoryRecords = (records: readonly EventData[]): DirectoryWrite[] =>

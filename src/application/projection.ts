@@ -72,10 +72,12 @@ export const projectRecords = (records: readonly EventData[]): ProjectionWrite[]
   });
 
 /** Events that make some token stop working. */
-const revokingTypes: ReadonlySet<string> = new Set([
+/** The events whose commit-to-enforcement time is reported. */
+export const revokingTypes: readonly string[] = [
   ...revocationTypes,
   ...epochTypes.filter((type) => type !== "UserRegistered"),
-]);
+];
+const revoking: ReadonlySet<string> = new Set(revokingTypes);
 
 /** Reports how long after its commit each revoking event among `records` took effect. */
 export const reportEnforced = (
@@ -86,7 +88,7 @@ export const reportEnforced = (
   Effect.gen(function* () {
     const metrics = yield* Metrics;
     for (const record of records) {
-      if (!revokingTypes.has(record.type) || record.recordedAtMs === undefined) continue;
+      if (!revoking.has(record.type) || record.recordedAtMs === undefined) continue;
       const key = `${record.type}|${JSON.stringify(record.data)}`;
       yield* metrics.revocationEnforced(key, by, (nowMs - record.recordedAtMs) / 1000);
     }

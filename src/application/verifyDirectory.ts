@@ -1,5 +1,5 @@
 import { Clock, Effect } from "effect";
-import { directoryRecords } from "./directory.ts";
+import { directoryFilter, directoryRecords } from "./directory.ts";
 import { Directory, type DirectoryUser } from "./ports/Directory.ts";
 import { EventStore, startOfLog } from "./ports/EventStore.ts";
 
@@ -19,7 +19,6 @@ type Folded = {
   lastLoginAt: number | null;
 };
 
-const timed = { withCommitTimes: true };
 
 /** Folds the log as the directory would and compares every user and live-session count. */
 export const verifyDirectory = Effect.gen(function* () {
@@ -29,7 +28,7 @@ export const verifyDirectory = Effect.gen(function* () {
   const sessions = new Map<string, { userId: string; ended: boolean; expiresAt: number }>();
   let checkpoint = startOfLog;
   for (;;) {
-    const page = yield* store.readData(checkpoint, pageSize, timed);
+    const page = yield* store.readData(checkpoint, pageSize, directoryFilter);
     if (page.events.length === 0) break;
     checkpoint = page.checkpoint;
     for (const write of directoryRecords(page.events)) {

@@ -492,6 +492,28 @@ export const eventStoreContract = (
         );
       });
 
+      test("readData gives the commit time of the types asked for, the time readAll gives", async () => {
+        for (const type of ["Timed", "Plain", "Timed", "Other"]) {
+          await appendNext(`timed-${type}`, [event(type, { type })]);
+        }
+        const all = await run(store.readAll(startOfLog, 10));
+        const page = await run(store.readData(startOfLog, 10, { commitTimesOf: ["Timed", "None"] }));
+        expect(page.events.map((e) => [e.type, e.recordedAtMs === undefined])).toEqual([
+          ["Timed", false],
+          ["Plain", true],
+          ["Timed", false],
+          ["Other", true],
+        ]);
+        for (const [i, e] of page.events.entries()) {
+          if (e.recordedAtMs === undefined) continue;
+          expect(Math.floor(e.recordedAtMs)).toBe(all.events[i]?.recordedAt.getTime() ?? 0);
+        }
+        expect((await run(store.readData(startOfLog, 10))).events[0]).toEqual({
+          type: "Timed",
+          data: { type: "Timed" },
+        });
+      });
+
       test("size counts every event in the log", async () => {
         expect(await run(store.size)).toBe(0);
         await run(store.append("a-1", [event("A"), event("B")], { expectedVersion: 0 }));

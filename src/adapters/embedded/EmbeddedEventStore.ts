@@ -458,14 +458,16 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
       }),
     readAll: (checkpoint, limit, filter) =>
       readPage(checkpoint, limit, filter, (rows) => rows.map(toRecorded)),
-    readData: (checkpoint, limit, filter) =>
-      readPage(checkpoint, limit, filter, (rows) =>
+    readData: (checkpoint, limit, filter) => {
+      const timed = new Set(filter?.commitTimesOf);
+      return readPage(checkpoint, limit, filter, (rows) =>
         rows.map((row) =>
-          filter?.withCommitTimes
+          timed.has(row.type)
             ? { type: row.type, data: JSON.parse(row.data), recordedAtMs: row.recorded_at }
             : { type: row.type, data: JSON.parse(row.data) },
         ),
-      ),
+      );
+    },
     scan: (filter, onBatch) =>
       Effect.gen(function* () {
         const end = yield* Effect.try({

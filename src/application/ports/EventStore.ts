@@ -52,7 +52,7 @@ export type AppendResult = {
 
 export type Page = { readonly events: readonly RecordedEvent[]; readonly checkpoint: Checkpoint };
 
-/** `recordedAtMs`: the commit time, when asked for (`ReadFilter.withCommitTimes`). */
+/** `recordedAtMs`: the commit time, for the types asked for (`ReadFilter.commitTimesOf`). */
 export type EventData = Pick<RecordedEvent, "type" | "data"> & { readonly recordedAtMs?: number };
 
 export type DataPage = { readonly events: readonly EventData[]; readonly checkpoint: Checkpoint };
@@ -62,8 +62,8 @@ export type ReadFilter = {
   readonly types?: readonly string[];
   /** Leaves out events whose data has a numeric `expiresAt` (epoch ms) at or before this time. */
   readonly liveAt?: number;
-  /** `readData` adds each event's `recordedAtMs`; otherwise it gives type and data only. */
-  readonly withCommitTimes?: boolean;
+  /** `readData` adds `recordedAtMs` to the events of these types; the rest get type and data. */
+  readonly commitTimesOf?: readonly string[];
 };
 
 export type ScanFilter = ReadFilter & {
