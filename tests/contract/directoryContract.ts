@@ -167,6 +167,40 @@ export const directoryContract = (name: string, open: () => Promise<Service>) =>
       expect(await run(directory.user("v", now))).toMatchObject({ status: "active" });
     });
 
+    test("a build lists users in creation order, also when early ones change in later writes", async () => {
+      const directory = await open();
+      const build = await begin(directory);
+      await run(build.write([user("b"), user("c"), { kind: "role", userId: "b", role: "admin" }]));
+      await run(build.write([user("d"), session("s1", "b"), { kind: "enable", userId: "c" }]));
+      await run(build.write([user("e")]));
+      await run(build.publish("c1"));
+      await build.done();
+      const page = await run(directory.users({ limit: 2 }, now));
+      expect(page.items.map((u) => u.id)).toEqual(["b", "c"]);
+      const rest = await run(directory.users({ limit: 10, after: page.next ?? 0 }, now));
+      expect(rest.items.map((u) => u.id)).toEqual(["d", "e"]);
+      expect(await run(directory.user("b", now))).toMatchObject({ role: "admin", sessions: 1 });
+    });
+
+    test("an erased user leaves no row, erased in the batch that made them or in a later one", async () => {
+      const directory = await open();
+      const build = await begin(directory);
+      await run(build.write([user("u"), session("s1", "u"), user("v"), session("s2", "v")]));
+      await run(build.write([user("w"), session("s3", "w"), { kind: "forget", userId: "w" }]));
+      await run(build.write([{ kind: "forget", userId: "u" }]));
+      await run(build.publish("c1"));
+      await build.done();
+      const ids = async () => (await run(directory.users({ limit: 10 }, now))).items.map((u) => u.id);
+      expect(await ids()).toEqual(["v"]);
+      expect(await run(directory.sessions("u", now))).toEqual([]);
+      expect(await run(directory.sessions("w", now))).toEqual([]);
+      expect(await run(directory.advance("c1", "c2", [{ kind: "forget", userId: "v" }]))).toBe(
+        true,
+      );
+      expect(await ids()).toEqual([]);
+      expect(await run(directory.sessions("v", now))).toEqual([]);
+    });
+
     test("one build at a time: a second fails DirectoryRebuilding until the first ends", async () => {
       const directory = await open();
       const first = await begin(directory);

@@ -16,6 +16,14 @@ directoryContract("PostgreSQL", async () => {
   return Effect.runPromise(makePostgresDirectory(db.sql));
 });
 
+// A build that writes a row as soon as another write passes it by: later writes then change
+// rows in the table, not in memory, and rows are written out of creation order.
+directoryContract("PostgreSQL, a build holding one row back", async () => {
+  const db = await testSchema("directory-unheld");
+  schemas.push(db);
+  return Effect.runPromise(makePostgresDirectory(db.sql, { writes: 1, rows: 1 }));
+});
+
 test("two instances on one schema: a second rebuild is refused while the first runs, then allowed", async () => {
   const db = await testSchema("directory-lock");
   schemas.push(db);

@@ -11,7 +11,7 @@ import {
 } from "../../application/ports/Directory.ts";
 import type { Role } from "../../domain/Role.ts";
 import { createSql, type PostgresOptions, type Sql } from "./client.ts";
-import { type Batch, foldBatch } from "./directoryBatch.ts";
+import { type Batch, foldBatch, makeFold } from "./directoryBatch.ts";
 import { ensureSchema, migrate } from "./migrations.ts";
 
 type UserRow = {
@@ -61,8 +61,18 @@ const toSession = (row: SessionRow): DirectorySession => ({
 
 const queryTimeoutMs = 3_000;
 
-/** How many users a build has numbered. */
-type Built = { seq: number };
+/**
+ * How long a build holds a row back while the log may still touch it: a session rotated pages
+ * after it started is then written once, not written and updated. Idle for `writes` writes, or
+ * beyond `rows` held, a row is written.
+ */
+export type Holding = { readonly writes: number; readonly rows: number };
+
+const holding: Holding = { writes: 40_000, rows: 200_000 };
+
+const copyEscapes: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+const copySpecial = /[\\\t\n\r]/;
+const copySpecials = /[\\\t\n\r]/g;
 
 /** A row in COPY's text format. */
 const copyLine = (values: readonly (string | number | boolean | null)[]) =>
@@ -70,17 +80,18 @@ const copyLine = (values: readonly (string | number | boolean | null)[]) =>
     .map((value) =>
       value === null
         ? "\\N"
-        : typeof value === "string"
-          ? value.replace(/[\\\t\n\r]/g, (c) => copyEscapes[c] ?? c)
-          : String(value),
+        : typeof value !== "string"
+          ? String(value)
+          : copySpecial.test(value)
+            ? value.replace(copySpecials, (c) => copyEscapes[c] ?? c)
+            : value,
     )
     .join("\t");
-
-const copyEscapes: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
 
 /** Rows carry their generation: a rebuild fills a new one and publishes it in one transaction. */
 export const makePostgresDirectory = (
   sql: Sql,
+  held = holding,
 ): Effect.Effect<Directory["Service"], DirectoryUnavailable> =>
   Effect.gen(function* () {
     const attempt = <A>(query: () => PromiseLike<A>) =>
@@ -98,8 +109,8 @@ export const makePostgresDirectory = (
       sql`${values.map((value) => (value ? "t" : "f"))}::text[]::boolean[]`;
 
     // A build's own generation, which only it writes: its new rows go in with COPY, numbered by
-    // the build (a log holds each user's and session's first event once).
-    const copyNew = async (tx: postgres.TransactionSql, g: string, batch: Batch, build: Built) => {
+    // the build's fold (a log holds each user's and session's first event once).
+    const copyNew = async (tx: postgres.TransactionSql, g: string, batch: Batch) => {
       const copy = async (statement: string, lines: string[]) => {
         if (lines.length === 0) return;
         const into = await tx.unsafe(statement).writable();
@@ -116,7 +127,7 @@ export const makePostgresDirectory = (
           copyLine([
             g,
             u.id,
-            ++build.seq,
+            u.order,
             u.username,
             u.role,
             u.disabled,
@@ -149,10 +160,9 @@ export const makePostgresDirectory = (
     const writeAll = async (
       tx: postgres.TransactionSql,
       g: string,
-      writes: readonly DirectoryWrite[],
-      build?: Built,
+      batch: Batch,
+      building = false,
     ) => {
-      const batch = foldBatch(writes);
       const pending: PromiseLike<unknown>[] = [];
       if (batch.roles.size > 0)
         pending.push(tx`
@@ -193,8 +203,17 @@ export const makePostgresDirectory = (
           where generation = ${g} and id = any(${[...batch.endedSessions]}::text[])`);
       // Sent without waiting for each answer: postgres.js pipelines them on the one connection.
       await Promise.all(pending);
+      if (building) await copyNew(tx, g, batch);
+      else await insertNew(tx, g, batch);
+      if (batch.forgotten.size > 0) {
+        const gone = [...batch.forgotten];
+        await tx`delete from directory_sessions where generation = ${g} and user_id = any(${gone}::text[])`;
+        await tx`delete from directory_users where generation = ${g} and id = any(${gone}::text[])`;
+      }
+    };
+
+    const insertNew = async (tx: postgres.TransactionSql, g: string, batch: Batch) => {
       const { users, sessions } = batch;
-      if (build) return copyNew(tx, g, batch, build);
       if (users.length > 0)
         await tx`
           insert into directory_users
@@ -218,11 +237,6 @@ export const makePostgresDirectory = (
             ${sessions.map((s) => s.ip)}::text[], ${sessions.map((s) => s.userAgent)}::text[],
             ${flags(sessions.map((s) => s.ended))}) as p
           on conflict do nothing`;
-      if (batch.forgotten.size > 0) {
-        const gone = [...batch.forgotten];
-        await tx`delete from directory_sessions where generation = ${g} and user_id = any(${gone}::text[])`;
-        await tx`delete from directory_users where generation = ${g} and id = any(${gone}::text[])`;
-      }
     };
 
     const current = sql`(select generation from directory_state where id = 1)`;
@@ -243,7 +257,7 @@ export const makePostgresDirectory = (
             const [state] = await tx<{ generation: string; checkpoint: string }[]>`
               select generation, checkpoint from directory_state where id = 1 for update`;
             if (!state || state.checkpoint !== from) return false;
-            await writeAll(tx, state.generation, writes);
+            await writeAll(tx, state.generation, foldBatch(writes));
             await tx`update directory_state set checkpoint = ${to} where id = 1`;
             return true;
           }),
@@ -277,42 +291,57 @@ export const makePostgresDirectory = (
             }),
         );
         const generation = crypto.randomUUID();
-        const built: Built = { seq: 0 };
+        const fold = makeFold();
+        let analyzed = false;
+        const flush = (batch: Batch) =>
+          attempt(() =>
+            sql.begin(async (tx) => {
+              // Lost in a crash, a build is unpublished and made again; its publish is durable.
+              await tx`set local synchronous_commit = off; set local enable_seqscan = off`.simple();
+              await writeAll(tx, generation, batch, true);
+              // A generation the statistics have not seen is planned as a few rows, and the
+              // changes to written rows then scan all of it; seen once, its share is known.
+              if (!analyzed && batch.users.length + batch.sessions.length > 0) {
+                await tx`analyze directory_users, directory_sessions`;
+                analyzed = true;
+              }
+            }),
+          ).pipe(Effect.asVoid);
         return {
           write: (writes: readonly DirectoryWrite[]) =>
-            attempt(() =>
-              sql.begin(async (tx) => {
-                // Lost in a crash, a build is unpublished and made again; its publish is durable.
-                // Its tables grow faster than their statistics, which, stale, plan the updates of
-                // earlier rows as scans of everything written so far.
-                await tx`set local synchronous_commit = off; set local enable_seqscan = off`.simple();
-                await writeAll(tx, generation, writes, built);
-              }),
-            ).pipe(Effect.asVoid),
+            Effect.suspend(() => {
+              fold.add(writes);
+              return flush(fold.take(held.writes, held.rows));
+            }),
           publish: (checkpoint: string) =>
-            attempt(() =>
-              sql.begin(async (tx) => {
-                const [old] = await tx<{ generation: string }[]>`
+            Effect.suspend(() => flush(fold.take())).pipe(
+              Effect.andThen(
+                attempt(() =>
+                  sql.begin(async (tx) => {
+                    const [old] = await tx<{ generation: string }[]>`
                   select generation from directory_state where id = 1 for update`;
-                await tx`
+                    await tx`
                   insert into directory_state (id, generation, checkpoint)
                   values (1, ${generation}, ${checkpoint})
                   on conflict (id) do update
                   set generation = excluded.generation, checkpoint = excluded.checkpoint`;
-                if (old && old.generation !== generation) {
-                  await tx`delete from directory_users where generation = ${old.generation}`;
-                  await tx`delete from directory_sessions where generation = ${old.generation}`;
-                }
-              }),
-            ).pipe(
-              // Statistics for the new rows, and the visibility map that lets a search read the
-              // index alone; autovacuum would get there, later.
-              Effect.andThen(
-                attempt(() => sql`vacuum (analyze) directory_users, directory_sessions`).pipe(
-                  Effect.ignore,
+                    if (old && old.generation !== generation) {
+                      await tx`delete from directory_users where generation = ${old.generation}`;
+                      await tx`delete from directory_sessions where generation = ${old.generation}`;
+                    }
+                  }),
+                ).pipe(
+                  // Statistics for the new rows, and the visibility map that lets a search read
+                  // the index alone, once published: autovacuum would get there, later.
+                  Effect.andThen(
+                    attempt(() => sql`vacuum (analyze) directory_users, directory_sessions`).pipe(
+                      Effect.ignore,
+                      Effect.forkDetach,
+                    ),
+                  ),
+                  Effect.asVoid,
                 ),
               ),
-              Effect.asVoid,
             ),
         } satisfies DirectoryBuild;
       }),

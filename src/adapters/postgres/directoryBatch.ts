@@ -9,6 +9,8 @@ export type NewUser = {
   disabled: boolean;
   disabledUntil: number | null;
   lastLoginAt: number | null;
+  /** Creation order in the fold, from 1: a build numbers its users with it. */
+  order: number;
 };
 
 export type NewSession = {
@@ -22,106 +24,176 @@ export type NewSession = {
   ended: boolean;
 };
 
-/**
- * A batch of writes as a few set-wise statements: rows it creates, folded to their final state,
- * and the changes left for rows written before it.
- */
-export type Batch = {
-  readonly users: NewUser[];
-  readonly sessions: NewSession[];
+/** Changes to rows the fold already gave out to be written. */
+type Changes = {
   readonly roles: Map<string, Role>;
   readonly disables: Map<string, { disabled: boolean; until: number | null }>;
   readonly logins: Map<string, number>;
   readonly rotations: Map<string, { at: number; expiresAt: number }>;
   readonly endedSessions: Set<string>;
-  /** Users whose earlier sessions all end. */
+  /** Users whose written sessions all end. */
   readonly endedUsers: Set<string>;
-  /** Users erased: their rows go, whatever this batch or earlier ones wrote. */
+  /** Users erased: their written rows go. */
   readonly forgotten: Set<string>;
 };
 
-export const foldBatch = (writes: readonly DirectoryWrite[]): Batch => {
-  const users = new Map<string, NewUser>();
-  const sessions = new Map<string, NewSession>();
-  const sessionsOf = new Map<string, NewSession[]>();
-  const batch: Batch = {
-    users: [],
-    sessions: [],
-    roles: new Map(),
-    disables: new Map(),
-    logins: new Map(),
-    rotations: new Map(),
-    endedSessions: new Set(),
-    endedUsers: new Set(),
-    forgotten: new Set(),
+/** What to write now, as a few set-wise statements: new rows, then changes to written ones. */
+export type Batch = Changes & {
+  /** In creation order. */
+  readonly users: NewUser[];
+  readonly sessions: NewSession[];
+};
+
+const noChanges = (): Changes => ({
+  roles: new Map(),
+  disables: new Map(),
+  logins: new Map(),
+  rotations: new Map(),
+  endedSessions: new Set(),
+  endedUsers: new Set(),
+  forgotten: new Set(),
+});
+
+type Held<T> = { row: T; touched: number };
+
+/**
+ * Writes folded into rows held in memory, each taking its later events in place until it is
+ * given out to be written; events for rows given out before become set-wise changes. Held rows
+ * are kept in the order they were last touched, so the idle ones are found first.
+ */
+export const makeFold = () => {
+  const users = new Map<string, Held<NewUser>>();
+  const sessions = new Map<string, Held<NewSession>>();
+  const sessionsOf = new Map<string, Set<string>>();
+  const gone = new Set<string>();
+  let changes = noChanges();
+  let clock = 0;
+  let created = 0;
+
+  const touch = <T>(held: Map<string, Held<T>>, id: string, entry: Held<T>) => {
+    held.delete(id);
+    held.set(id, entry);
+    entry.touched = clock;
+    return entry.row;
   };
-  for (const w of writes) {
+  const heldUser = (id: string) => {
+    const entry = users.get(id);
+    return entry ? touch(users, id, entry) : undefined;
+  };
+  const heldSession = (id: string) => {
+    const entry = sessions.get(id);
+    return entry ? touch(sessions, id, entry) : undefined;
+  };
+  const release = (session: NewSession) => {
+    sessions.delete(session.id);
+    sessionsOf.get(session.userId)?.delete(session.id);
+  };
+
+  const apply = (w: DirectoryWrite) => {
     switch (w.kind) {
       case "user": {
-        if (users.has(w.id)) break;
+        if (users.has(w.id) || gone.has(w.id)) break;
         const row = { ...w, disabled: false, disabledUntil: null, lastLoginAt: null };
-        users.set(w.id, row);
-        batch.users.push(row);
+        users.set(w.id, { row: { ...row, order: ++created }, touched: clock });
         break;
       }
       case "role": {
-        const row = users.get(w.userId);
+        const row = heldUser(w.userId);
         if (row) row.role = w.role;
-        else batch.roles.set(w.userId, w.role);
+        else changes.roles.set(w.userId, w.role);
         break;
       }
       case "disable":
       case "enable": {
         const disabled = w.kind === "disable";
         const until = w.kind === "disable" ? w.until : null;
-        const row = users.get(w.userId);
+        const row = heldUser(w.userId);
         if (row) {
           row.disabled = disabled;
           row.disabledUntil = until;
-        } else batch.disables.set(w.userId, { disabled, until });
+        } else changes.disables.set(w.userId, { disabled, until });
         break;
       }
       case "endSessions":
-        for (const session of sessionsOf.get(w.userId) ?? []) session.ended = true;
-        batch.endedUsers.add(w.userId);
+        for (const id of sessionsOf.get(w.userId) ?? []) {
+          const row = heldSession(id);
+          if (row) row.ended = true;
+        }
+        changes.endedUsers.add(w.userId);
         break;
       case "session": {
-        if (sessions.has(w.id)) break;
+        if (sessions.has(w.id) || gone.has(w.userId)) break;
         const { kind: _, ...fields } = w;
-        const row = { ...fields, lastUsedAt: null, ended: false };
-        sessions.set(w.id, row);
-        batch.sessions.push(row);
-        sessionsOf.set(w.userId, [...(sessionsOf.get(w.userId) ?? []), row]);
-        const user = users.get(w.userId);
+        sessions.set(w.id, { row: { ...fields, lastUsedAt: null, ended: false }, touched: clock });
+        const ids = sessionsOf.get(w.userId) ?? new Set();
+        sessionsOf.set(w.userId, ids.add(w.id));
+        const user = heldUser(w.userId);
         if (user) user.lastLoginAt = Math.max(user.lastLoginAt ?? 0, w.createdAt);
-        else batch.logins.set(w.userId, Math.max(batch.logins.get(w.userId) ?? 0, w.createdAt));
+        else changes.logins.set(w.userId, Math.max(changes.logins.get(w.userId) ?? 0, w.createdAt));
         break;
       }
       case "rotate": {
-        const row = sessions.get(w.sessionId);
+        const row = heldSession(w.sessionId);
         if (row) {
           row.lastUsedAt = w.at;
           row.expiresAt = w.expiresAt;
-        } else batch.rotations.set(w.sessionId, { at: w.at, expiresAt: w.expiresAt });
+        } else changes.rotations.set(w.sessionId, { at: w.at, expiresAt: w.expiresAt });
         break;
       }
       case "endSession": {
-        const row = sessions.get(w.sessionId);
+        const row = heldSession(w.sessionId);
         if (row) row.ended = true;
-        else batch.endedSessions.add(w.sessionId);
+        else changes.endedSessions.add(w.sessionId);
         break;
       }
-      case "forget":
-        batch.forgotten.add(w.userId);
+      case "forget": {
+        gone.add(w.userId);
+        users.delete(w.userId);
+        for (const id of sessionsOf.get(w.userId) ?? []) sessions.delete(id);
+        sessionsOf.delete(w.userId);
+        changes.forgotten.add(w.userId);
         break;
+      }
     }
-  }
-  if (batch.forgotten.size === 0) return batch;
-  const kept = <T>(rows: T[], userOf: (row: T) => string) =>
-    rows.filter((row) => !batch.forgotten.has(userOf(row)));
-  return {
-    ...batch,
-    users: kept(batch.users, (user) => user.id),
-    sessions: kept(batch.sessions, (session) => session.userId),
   };
+
+  return {
+    /** Folds `writes` in, in order. */
+    add: (writes: readonly DirectoryWrite[]) => {
+      for (const w of writes) {
+        clock++;
+        apply(w);
+      }
+    },
+    /**
+     * The changes so far and the rows to write now: those not touched in the last `idle`
+     * writes, then the least recently touched until at most `held` rows stay. (0, 0) takes all.
+     */
+    take: (idle = 0, held = 0): Batch => {
+      const due = <T>(map: Map<string, Held<T>>, keep: number) => {
+        const out: T[] = [];
+        for (const entry of map.values()) {
+          if (entry.touched > clock - idle && map.size - out.length <= keep) break;
+          out.push(entry.row);
+        }
+        return out;
+      };
+      const batch: Batch = {
+        ...changes,
+        users: due(users, held).sort((a, b) => a.order - b.order),
+        sessions: due(sessions, held),
+      };
+      for (const user of batch.users) users.delete(user.id);
+      for (const session of batch.sessions) release(session);
+      changes = noChanges();
+      return batch;
+    },
+  };
+};
+
+/** `writes` folded into one batch that holds nothing back. */
+export const foldBatch = (writes: readonly DirectoryWrite[]): Batch => {
+  const fold = makeFold();
+  fold.add(writes);
+  return fold.take();
 };

@@ -1,0 +1,67 @@
+import { expect, test } from "bun:test";
+import { makeFold } from "../../src/adapters/postgres/directoryBatch.ts";
+import type { DirectoryWrite } from "../../src/application/ports/Directory.ts";
+
+const user = (id: string): DirectoryWrite => ({
+  kind: "user",
+  id,
+  username: id,
+  role: "user",
+  createdAt: 1,
+});
+
+const session = (id: string, userId: string): DirectoryWrite => ({
+  kind: "session",
+  id,
+  userId,
+  createdAt: 2,
+  expiresAt: 3,
+  ip: null,
+  userAgent: null,
+});
+
+test("a fold holds a row while the log touches it and gives it out once idle, changed in place", () => {
+  const fold = makeFold();
+  fold.add([user("u"), session("s", "u")]);
+  expect(fold.take(2, 10).sessions).toEqual([]);
+  fold.add([{ kind: "rotate", sessionId: "s", at: 5, expiresAt: 9 }, user("v"), user("w")]);
+  fold.add([user("x")]);
+  const out = fold.take(2, 10);
+  expect(out.users.map((u) => u.id)).toEqual(["u", "v"]);
+  expect(out.sessions).toMatchObject([{ id: "s", lastUsedAt: 5, expiresAt: 9 }]);
+  expect(out.rotations.size).toBe(0);
+});
+
+test("a fold holds at most `rows` rows: the least recently touched go first", () => {
+  const fold = makeFold();
+  fold.add(Array.from({ length: 10 }, (_, i) => user(`u${i}`)));
+  fold.add([{ kind: "role", userId: "u0", role: "admin" }]);
+  const out = fold.take(1_000, 4);
+  expect(out.users.map((u) => u.id)).toEqual(["u1", "u2", "u3", "u4", "u5", "u6"]);
+  expect(fold.take().users.map((u) => [u.id, u.order])).toEqual([
+    ["u0", 1],
+    ["u7", 8],
+    ["u8", 9],
+    ["u9", 10],
+  ]);
+});
+
+test("writes for rows given out become changes, and an epoch end reaches only sessions before it", () => {
+  const fold = makeFold();
+  fold.add([user("u"), session("s1", "u")]);
+  fold.take();
+  fold.add([
+    { kind: "role", userId: "u", role: "admin" },
+    { kind: "endSessions", userId: "u" },
+    session("s2", "u"),
+    { kind: "endSession", sessionId: "s1" },
+  ]);
+  const out = fold.take();
+  expect(out.roles.get("u")).toBe("admin");
+  expect([...out.endedUsers]).toEqual(["u"]);
+  expect([...out.endedSessions]).toEqual(["s1"]);
+  expect(out.sessions).toMatchObject([{ id: "s2", ended: false }]);
+  expect(out.logins.get("u")).toBe(2);
+  const next = fold.take();
+  expect(next.roles.size + next.endedUsers.size + next.sessions.length).toBe(0);
+});
