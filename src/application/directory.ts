@@ -70,6 +70,15 @@ const changes: Record<DomainEvent["type"], boolean> = {
 export const directoryFilter = {
   types: Object.keys(changes).filter((type) => changes[type as DomainEvent["type"]]),
   commitTimesOf: ["UserRegistered"],
+  unneeded: [
+    "passwordHash",
+    "refreshTokenId",
+    "previousRefreshTokenId",
+    "nextRefreshTokenId",
+    "tokenId",
+    "epoch",
+    "reason",
+  ],
 } satisfies ReadFilter;
 
 /** `records` as `readData` gives them with commit times; whole milliseconds, as a Date holds. */

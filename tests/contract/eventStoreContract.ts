@@ -497,7 +497,9 @@ export const eventStoreContract = (
           await appendNext(`timed-${type}`, [event(type, { type })]);
         }
         const all = await run(store.readAll(startOfLog, 10));
-        const page = await run(store.readData(startOfLog, 10, { commitTimesOf: ["Timed", "None"] }));
+        const page = await run(
+          store.readData(startOfLog, 10, { commitTimesOf: ["Timed", "None"] }),
+        );
         expect(page.events.map((e) => [e.type, e.recordedAtMs === undefined])).toEqual([
           ["Timed", false],
           ["Plain", true],
@@ -512,6 +514,23 @@ export const eventStoreContract = (
           type: "Timed",
           data: { type: "Timed" },
         });
+      });
+
+      test("readData may leave out the fields a reader does not need, and keeps the others", async () => {
+        const data = { userId: "u", passwordHash: "h", nested: { passwordHash: "kept" } };
+        await appendNext("lean-1", [
+          event("Lean", data),
+          event("Bare", "text"),
+          event("List", ["passwordHash"]),
+        ]);
+        const page = await run(store.readData(startOfLog, 10, { unneeded: ["passwordHash"] }));
+        expect(page.events).toMatchObject([
+          { type: "Lean", data: { userId: "u", nested: { passwordHash: "kept" } } },
+          { type: "Bare", data: "text" },
+          { type: "List", data: ["passwordHash"] },
+        ]);
+        const lean = page.events[0]?.data as Record<string, unknown>;
+        expect([undefined, "h"]).toContain(lean.passwordHash);
       });
 
       test("size counts every event in the log", async () => {

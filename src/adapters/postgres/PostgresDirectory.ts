@@ -74,19 +74,15 @@ const copyEscapes: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "
 const copySpecial = /[\\\t\n\r]/;
 const copySpecials = /[\\\t\n\r]/g;
 
-/** A row in COPY's text format. */
-const copyLine = (values: readonly (string | number | boolean | null)[]) =>
-  values
-    .map((value) =>
-      value === null
-        ? "\\N"
-        : typeof value !== "string"
-          ? String(value)
-          : copySpecial.test(value)
-            ? value.replace(copySpecials, (c) => copyEscapes[c] ?? c)
-            : value,
-    )
-    .join("\t");
+/** A value in COPY's text format; a row's values are joined by tabs. */
+const field = (value: string | number | boolean | null) =>
+  value === null
+    ? "\\N"
+    : typeof value !== "string"
+      ? String(value)
+      : copySpecial.test(value)
+        ? value.replace(copySpecials, (c) => copyEscapes[c] ?? c)
+        : value;
 
 /** Rows carry their generation: a rebuild fills a new one and publishes it in one transaction. */
 export const makePostgresDirectory = (
@@ -123,35 +119,19 @@ export const makePostgresDirectory = (
       await copy(
         `copy directory_users (generation, id, seq, username, role, disabled, disabled_until,
            created_at, last_login_at) from stdin`,
-        batch.users.map((u) =>
-          copyLine([
-            g,
-            u.id,
-            u.order,
-            u.username,
-            u.role,
-            u.disabled,
-            u.disabledUntil,
-            u.createdAt,
-            u.lastLoginAt,
-          ]),
+        batch.users.map(
+          (u) =>
+            `${g}\t${field(u.id)}\t${u.order}\t${field(u.username)}\t${field(u.role)}\t${u.disabled}` +
+            `\t${field(u.disabledUntil)}\t${u.createdAt}\t${field(u.lastLoginAt)}`,
         ),
       );
       await copy(
         `copy directory_sessions (generation, id, user_id, created_at, last_used_at, expires_at,
            ip, user_agent, ended) from stdin`,
-        batch.sessions.map((s) =>
-          copyLine([
-            g,
-            s.id,
-            s.userId,
-            s.createdAt,
-            s.lastUsedAt,
-            s.expiresAt,
-            s.ip,
-            s.userAgent,
-            s.ended,
-          ]),
+        batch.sessions.map(
+          (s) =>
+            `${g}\t${field(s.id)}\t${field(s.userId)}\t${s.createdAt}\t${field(s.lastUsedAt)}` +
+            `\t${s.expiresAt}\t${field(s.ip)}\t${field(s.userAgent)}\t${s.ended}`,
         ),
       );
     };

@@ -719,7 +719,13 @@ export const makePostgresEventStore = (
           const [page] = await sql<DataAggregate[]>`
             select count(*)::int as count, max(xid)::text as xid,
               (array_agg(position))[count(*)]::text as position,
-              json_agg(type)::text as types, json_agg(data)::text as data,
+              json_agg(type)::text as types,
+              json_agg(${
+                filter?.unneeded?.length
+                  ? sql`case jsonb_typeof(data) when 'object'
+                      then data - ${sql.array([...filter.unneeded])}::text[] else data end`
+                  : sql`data`
+              })::text as data,
               ${
                 timed.length === 0
                   ? sql`null`

@@ -64,6 +64,8 @@ export type ReadFilter = {
   readonly liveAt?: number;
   /** `readData` adds `recordedAtMs` to the events of these types; the rest get type and data. */
   readonly commitTimesOf?: readonly string[];
+  /** Fields of `data` the reader does not use: `readData` may leave them out, to read less. */
+  readonly unneeded?: readonly string[];
 };
 
 export type ScanFilter = ReadFilter & {
