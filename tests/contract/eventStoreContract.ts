@@ -529,7 +529,7 @@ export const eventStoreContract = (
           { type: "Bare", data: "text" },
           { type: "List", data: ["passwordHash"] },
         ]);
-        const lean = page.events[0]?.data as Record<string, unknown>;
+        const lean = page.events[0]?.data as { passwordHash?: string };
         expect([undefined, "h"]).toContain(lean.passwordHash);
       });
 

@@ -46,3 +46,84 @@ test("two instances on one schema: a second rebuild is refused while the first r
     await other.end({ timeout: 5 });
   }
 });
+
+test("a build completes while a vacuum holds its tables; the rows it wrote take later changes", async () => {
+  const db = await testSchema("directory-vacuum");
+  schemas.push(db);
+  const directory = await Effect.runPromise(makePostgresDirectory(db.sql, { writes: 1, rows: 1 }));
+  const holder = await db.sql.reserve();
+  try {
+    // The lock a VACUUM or autovacuum takes, held for the whole build.
+    await holder`begin`;
+    await holder`lock table directory_users, directory_sessions in share update exclusive mode`;
+    const session = (id: string, userId: string) =>
+      ({
+        kind: "session",
+        id,
+        userId,
+        createdAt: 5,
+        expiresAt: 9e15,
+        ip: null,
+        userAgent: null,
+      }) as const;
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const build = yield* directory.build;
+          yield* build.write([
+            { kind: "user", id: "u", username: "u", role: "user", createdAt: 1 },
+            session("s1", "u"),
+            session("s2", "u"),
+          ]);
+          yield* build.write([{ kind: "rotate", sessionId: "s1", at: 7, expiresAt: 8e15 }]);
+          yield* build.write([{ kind: "endSession", sessionId: "s2" }]);
+          yield* build.publish("c1");
+        }),
+      ),
+    );
+    await holder`commit`;
+    expect(await Effect.runPromise(directory.sessions("u", 10))).toMatchObject([
+      { id: "s1", lastUsedAt: 7, expiresAt: 8e15 },
+    ]);
+  } finally {
+    await holder`rollback`.catch(() => undefined);
+    holder.release();
+  }
+});
+
+test("a build holding more rows than a transaction writes lands them all, in creation order", async () => {
+  const db = await testSchema("directory-parts");
+  schemas.push(db);
+  const directory = await Effect.runPromise(makePostgresDirectory(db.sql));
+  const ids = Array.from({ length: 30_000 }, (_, i) => `u${i}`);
+  await Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const build = yield* directory.build;
+        yield* build.write([
+          ...ids.map(
+            (id) => ({ kind: "user", id, username: id, role: "user", createdAt: 1 }) as const,
+          ),
+          ...ids.slice(0, 15_000).map(
+            (id) =>
+              ({
+                kind: "session",
+                id: `s-${id}`,
+                userId: id,
+                createdAt: 2,
+                expiresAt: 9e15,
+                ip: null,
+                userAgent: null,
+              }) as const,
+          ),
+        ]);
+        yield* build.publish("c1");
+      }),
+    ),
+  );
+  const [counts] = await db.sql<{ users: number; sessions: number; ordered: boolean }[]>`
+    select (select count(*)::int from directory_users) as users,
+      (select count(*)::int from directory_sessions) as sessions,
+      (select bool_and(seq = substr(id, 2)::int + 1) from directory_users) as ordered`;
+  expect(counts).toEqual({ users: 30_000, sessions: 15_000, ordered: true });
+});

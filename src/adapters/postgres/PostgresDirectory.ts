@@ -11,7 +11,7 @@ import {
 } from "../../application/ports/Directory.ts";
 import type { Role } from "../../domain/Role.ts";
 import { createSql, type PostgresOptions, type Sql } from "./client.ts";
-import { type Batch, foldBatch, makeFold } from "./directoryBatch.ts";
+import { type Batch, foldBatch, type Holding, makeFold } from "./directoryBatch.ts";
 import { ensureSchema, migrate } from "./migrations.ts";
 
 type UserRow = {
@@ -61,14 +61,28 @@ const toSession = (row: SessionRow): DirectorySession => ({
 
 const queryTimeoutMs = 3_000;
 
-/**
- * How long a build holds a row back while the log may still touch it: a session rotated pages
- * after it started is then written once, not written and updated. Idle for `writes` writes, or
- * beyond `rows` held, a row is written.
- */
-export type Holding = { readonly writes: number; readonly rows: number };
-
+// A build holds a row back while the log may still touch it: a session rotated pages after it
+// started is then written once, not written and updated.
 const holding: Holding = { writes: 40_000, rows: 200_000 };
+
+/** A build's rows are written this many to a transaction, each well within a query's time. */
+const partRows = 20_000;
+
+/** `batch` as transactions of at most `partRows` new rows, its changes in the first. */
+const parts = (batch: Batch): Batch[] => {
+  const none = foldBatch([]);
+  const out: Batch[] = [];
+  let u = 0;
+  let s = 0;
+  do {
+    const users = batch.users.slice(u, u + partRows);
+    const sessions = batch.sessions.slice(s, s + partRows - users.length);
+    out.push({ ...(out.length === 0 ? batch : none), users, sessions });
+    u += users.length;
+    s += sessions.length;
+  } while (u < batch.users.length || s < batch.sessions.length);
+  return out;
+};
 
 const copyEscapes: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
 const copySpecial = /[\\\t\n\r]/;
@@ -271,30 +285,42 @@ export const makePostgresDirectory = (
             }),
         );
         const generation = crypto.randomUUID();
-        const fold = makeFold();
-        let analyzed = false;
-        const flush = (batch: Batch) =>
+        const fold = makeFold(held);
+        const unseen = new Set(["directory_users", "directory_sessions"]);
+        // A generation the statistics have not seen is planned as a few rows, and the changes
+        // to written rows then scan all of it; seen once, its share is known. A vacuum holding
+        // the table defers it to the next write.
+        const analyze = (table: string) =>
           attempt(() =>
             sql.begin(async (tx) => {
-              // Lost in a crash, a build is unpublished and made again; its publish is durable.
-              await tx`set local synchronous_commit = off; set local enable_seqscan = off`.simple();
-              await writeAll(tx, generation, batch, true);
-              // A generation the statistics have not seen is planned as a few rows, and the
-              // changes to written rows then scan all of it; seen once, its share is known.
-              if (!analyzed && batch.users.length + batch.sessions.length > 0) {
-                await tx`analyze directory_users, directory_sessions`;
-                analyzed = true;
-              }
+              await tx`set local lock_timeout = '200ms'`;
+              await tx.unsafe(`analyze ${table}`);
             }),
-          ).pipe(Effect.asVoid);
+          ).pipe(Effect.andThen(Effect.sync(() => unseen.delete(table))), Effect.ignore);
+        const flush = (batch: Batch) =>
+          Effect.gen(function* () {
+            for (const part of parts(batch)) {
+              yield* attempt(() =>
+                sql.begin(async (tx) => {
+                  // Lost in a crash, a build is unpublished and made again; its publish is durable.
+                  await tx`set local synchronous_commit = off; set local enable_seqscan = off`.simple();
+                  await writeAll(tx, generation, part, true);
+                }),
+              );
+            }
+            if (batch.users.length > 0 && unseen.has("directory_users"))
+              yield* analyze("directory_users");
+            if (batch.sessions.length > 0 && unseen.has("directory_sessions"))
+              yield* analyze("directory_sessions");
+          });
         return {
           write: (writes: readonly DirectoryWrite[]) =>
             Effect.suspend(() => {
               fold.add(writes);
-              return flush(fold.take(held.writes, held.rows));
+              return flush(fold.take());
             }),
           publish: (checkpoint: string) =>
-            Effect.suspend(() => flush(fold.take())).pipe(
+            Effect.suspend(() => flush(fold.drain())).pipe(
               Effect.andThen(
                 attempt(() =>
                   sql.begin(async (tx) => {

@@ -57,11 +57,20 @@ const noChanges = (): Changes => ({
 type Held<T> = { row: T; touched: number };
 
 /**
+ * How long rows are held back while the log may still touch them: idle for `writes` writes, or
+ * beyond `rows` held, a row is given out. While writes keep reaching rows given out (more than
+ * one for every ten given), `writes` doubles: the log's rows are touched far apart.
+ */
+export type Holding = { readonly writes: number; readonly rows: number };
+
+const holdNothing: Holding = { writes: 0, rows: 0 };
+
+/**
  * Writes folded into rows held in memory, each taking its later events in place until it is
  * given out to be written; events for rows given out before become set-wise changes. Held rows
  * are kept in the order they were last touched, so the idle ones are found first.
  */
-export const makeFold = () => {
+export const makeFold = (holding: Holding = holdNothing) => {
   const users = new Map<string, Held<NewUser>>();
   const sessions = new Map<string, Held<NewSession>>();
   const sessionsOf = new Map<string, Set<string>>();
@@ -69,6 +78,9 @@ export const makeFold = () => {
   let changes = noChanges();
   let clock = 0;
   let created = 0;
+  let idle = holding.writes;
+  let given = 0;
+  let missed = 0;
 
   const touch = <T>(held: Map<string, Held<T>>, id: string, entry: Held<T>) => {
     held.delete(id);
@@ -83,6 +95,9 @@ export const makeFold = () => {
   const heldSession = (id: string) => {
     const entry = sessions.get(id);
     return entry ? touch(sessions, id, entry) : undefined;
+  };
+  const miss = (_: unknown) => {
+    missed++;
   };
   const release = (session: NewSession) => {
     sessions.delete(session.id);
@@ -100,7 +115,7 @@ export const makeFold = () => {
       case "role": {
         const row = heldUser(w.userId);
         if (row) row.role = w.role;
-        else changes.roles.set(w.userId, w.role);
+        else miss(changes.roles.set(w.userId, w.role));
         break;
       }
       case "disable":
@@ -111,7 +126,7 @@ export const makeFold = () => {
         if (row) {
           row.disabled = disabled;
           row.disabledUntil = until;
-        } else changes.disables.set(w.userId, { disabled, until });
+        } else miss(changes.disables.set(w.userId, { disabled, until }));
         break;
       }
       case "endSessions":
@@ -129,7 +144,10 @@ export const makeFold = () => {
         sessionsOf.set(w.userId, ids.add(w.id));
         const user = heldUser(w.userId);
         if (user) user.lastLoginAt = Math.max(user.lastLoginAt ?? 0, w.createdAt);
-        else changes.logins.set(w.userId, Math.max(changes.logins.get(w.userId) ?? 0, w.createdAt));
+        else
+          miss(
+            changes.logins.set(w.userId, Math.max(changes.logins.get(w.userId) ?? 0, w.createdAt)),
+          );
         break;
       }
       case "rotate": {
@@ -137,13 +155,13 @@ export const makeFold = () => {
         if (row) {
           row.lastUsedAt = w.at;
           row.expiresAt = w.expiresAt;
-        } else changes.rotations.set(w.sessionId, { at: w.at, expiresAt: w.expiresAt });
+        } else miss(changes.rotations.set(w.sessionId, { at: w.at, expiresAt: w.expiresAt }));
         break;
       }
       case "endSession": {
         const row = heldSession(w.sessionId);
         if (row) row.ended = true;
-        else changes.endedSessions.add(w.sessionId);
+        else miss(changes.endedSessions.add(w.sessionId));
         break;
       }
       case "forget": {
@@ -157,6 +175,28 @@ export const makeFold = () => {
     }
   };
 
+  // Idle rows first, then the least recently touched while more than `keep` are held.
+  const giveOut = (idleWrites: number, keep: number): Batch => {
+    const due = <T>(map: Map<string, Held<T>>) => {
+      const out: T[] = [];
+      for (const entry of map.values()) {
+        if (entry.touched > clock - idleWrites && map.size - out.length <= keep) break;
+        out.push(entry.row);
+      }
+      return out;
+    };
+    const batch: Batch = {
+      ...changes,
+      users: due(users).sort((a, b) => a.order - b.order),
+      sessions: due(sessions),
+    };
+    for (const user of batch.users) users.delete(user.id);
+    for (const session of batch.sessions) release(session);
+    given += batch.users.length + batch.sessions.length;
+    changes = noChanges();
+    return batch;
+  };
+
   return {
     /** Folds `writes` in, in order. */
     add: (writes: readonly DirectoryWrite[]) => {
@@ -165,29 +205,17 @@ export const makeFold = () => {
         apply(w);
       }
     },
-    /**
-     * The changes so far and the rows to write now: those not touched in the last `idle`
-     * writes, then the least recently touched until at most `held` rows stay. (0, 0) takes all.
-     */
-    take: (idle = 0, held = 0): Batch => {
-      const due = <T>(map: Map<string, Held<T>>, keep: number) => {
-        const out: T[] = [];
-        for (const entry of map.values()) {
-          if (entry.touched > clock - idle && map.size - out.length <= keep) break;
-          out.push(entry.row);
-        }
-        return out;
-      };
-      const batch: Batch = {
-        ...changes,
-        users: due(users, held).sort((a, b) => a.order - b.order),
-        sessions: due(sessions, held),
-      };
-      for (const user of batch.users) users.delete(user.id);
-      for (const session of batch.sessions) release(session);
-      changes = noChanges();
-      return batch;
+    /** The changes so far and the rows to write now, as `holding` says. */
+    take: (): Batch => {
+      if (missed * 10 > given && given > 0) {
+        idle *= 2;
+        given = 0;
+        missed = 0;
+      }
+      return giveOut(idle, holding.rows);
     },
+    /** The changes so far and every row held. */
+    drain: (): Batch => giveOut(0, 0),
   };
 };
 
@@ -195,5 +223,5 @@ export const makeFold = () => {
 export const foldBatch = (writes: readonly DirectoryWrite[]): Batch => {
   const fold = makeFold();
   fold.add(writes);
-  return fold.take();
+  return fold.drain();
 };
