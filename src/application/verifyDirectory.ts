@@ -19,7 +19,6 @@ type Folded = {
   lastLoginAt: number | null;
 };
 
-
 /** Folds the log as the directory would and compares every user and live-session count. */
 export const verifyDirectory = Effect.gen(function* () {
   const store = yield* EventStore;

@@ -190,7 +190,8 @@ export const directoryContract = (name: string, open: () => Promise<Service>) =>
       await run(build.write([{ kind: "forget", userId: "u" }]));
       await run(build.publish("c1"));
       await build.done();
-      const ids = async () => (await run(directory.users({ limit: 10 }, now))).items.map((u) => u.id);
+      const ids = async () =>
+        (await run(directory.users({ limit: 10 }, now))).items.map((u) => u.id);
       expect(await ids()).toEqual(["v"]);
       expect(await run(directory.sessions("u", now))).toEqual([]);
       expect(await run(directory.sessions("w", now))).toEqual([]);
