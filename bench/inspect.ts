@@ -12,8 +12,9 @@ import { startDefaultServer } from "./server.ts";
 
 /**
  * `POST /admin/tokens/inspect` through HTTP, embedded and PostgreSQL, for the access token of a
- * user registered and logged in over HTTP whose stream then gets many more events through the
- * store (revocations of long-expired tokens, as in the test of tests/http/explainSuite.ts).
+ * user registered and logged in over HTTP whose streams then get many more events through the
+ * store: revocations of long-expired tokens (as in the test of tests/http/explainSuite.ts) and
+ * rotations of the token's session.
  * Inspections run one at a time, each must answer valid.
  */
 const events = Number(process.env.BENCH_EVENTS ?? 10_000);
@@ -47,25 +48,50 @@ const signUp = async (base: string) => {
   return { id, token: await login(base, user) };
 };
 
-/** Appends `events` revocations to the user's stream, a batch at a time. */
-const fill = (store: EventStore["Service"], id: string) =>
+/** The session id of an access token. */
+const sessionOf = (token: string) =>
+  (JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString()) as { sid: string })
+    .sid;
+
+/** Appends `events` events made by `make` to `stream`, a batch at a time. */
+const append = (
+  store: EventStore["Service"],
+  stream: string,
+  make: (n: number) => { type: string; data: Record<string, unknown> },
+) =>
   Effect.gen(function* () {
-    const stream = `user-${id}`;
     let version = (yield* store.readStream(stream)).length;
     for (let first = 0; first < events; first += batch) {
-      const revocations = Array.from({ length: Math.min(batch, events - first) }, (_, i) => ({
-        type: "TokenRevoked",
-        data: {
-          userId: id,
-          tokenId: `old-${first + i}`,
-          kind: "access",
-          expiresAt: 1,
-          reason: "revocation",
-        },
-      }));
-      yield* store.append(stream, revocations, { expectedVersion: version });
-      version += revocations.length;
+      const made = Array.from({ length: Math.min(batch, events - first) }, (_, i) =>
+        make(first + i),
+      );
+      yield* store.append(stream, made, { expectedVersion: version });
+      version += made.length;
     }
+  });
+
+/**
+ * The user's stream gets revocations of long-expired tokens; the token's session, rotations
+ * that keep it alive.
+ */
+const fill = (store: EventStore["Service"], id: string, token: string) =>
+  Effect.gen(function* () {
+    yield* append(store, `user-${id}`, (n) => ({
+      type: "TokenRevoked",
+      data: { userId: id, tokenId: `old-${n}`, kind: "access", expiresAt: 1, reason: "revocation" },
+    }));
+    const sessionId = sessionOf(token);
+    const until = Date.now() + 86_400_000;
+    yield* append(store, `session-${sessionId}`, (n) => ({
+      type: "RefreshTokenRotated",
+      data: {
+        sessionId,
+        previousRefreshTokenId: `r-${n}`,
+        nextRefreshTokenId: `r-${n + 1}`,
+        rotatedAt: Date.now(),
+        expiresAt: until,
+      },
+    }));
   });
 
 const percentile = (sorted: readonly number[], p: number) =>
@@ -96,7 +122,9 @@ const postgresRun = async () => {
     const { id, token } = await signUp(server.base);
     const sql = createSql({ url: server.env.DATABASE_URL as string, schema: server.schema });
     try {
-      await Effect.runPromise(Effect.flatMap(makePostgresEventStore(sql), (s) => fill(s, id)));
+      await Effect.runPromise(
+        Effect.flatMap(makePostgresEventStore(sql), (s) => fill(s, id, token)),
+      );
     } finally {
       await sql.end();
     }
@@ -129,7 +157,7 @@ const embeddedRun = async () => {
     // The API holds the file exclusively: the events go in while it is stopped.
     const opened = openEmbeddedEventStore(join(dataDir, "events.sqlite"));
     try {
-      await Effect.runPromise(fill(opened.store, signedUp.id));
+      await Effect.runPromise(fill(opened.store, signedUp.id, signedUp.token));
     } finally {
       opened.close();
     }
@@ -162,7 +190,8 @@ for (const [mode, run] of [
 const ms = (value: number) => value.toFixed(2);
 console.log(
   `\n${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, commit ${commit}, Bun ${Bun.version}, ` +
-    `a user with ${events} more events, ${inspections} inspections one at a time after ${warmUp} ` +
+    `a user with ${events} more events and a session rotated ${events} times, ` +
+    `${inspections} inspections one at a time after ${warmUp} ` +
     `to warm up, load average ${(await Bun.file("/proc/loadavg").text()).split(" ")[0]}\n`,
 );
 console.log("| mode | inspections | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|");

@@ -1,5 +1,12 @@
 import { Clock, Context, Effect, Layer } from "effect";
-import { type Explanation, explanationOf, judgeAt, streamsOf, unexplained } from "./explain.ts";
+import {
+  type Explanation,
+  explanationOf,
+  judgeAt,
+  judgedEvents,
+  streamsOf,
+  unexplained,
+} from "./explain.ts";
 import { EventStore, type RecordedEvent } from "./ports/EventStore.ts";
 import { Tokens } from "./ports/Tokens.ts";
 
@@ -44,13 +51,13 @@ export const ExplainerLive = (options: ExplainerOptions = explainerDefaults) =>
       // One read per user and session at a time, whatever number of refused tokens name them.
       const reading = new Map<string, Promise<readonly RecordedEvent[] | null>>();
 
-      const read = (streams: readonly string[]) => {
+      const read = (streams: readonly string[], now: number) => {
         const key = streams.join(" ");
         const pending = reading.get(key);
         if (pending !== undefined) return pending;
         if (reading.size >= options.maxInFlight) return Promise.resolve(null);
         const started = Effect.runPromise(
-          store.readStreams(streams).pipe(
+          store.readStreams(streams, judgedEvents(now)).pipe(
             Effect.timeout(options.timeoutMs),
             Effect.catchCause(() => Effect.succeed(null)),
           ),
@@ -66,7 +73,7 @@ export const ExplainerLive = (options: ExplainerOptions = explainerDefaults) =>
         const examined = tokens.examine(token);
         if (examined === null) return unexplained;
         if (examined.claims.exp <= Math.floor(now / 1000)) return { code: "token_expired" };
-        const events = await read(streamsOf(examined));
+        const events = await read(streamsOf(examined), now);
         if (events === null) return unexplained;
         // Every event read counts, whatever the commit time: the database's clock is not ours.
         const verdict = judgeAt(examined, events, now, Number.POSITIVE_INFINITY);

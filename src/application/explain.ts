@@ -45,6 +45,22 @@ export type Verdict = {
 /** Seconds of clock skew tolerated for iat, as the verifiers do. */
 const skew = 5;
 
+/**
+ * What a token's verdict is folded from: the events that can refuse it, and its user's
+ * registration. A revocation that expired by then cannot refuse a token valid then: the
+ * projection drops it too.
+ */
+export const judgedEvents = (atMs: number) => ({
+  types: [
+    "UserRegistered",
+    "TokenRevoked",
+    ...Object.keys(epochCodes),
+    "SessionRevoked",
+    "SigningKeyRevoked",
+  ],
+  liveAt: atMs,
+});
+
 /** The streams whose events decide a token: its user's, its session's and the key ring's. */
 export const streamsOf = (examined: Examined): readonly string[] => [
   userStream(examined.claims.sub),

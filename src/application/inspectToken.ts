@@ -1,6 +1,6 @@
 import { Clock, Effect } from "effect";
 import { ValidationFailed } from "./errors.ts";
-import { judgeAt, type RefusalCode, streamsOf } from "./explain.ts";
+import { judgeAt, judgedEvents, type RefusalCode, streamsOf } from "./explain.ts";
 import { EventStore } from "./ports/EventStore.ts";
 import { Tokens } from "./ports/Tokens.ts";
 
@@ -41,7 +41,7 @@ export const inspectToken = Effect.fn("inspectToken")(function* (token: string, 
   if (examined.type === "refresh") {
     return yield* new ValidationFailed({ fields: [{ name: "token", rule: "an access token" }] });
   }
-  const events = yield* (yield* EventStore).readStreams(streamsOf(examined));
+  const events = yield* (yield* EventStore).readStreams(streamsOf(examined), judgedEvents(atMs));
   const { valid, code, cause } = judgeAt(examined, events, atMs);
   return {
     genuine: true,

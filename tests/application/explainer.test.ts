@@ -3,9 +3,9 @@ import { Effect, Layer, ManagedRuntime } from "effect";
 import { HmacTokensLayer, makeTokens } from "../../src/adapters/crypto/HmacTokens.ts";
 import { MemoryEventStoreLayer } from "../../src/adapters/embedded/EmbeddedEventStore.ts";
 import { Explainer, ExplainerLive, explainerDefaults } from "../../src/application/Explainer.ts";
-import { epochCodes } from "../../src/application/explain.ts";
+import { epochCodes, judgedEvents } from "../../src/application/explain.ts";
 import { EventStore } from "../../src/application/ports/EventStore.ts";
-import { epochTypes } from "../../src/application/projection.ts";
+import { epochTypes, revocationTypes } from "../../src/application/projection.ts";
 
 const secret = "x".repeat(48);
 const issuer = "authlog";
@@ -19,13 +19,13 @@ const slowStore = (delayMs: number) => {
       const store = yield* EventStore;
       return EventStore.of({
         ...store,
-        readStreams: (ids: readonly string[]) =>
+        readStreams: (ids, filter) =>
           Effect.gen(function* () {
             reads.started++;
             reads.inFlight++;
             reads.most = Math.max(reads.most, reads.inFlight);
             yield* Effect.sleep(delayMs);
-            return yield* store.readStreams(ids);
+            return yield* store.readStreams(ids, filter);
           }).pipe(Effect.ensuring(Effect.sync(() => reads.inFlight--))),
       });
     }),
@@ -81,4 +81,10 @@ test("a flood of refused genuine tokens over a slow log: few reads at once, ever
 test("every event that moves a user's epoch past a token's has a refusal code", () => {
   const moves = epochTypes.filter((type) => type !== "UserRegistered");
   expect(moves.filter((type) => epochCodes[type] === undefined)).toEqual([]);
+});
+
+test("inspections and explanations read every event that can refuse a token", () => {
+  const { types } = judgedEvents(0);
+  const refusing = [...epochTypes, ...revocationTypes, "SigningKeyRevoked"];
+  expect(refusing.filter((type) => !types.includes(type))).toEqual([]);
 });

@@ -113,7 +113,7 @@ const interleaved = (store: EventStore["Service"]) => {
       reads.set(streamId, (reads.get(streamId) ?? 0) + 1);
       return yielding(store.readStream(streamId));
     },
-    readStreams: (streamIds) => yielding(store.readStreams(streamIds)),
+    readStreams: (streamIds, filter) => yielding(store.readStreams(streamIds, filter)),
     findClaim: (key) => yielding(store.findClaim(key)),
     append: (streamId, events, options) => counted(store.append(streamId, events, options)),
     appendMany: (appends, metadata) => counted(store.appendMany(appends, metadata)),

@@ -268,6 +268,7 @@ export const eventStoreContract = (
         expect(appended.events[0]?.metadata).toEqual(metadata);
         const [fromLog] = (await drain(store, startOfLog)).events;
         expect(fromLog).toEqual(read as RecordedEvent);
+        expect(await run(store.readStreams(["s", "other"]))).toEqual([read as RecordedEvent]);
       });
 
       test("metadata defaults to empty", async () => {
@@ -531,6 +532,26 @@ export const eventStoreContract = (
         ]);
         const lean = page.events[0]?.data as { passwordHash?: string };
         expect([undefined, "h"]).toContain(lean.passwordHash);
+      });
+
+      test("readStreams leaves out what the filter leaves out, as readAll does", async () => {
+        await appendNext("user-f", [
+          event("A", { expiresAt: 999 }),
+          event("B", { expiresAt: 1_001 }),
+          event("A", { userId: "f" }),
+        ]);
+        await appendNext("session-f", [event("B", { expiresAt: 5 })]);
+        const types = (events: readonly RecordedEvent[]) => events.map((e) => [e.type, e.data]);
+        const streams = ["user-f", "session-f"];
+        expect(types(await run(store.readStreams(streams, { liveAt: 1_000 })))).toEqual([
+          ["B", { expiresAt: 1_001 }],
+          ["A", { userId: "f" }],
+        ]);
+        expect(types(await run(store.readStreams(streams, { types: ["B"] })))).toEqual([
+          ["B", { expiresAt: 1_001 }],
+          ["B", { expiresAt: 5 }],
+        ]);
+        expect(await run(store.readStreams(streams))).toHaveLength(4);
       });
 
       test("size counts every event in the log", async () => {

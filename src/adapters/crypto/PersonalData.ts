@@ -318,7 +318,8 @@ export const protectPersonalData = (
           }));
         }),
       readStream: (streamId) => Effect.flatMap(store.readStream(streamId), openAll),
-      readStreams: (streamIds) => Effect.flatMap(store.readStreams(streamIds), openAll),
+      readStreams: (streamIds, filter) =>
+        Effect.flatMap(store.readStreams(streamIds, filter), openAll),
       readAll: (after, limit, filter) =>
         Effect.flatMap(store.readAll(after, limit, filter), (page) =>
           Effect.map(openAll(page.events), (events) => ({ ...page, events })),

@@ -151,8 +151,15 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
   const byStream = db.query<EventRow, [string]>(
     "select * from events where stream_id = ? order by version",
   );
-  const ofStreams = db.query<EventRow, [string]>(
-    "select * from events where stream_id in (select value from json_each(?)) order by position",
+  // ?2 and ?3 as in `after`.
+  const ofStreams = db.query<EventRow, [string, string | null, number | null]>(
+    `select * from events
+     where stream_id in (select value from json_each(?1))
+       and (?2 is null or type in (select value from json_each(?2)))
+       and (?3 is null
+         or coalesce(json_type(data, '$.expiresAt'), '') not in ('integer', 'real')
+         or json_extract(data, '$.expiresAt') > ?3)
+     order by position`,
   );
   const startedWith = db.query<{ stream_id: string }, [string, string, string]>(
     `select stream_id from events
@@ -446,9 +453,16 @@ export const openEmbeddedEventStore = (path: string): EmbeddedEventStore => {
         try: () => byStream.all(streamId).map(toRecorded),
         catch: unavailable,
       }),
-    readStreams: (streamIds) =>
+    readStreams: (streamIds, filter = {}) =>
       Effect.try({
-        try: () => ofStreams.all(JSON.stringify(streamIds)).map(toRecorded),
+        try: () =>
+          ofStreams
+            .all(
+              JSON.stringify(streamIds),
+              filter.types ? JSON.stringify(filter.types) : null,
+              filter.liveAt ?? null,
+            )
+            .map(toRecorded),
         catch: unavailable,
       }),
     streamsStartedWith: (type, field, value) =>

@@ -683,11 +683,12 @@ export const makePostgresEventStore = (
             select transaction_id::text, position, stream_id, version, type, data, metadata, recorded_at
             from events where stream_id = ${streamId} order by version`,
         ).pipe(Effect.map((rows) => rows.map(toRecorded))),
-      readStreams: (streamIds) =>
+      readStreams: (streamIds, filter = {}) =>
         read(
           () => sql<EventRow[]>`
             select transaction_id::text, position, stream_id, version, type, data, metadata, recorded_at
-            from events where stream_id = any(${streamIds as string[]}) order by position`,
+            from events where stream_id = any(${streamIds as string[]}) ${filtered(filter)}
+            order by position`,
         ).pipe(Effect.map((rows) => rows.map(toRecorded))),
       streamsStartedWith: (type, field, value) =>
         read(

@@ -158,9 +158,13 @@ export class EventStore extends Context.Service<
     readonly readStream: (
       streamId: string,
     ) => Effect.Effect<readonly RecordedEvent[], StoreUnavailable>;
-    /** The events of several streams merged in log order; unknown streams add nothing. */
+    /**
+     * The events of several streams merged in log order; unknown streams add nothing. `filter`
+     * leaves events out as `readAll`'s does.
+     */
     readonly readStreams: (
       streamIds: readonly string[],
+      filter?: Pick<ReadFilter, "types" | "liveAt">,
     ) => Effect.Effect<readonly RecordedEvent[], StoreUnavailable>;
     /** Streams whose first event is a `type` with `value` at `data[field]`, in the order begun. */
     readonly streamsStartedWith: (
