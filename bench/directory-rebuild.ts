@@ -77,6 +77,9 @@ try {
         end as data) as e
     order by ${spread ? sql`i % 10, i` : sql`i`}`;
   await sql`vacuum analyze events`;
+  // Each timed step starts with the dirty pages of the ones before on disk.
+  const settle = () => admin`checkpoint`.catch(() => undefined);
+  await settle();
   console.log(`made ${events} events in ${seconds(made).toFixed(1)} s`);
 
   // Time spent waiting for the build's writes and for its publish, of the rebuild's total.
@@ -108,6 +111,7 @@ try {
     select count(*)::int as read from events where type = any(${directoryFilter.types})`;
   if (summary.events !== read) throw new Error(`rebuilt from ${summary.events} of ${read} events`);
 
+  await settle();
   const readStarted = performance.now();
   const writes = await Effect.runPromise(readAlone(store));
   const readSeconds = seconds(readStarted);
@@ -141,9 +145,6 @@ try {
   const rows: Record<string, number> = {};
   const dumps: [string, Buffer][] = [];
   for (const [table, names] of Object.entries(columns)) {
-    await admin.unsafe(
-      `create table ${quoteIdentifier(copies)}.${table} (like ${quoteIdentifier(schema)}.${table} including all)`,
-    );
     const chunks: Buffer[] = [];
     const out = await sql
       .unsafe(`copy (select ${names.join(", ")} from ${table}) to stdout`)
@@ -153,19 +154,31 @@ try {
     dumps.push([table, dump]);
     rows[table] = dump.toString().split("\n").length - 1;
   }
-  const copyStarted = performance.now();
-  for (const [table, dump] of dumps) {
-    const names = columns[table as keyof typeof columns];
-    const into = await admin
-      .unsafe(`copy ${quoteIdentifier(copies)}.${table} (${names.join(", ")}) from stdin`)
-      .writable();
-    await new Promise<void>((resolve, reject) => {
-      into.on("error", reject);
-      into.on("finish", resolve);
-      into.end(dump);
-    });
+  // Twice, into fresh tables each time; the faster counts.
+  const copyTimes: number[] = [];
+  for (const attempt of [1, 2]) {
+    for (const [table] of dumps) {
+      await admin.unsafe(`drop table if exists ${quoteIdentifier(copies)}.${table}`);
+      await admin.unsafe(
+        `create table ${quoteIdentifier(copies)}.${table} (like ${quoteIdentifier(schema)}.${table} including all)`,
+      );
+    }
+    await settle();
+    const copyStarted = performance.now();
+    for (const [table, dump] of dumps) {
+      const names = columns[table as keyof typeof columns];
+      const into = await admin
+        .unsafe(`copy ${quoteIdentifier(copies)}.${table} (${names.join(", ")}) from stdin`)
+        .writable();
+      await new Promise<void>((resolve, reject) => {
+        into.on("error", reject);
+        into.on("finish", resolve);
+        into.end(dump);
+      });
+    }
+    copyTimes[attempt - 1] = seconds(copyStarted);
   }
-  const copySeconds = seconds(copyStarted);
+  const copySeconds = Math.min(...copyTimes);
 
   const rebuildRate = events / rebuildSeconds;
   const copyRate = events / copySeconds;
@@ -183,13 +196,13 @@ try {
   console.log(`| rebuild (rebuildDirectory, in this process), s | ${rebuildSeconds.toFixed(2)} |`);
   console.log(`| rebuild, events/s | ${Math.round(rebuildRate)} |`);
   console.log(
-    `| of which waiting for its writes, its publish (with vacuum analyze), s | ${spent.write.toFixed(2)}, ${spent.publish.toFixed(2)} |`,
+    `| of which waiting on its writes, on its publish, s | ${spent.write.toFixed(2)}, ${spent.publish.toFixed(2)} |`,
   );
   console.log(
     `| its reads alone (readData pages + fold to ${writes} writes), s | ${readSeconds.toFixed(2)} |`,
   );
   console.log(
-    `| COPY of the final rows into fresh tables (same indexes), s | ${copySeconds.toFixed(2)} |`,
+    `| COPY of the final rows into fresh tables (same indexes), faster of two, s | ${copyTimes.map((t) => t.toFixed(2)).join(", ")} |`,
   );
   console.log(`| COPY, events/s (events in the log / seconds) | ${Math.round(copyRate)} |`);
   console.log(`| rebuild / COPY | **${(rebuildRate / copyRate).toFixed(2)}x** (target >= 0.5x) |`);

@@ -33,8 +33,15 @@ const begin = async (directory: Service) => {
   return { ...build, done: () => run(Scope.close(scope, Exit.void)) };
 };
 
-/** What every Directory adapter must do; `open` gives a fresh, empty one. */
-export const directoryContract = (name: string, open: () => Promise<Service>) =>
+/**
+ * What every Directory adapter must do; `open` gives a fresh, empty one, `stored` counts the
+ * rows the last one opened holds in storage, whatever their generation.
+ */
+export const directoryContract = (
+  name: string,
+  open: () => Promise<Service>,
+  stored: () => Promise<number>,
+) =>
   describe(`Directory contract: ${name}`, () => {
     const published = async (writes: readonly DirectoryWrite[] = []) => {
       const directory = await open();
@@ -200,6 +207,22 @@ export const directoryContract = (name: string, open: () => Promise<Service>) =>
       );
       expect(await ids()).toEqual([]);
       expect(await run(directory.sessions("v", now))).toEqual([]);
+    });
+
+    test("a build that never published leaves no row once the next build starts", async () => {
+      const directory = await published([user("a"), session("s", "a")]);
+      const failed = await begin(directory);
+      await run(failed.write([user("b"), user("c"), session("t", "b")]));
+      await run(failed.write([user("d")]));
+      await failed.done();
+      const next = await begin(directory);
+      await run(next.write([user("e")]));
+      await run(next.publish("c2"));
+      await next.done();
+      expect(await stored()).toBe(1);
+      expect((await run(directory.users({ limit: 10 }, now))).items.map((u) => u.id)).toEqual([
+        "e",
+      ]);
     });
 
     test("one build at a time: a second fails DirectoryRebuilding until the first ends", async () => {

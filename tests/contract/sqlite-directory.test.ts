@@ -1,3 +1,4 @@
+import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,15 +8,35 @@ import { openSqliteDirectory } from "../../src/adapters/embedded/SqliteDirectory
 import { directoryContract } from "./directoryContract.ts";
 
 const opened: ReturnType<typeof openSqliteDirectory>[] = [];
+const files = mkdtempSync(join(tmpdir(), "authlog-directory-contract-"));
+let last = "";
 afterAll(() => {
   for (const directory of opened) directory.close();
+  rmSync(files, { recursive: true, force: true });
 });
 
-directoryContract("SQLite", async () => {
-  const directory = openSqliteDirectory(":memory:");
-  opened.push(directory);
-  return directory.directory;
-});
+directoryContract(
+  "SQLite",
+  async () => {
+    last = join(files, `${crypto.randomUUID()}.sqlite`);
+    const directory = openSqliteDirectory(last);
+    opened.push(directory);
+    return directory.directory;
+  },
+  async () => {
+    const db = new Database(last, { readonly: true });
+    try {
+      const row = db
+        .query<{ rows: number }, []>(
+          "select (select count(*) from directory_users) + (select count(*) from directory_sessions) as rows",
+        )
+        .get();
+      return row?.rows ?? 0;
+    } finally {
+      db.close();
+    }
+  },
+);
 
 test("two handles on one file in a process: a second rebuild is refused while the first runs", async () => {
   const dir = mkdtempSync(join(tmpdir(), "authlog-directory-"));

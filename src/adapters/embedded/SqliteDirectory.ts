@@ -118,6 +118,11 @@ export const openSqliteDirectory = (path: string) => {
     create index if not exists directory_users_search_idx
       on directory_users (generation, seq, username_lower)`);
 
+  const abandoned = ["directory_sessions", "directory_users"].map((table) =>
+    db.query(
+      `delete from ${table} where generation is not (select generation from directory_state where id = 1)`,
+    ),
+  );
   const state = db.query<{ generation: string; checkpoint: string }, []>(
     "select generation, checkpoint from directory_state where id = 1",
   );
@@ -272,6 +277,12 @@ export const openSqliteDirectory = (path: string) => {
           return Effect.void;
         }),
         () => Effect.sync(() => building.delete(lock)),
+      );
+      // What builds that never published left (a crash, a failure) goes first.
+      yield* attempt(() =>
+        db.transaction(() => {
+          for (const query of abandoned) query.run();
+        })(),
       );
       const generation = crypto.randomUUID();
       return {

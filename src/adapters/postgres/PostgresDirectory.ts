@@ -1,4 +1,4 @@
-import { Effect, Layer } from "effect";
+import { Effect, Fiber, Layer } from "effect";
 import type postgres from "postgres";
 import {
   Directory,
@@ -284,6 +284,14 @@ export const makePostgresDirectory = (
               reserved.release();
             }),
         );
+        // What builds that never published left (a crash, a failure) goes first.
+        yield* attempt(() =>
+          sql.begin(async (tx) => {
+            const published = tx`(select generation from directory_state where id = 1)`;
+            await tx`delete from directory_sessions where generation is distinct from ${published}`;
+            await tx`delete from directory_users where generation is distinct from ${published}`;
+          }),
+        );
         const generation = crypto.randomUUID();
         const fold = makeFold(held);
         const unseen = new Set(["directory_users", "directory_sessions"]);
@@ -313,14 +321,25 @@ export const makePostgresDirectory = (
             if (batch.sessions.length > 0 && unseen.has("directory_sessions"))
               yield* analyze("directory_sessions");
           });
+        // Each flush starts once the one before has committed (its changes may be to rows that
+        // one wrote), and runs while the next writes are folded.
+        const scope = yield* Effect.scope;
+        let flushing: Fiber.Fiber<void, DirectoryUnavailable> | null = null;
+        const behind = (batch: Batch) =>
+          Effect.gen(function* () {
+            if (flushing) yield* Fiber.join(flushing);
+            // Uninterruptible: a build ending early waits for it before giving up its lock.
+            flushing = yield* Effect.forkIn(Effect.uninterruptible(flush(batch)), scope);
+          });
         return {
           write: (writes: readonly DirectoryWrite[]) =>
             Effect.suspend(() => {
               fold.add(writes);
-              return flush(fold.take());
+              return behind(fold.take());
             }),
           publish: (checkpoint: string) =>
-            Effect.suspend(() => flush(fold.drain())).pipe(
+            Effect.suspend(() => behind(fold.drain())).pipe(
+              Effect.andThen(Effect.suspend(() => (flushing ? Fiber.join(flushing) : Effect.void))),
               Effect.andThen(
                 attempt(() =>
                   sql.begin(async (tx) => {

@@ -76,7 +76,11 @@ export type DirectoryWrite =
 
 /** A generation being built from the log, invisible to queries until published. */
 export type DirectoryBuild = {
-  /** Applies writes in order; creates each user and session once, as the log starts each once. */
+  /**
+   * Takes writes in order; creates each user and session once, as the log starts each once.
+   * They may reach storage later: all have by the end of `publish`, and one that fails fails a
+   * later call.
+   */
   readonly write: (writes: readonly DirectoryWrite[]) => Effect.Effect<void, DirectoryUnavailable>;
   /** Makes this generation the one queries read, at `checkpoint`, in one step; drops the old. */
   readonly publish: (checkpoint: Checkpoint) => Effect.Effect<void, DirectoryUnavailable>;
