@@ -6,6 +6,7 @@ import { rebuildDirectory } from "../src/application/DirectoryProjector.ts";
 import { directoryFilter, directoryRecords } from "../src/application/directory.ts";
 import { Directory, type DirectoryWrite } from "../src/application/ports/Directory.ts";
 import { type Checkpoint, EventStore } from "../src/application/ports/EventStore.ts";
+import { runLine } from "./server.ts";
 
 /**
  * The directory's rebuild from a log made with SQL (10 events a user: a registration, three
@@ -182,13 +183,7 @@ try {
 
   const rebuildRate = events / rebuildSeconds;
   const copyRate = events / copySeconds;
-  const commit = (
-    await new Response(Bun.spawn(["git", "rev-parse", "--short", "HEAD"]).stdout).text()
-  ).trim();
-  console.log(
-    `\n${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, commit ${commit}, Bun ${Bun.version}, ` +
-      `${events} events${spread ? " spread apart" : ""}, load average ${(await Bun.file("/proc/loadavg").text()).split(" ")[0]}\n`,
-  );
+  console.log(await runLine(`${events} events${spread ? " spread apart" : ""}`));
   console.log("| measure | value |\n|---|---:|");
   console.log(
     `| users, sessions the rebuild ends with | ${rows.directory_users}, ${rows.directory_sessions} |`,

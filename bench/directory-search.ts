@@ -8,7 +8,7 @@ import { makePostgresEventStore } from "../src/adapters/postgres/PostgresEventSt
 import type { StreamAppend } from "../src/application/ports/EventStore.ts";
 import { baseEnv } from "../tests/support/run.ts";
 import { spawnApi } from "../tests/support/server.ts";
-import { startDefaultServer } from "./server.ts";
+import { eachMode, runLine, startDefaultServer } from "./server.ts";
 
 /**
  * `GET /admin/users?q=` through HTTP on a directory of many users, embedded and PostgreSQL: the
@@ -138,8 +138,6 @@ const summary = (timed: readonly Timed[]) => {
   };
 };
 
-const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
-
 const postgresRun = async () => {
   const server = await startDefaultServer(
     "dirsearch",
@@ -221,26 +219,17 @@ const embeddedRun = async () => {
   }
 };
 
-const commit = (
-  await new Response(Bun.spawn(["git", "rev-parse", "--short", "HEAD"]).stdout).text()
-).trim();
-const results: [string, [number, Timed[]][]][] = [];
-const only = process.env.BENCH_MODE;
-for (const [mode, run] of [
+const results = await eachMode([
   ["embedded (SQLite)", embeddedRun],
   ["PostgreSQL", postgresRun],
-] as const) {
-  if (only && !mode.toLowerCase().includes(only)) continue;
-  const started = performance.now();
-  results.push([mode, await run()]);
-  console.log(`${mode}: done in ${seconds(started)} s`);
-}
+]);
 
 const ms = (value: number) => value.toFixed(2);
 console.log(
-  `\n${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, commit ${commit}, Bun ${Bun.version}, ` +
+  await runLine(
     `${users} users, ${searches} searches at each concurrency after ${warmUp} to warm up, ` +
-    `limit ${limit}, load average ${(await Bun.file("/proc/loadavg").text()).split(" ")[0]}\n`,
+      `limit ${limit}`,
+  ),
 );
 console.log(
   "| mode | in flight | searches | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|",

@@ -8,7 +8,7 @@ import { makePostgresEventStore } from "../src/adapters/postgres/PostgresEventSt
 import type { EventStore } from "../src/application/ports/EventStore.ts";
 import { baseEnv } from "../tests/support/run.ts";
 import { spawnApi } from "../tests/support/server.ts";
-import { startDefaultServer } from "./server.ts";
+import { eachMode, runLine, startDefaultServer } from "./server.ts";
 
 /**
  * `POST /admin/tokens/inspect` through HTTP, embedded and PostgreSQL, for the access token of a
@@ -172,27 +172,17 @@ const embeddedRun = async () => {
   }
 };
 
-const commit = (
-  await new Response(Bun.spawn(["git", "rev-parse", "--short", "HEAD"]).stdout).text()
-).trim();
-const results: [string, number[]][] = [];
-const only = process.env.BENCH_MODE;
-for (const [mode, run] of [
+const results = await eachMode([
   ["embedded (SQLite)", embeddedRun],
   ["PostgreSQL", postgresRun],
-] as const) {
-  if (only && !mode.toLowerCase().includes(only)) continue;
-  const started = performance.now();
-  results.push([mode, await run()]);
-  console.log(`${mode}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-}
+]);
 
 const ms = (value: number) => value.toFixed(2);
 console.log(
-  `\n${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, commit ${commit}, Bun ${Bun.version}, ` +
+  await runLine(
     `a user with ${events} more events and a session rotated ${events} times, ` +
-    `${inspections} inspections one at a time after ${warmUp} ` +
-    `to warm up, load average ${(await Bun.file("/proc/loadavg").text()).split(" ")[0]}\n`,
+      `${inspections} inspections one at a time after ${warmUp} to warm up`,
+  ),
 );
 console.log("| mode | inspections | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|");
 for (const [mode, sorted] of results) {

@@ -198,3 +198,26 @@ export const accessTokens = async (
 
 export const median = (values: readonly number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+
+/** The line above a bench's table: when, which commit and Bun, `what` ran, the load average. */
+export const runLine = async (what: string) => {
+  const commit = (
+    await new Response(Bun.spawn(["git", "rev-parse", "--short", "HEAD"]).stdout).text()
+  ).trim();
+  const load = (await Bun.file("/proc/loadavg").text()).split(" ")[0];
+  const at = new Date().toISOString().slice(0, 16).replace("T", " ");
+  return `\n${at} UTC, commit ${commit}, Bun ${Bun.version}, ${what}, load average ${load}\n`;
+};
+
+/** Runs the modes `BENCH_MODE` names (every one when unset), one after another. */
+export const eachMode = async <A>(modes: readonly (readonly [string, () => Promise<A>])[]) => {
+  const only = process.env.BENCH_MODE;
+  const results: [string, A][] = [];
+  for (const [mode, run] of modes) {
+    if (only && !mode.toLowerCase().includes(only)) continue;
+    const started = performance.now();
+    results.push([mode, await run()]);
+    console.log(`${mode}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  return results;
+};
