@@ -25,6 +25,8 @@ export const verifyDirectory = Effect.gen(function* () {
   const directory = yield* Directory;
   const users = new Map<string, Folded>();
   const sessions = new Map<string, { userId: string; ended: boolean; expiresAt: number }>();
+  // Each user's sessions: an epoch end or an erasure touches only those.
+  const ofUser = new Map<string, string[]>();
   let checkpoint = startOfLog;
   for (;;) {
     const page = yield* store.readData(checkpoint, pageSize, directoryFilter);
@@ -47,13 +49,13 @@ export const verifyDirectory = Effect.gen(function* () {
         }
         case "forget":
           users.delete(write.userId);
-          for (const [id, session] of sessions) {
-            if (session.userId === write.userId) sessions.delete(id);
-          }
+          for (const id of ofUser.get(write.userId) ?? []) sessions.delete(id);
+          ofUser.delete(write.userId);
           break;
         case "endSessions":
-          for (const session of sessions.values()) {
-            if (session.userId === write.userId) session.ended = true;
+          for (const id of ofUser.get(write.userId) ?? []) {
+            const session = sessions.get(id);
+            if (session) session.ended = true;
           }
           break;
         case "session": {
@@ -62,6 +64,9 @@ export const verifyDirectory = Effect.gen(function* () {
             ended: false,
             expiresAt: write.expiresAt,
           });
+          const mine = ofUser.get(write.userId) ?? [];
+          if (mine.length === 0) ofUser.set(write.userId, mine);
+          mine.push(write.id);
           const user = users.get(write.userId);
           if (user) user.lastLoginAt = Math.max(user.lastLoginAt ?? 0, write.createdAt);
           break;
