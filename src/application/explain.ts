@@ -47,8 +47,8 @@ const skew = 5;
 
 /**
  * What a token's verdict is folded from: the events that can refuse it, and its user's
- * registration. A revocation that expired by then cannot refuse a token valid then: the
- * projection drops it too.
+ * registration. A revocation whose token or session expired by then cannot refuse a token
+ * valid then: an access token expires with its session at the latest.
  */
 export const judgedEvents = (atMs: number) => ({
   types: [

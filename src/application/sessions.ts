@@ -32,6 +32,8 @@ export const issue = (user: ActiveUser, session: IssuedSession, now: number) =>
     const settings = yield* AuthSettings;
     const jti = yield* (yield* Ids).next;
     const iat = seconds(now);
+    // Never past its session's expiry: a session's revocation is kept until then, no longer.
+    const exp = Math.min(iat + settings.accessTokenSeconds, seconds(session.expiresAt));
     yield* (yield* Metrics).tokenIssued("access");
     const accessToken = yield* tokens.signAccess({
       sub: user.id,
@@ -41,7 +43,7 @@ export const issue = (user: ActiveUser, session: IssuedSession, now: number) =>
       sid: session.id,
       jti,
       iat,
-      exp: iat + settings.accessTokenSeconds,
+      exp,
     });
     const refreshToken = yield* tokens.signRefresh({
       sub: user.id,
@@ -53,7 +55,7 @@ export const issue = (user: ActiveUser, session: IssuedSession, now: number) =>
     });
     return {
       accessToken,
-      expiresIn: settings.accessTokenSeconds,
+      expiresIn: exp - iat,
       refreshToken,
       refreshExpiresAt: session.expiresAt,
     } satisfies TokenPair;

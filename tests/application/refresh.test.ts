@@ -133,4 +133,30 @@ describe("refresh", () => {
       "success",
     );
   });
+
+  test("an access token re-issued in the grace window expires with its session: a logout holds to its end", async () => {
+    const day = 86_400;
+    const app = apps.make({
+      auth: { accessTokenSeconds: day, refreshTokenSeconds: day, refreshGraceMs: 300_000 },
+    });
+    await registerUser(app, "alice");
+    const { pair: first } = await loginAs(app, "alice");
+    app.advance(1_000);
+    const rotated = await app.ok(refresh(first.refreshToken, {}));
+    app.advance(200_000);
+    // The replaced token, within the grace window: the session's expiry is the rotation's.
+    const again = await app.ok(refresh(first.refreshToken, {}));
+    expect(again.expiresIn).toBeLessThanOrEqual(day - 200);
+    const exp = (token: string) =>
+      (
+        JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString()) as {
+          exp: number;
+        }
+      ).exp;
+    expect(exp(again.accessToken)).toBeLessThanOrEqual(Math.floor(rotated.refreshExpiresAt / 1000));
+    await app.ok(logout({ accessToken: again.accessToken }, {}));
+    // A second before the token's own expiry, its session's revocation still refuses it.
+    app.advance((exp(again.accessToken) - 1) * 1000 - app.now());
+    expect(await authenticateAll(app, [again])).not.toEqual(["success"]);
+  });
 });
