@@ -79,3 +79,27 @@ test("while writes keep reaching rows given out, a fold holds idle rows longer",
   fold.add([user("d"), user("e")]);
   expect(fold.take().users.map((u) => u.id)).toEqual(["a"]);
 });
+
+test("a fold's bound counts users and sessions together, the least recently touched first", () => {
+  const fold = makeFold({ writes: 1_000, rows: 4 });
+  fold.add([user("u0"), user("u1"), user("u2")]);
+  fold.add([session("s0", "x"), session("s1", "x"), session("s2", "x")]);
+  const out = fold.take();
+  expect(out.users.map((u) => u.id)).toEqual(["u0", "u1"]);
+  expect(out.sessions).toEqual([]);
+});
+
+test("a fold keeps nothing of the users and sessions it gave out", () => {
+  Bun.gc(true);
+  const before = process.memoryUsage().heapUsed;
+  const fold = makeFold({ writes: 10, rows: 1_000 });
+  for (let first = 0; first < 300_000; first += 10_000) {
+    fold.add(Array.from({ length: 10_000 }, (_, i) => session(`s${first + i}`, `u${first + i}`)));
+    fold.take();
+  }
+  fold.drain();
+  Bun.gc(true);
+  // Held, each of these sessions and its user's index took a few hundred bytes.
+  expect(process.memoryUsage().heapUsed - before).toBeLessThan(30_000_000);
+  expect(fold.drain().sessions).toEqual([]);
+});

@@ -2,6 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import { Effect, Exit, Scope } from "effect";
 import { createSql } from "../../src/adapters/postgres/client.ts";
 import { makePostgresDirectory } from "../../src/adapters/postgres/PostgresDirectory.ts";
+import type { DirectoryWrite } from "../../src/application/ports/Directory.ts";
 import { type TestSchema, testSchema } from "../support/postgres.ts";
 import { directoryContract } from "./directoryContract.ts";
 
@@ -143,4 +144,32 @@ test("a build holding more rows than a transaction writes lands them all, in cre
       (select count(*)::int from directory_sessions) as sessions,
       (select bool_and(seq = substr(id, 2)::int + 1) from directory_users) as ordered`;
   expect(counts).toEqual({ users: 30_000, sessions: 15_000, ordered: true });
+});
+
+test("rows an abandoned build wrote, more than one statement deletes, are gone once the next starts", async () => {
+  const db = await testSchema("directory-abandoned");
+  schemas.push(db);
+  const directory = await Effect.runPromise(makePostgresDirectory(db.sql, { writes: 0, rows: 0 }));
+  const users = Array.from(
+    { length: 45_000 },
+    (_, i) =>
+      ({ kind: "user", id: `u${i}`, username: `u${i}`, role: "user", createdAt: 1 }) as const,
+  );
+  const build = (writes: readonly DirectoryWrite[], publish: boolean) =>
+    Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const started = yield* directory.build;
+          yield* started.write(writes);
+          yield* started.write([]);
+          if (publish) yield* started.publish("c1");
+        }),
+      ),
+    );
+  await build(users, false);
+  const count = async () =>
+    (await db.sql<{ n: number }[]>`select count(*)::int as n from directory_users`)[0]?.n;
+  expect(await count()).toBe(45_000);
+  await build(users.slice(0, 1), true);
+  expect(await count()).toBe(1);
 });

@@ -233,6 +233,18 @@ export const makePostgresDirectory = (
           on conflict do nothing`;
     };
 
+    // The generations `table` holds besides the published one, one index probe each.
+    const generationsIn = (table: string) =>
+      sql.unsafe<{ generation: string }[]>(`
+        with recursive held as (
+          (select generation from ${table} order by generation limit 1)
+          union all
+          select (select t.generation from ${table} t where t.generation > held.generation
+            order by t.generation limit 1)
+          from held where held.generation is not null)
+        select generation from held where generation is not null
+        except select generation from directory_state`);
+
     const current = sql`(select generation from directory_state where id = 1)`;
     const live = (now: number) => sql`s.ended = false and s.expires_at > ${now}`;
     const userColumns = (now: number) => sql`
@@ -284,14 +296,29 @@ export const makePostgresDirectory = (
               reserved.release();
             }),
         );
-        // What builds that never published left (a crash, a failure) goes first.
-        yield* attempt(() =>
-          sql.begin(async (tx) => {
-            const published = tx`(select generation from directory_state where id = 1)`;
-            await tx`delete from directory_sessions where generation is distinct from ${published}`;
-            await tx`delete from directory_users where generation is distinct from ${published}`;
-          }),
-        );
+        // What builds that never published left (a crash, a failure) goes first, a part at a
+        // time: it may be more than one statement deletes within its time bound.
+        for (const table of ["directory_sessions", "directory_users"]) {
+          const left = yield* attempt(() => generationsIn(table));
+          for (const { generation } of left) {
+            // In key order from the last part: the rows already deleted are not walked again.
+            let after: string | null = "";
+            while (after !== null) {
+              const from: string = after;
+              const [part] = yield* attempt(() =>
+                sql.unsafe<{ last: string | null }[]>(
+                  `with part as (
+                     select id from ${table} where generation = $1 and id > $2
+                     order by id limit ${partRows}),
+                   gone as (delete from ${table} where generation = $1 and id in (select id from part))
+                   select max(id) as last from part`,
+                  [generation, from],
+                ),
+              );
+              after = part?.last ?? null;
+            }
+          }
+        }
         const generation = crypto.randomUUID();
         const fold = makeFold(held);
         const unseen = new Set(["directory_users", "directory_sessions"]);
@@ -359,10 +386,11 @@ export const makePostgresDirectory = (
                   // Statistics for the new rows, and the visibility map that lets a search read
                   // the index alone, once published: autovacuum would get there, later.
                   Effect.andThen(
-                    attempt(() => sql`vacuum (analyze) directory_users, directory_sessions`).pipe(
-                      Effect.ignore,
-                      Effect.forkDetach,
-                    ),
+                    // Skipped where another vacuum holds a table: queued behind it, a burst of
+                    // rebuilds held the pool's connections.
+                    attempt(
+                      () => sql`vacuum (analyze, skip_locked) directory_users, directory_sessions`,
+                    ).pipe(Effect.ignore, Effect.forkDetach),
                   ),
                   Effect.asVoid,
                 ),

@@ -101,7 +101,9 @@ export const makeFold = (holding: Holding = holdNothing) => {
   };
   const release = (session: NewSession) => {
     sessions.delete(session.id);
-    sessionsOf.get(session.userId)?.delete(session.id);
+    const ids = sessionsOf.get(session.userId);
+    ids?.delete(session.id);
+    if (ids?.size === 0) sessionsOf.delete(session.userId);
   };
 
   const apply = (w: DirectoryWrite) => {
@@ -175,20 +177,34 @@ export const makeFold = (holding: Holding = holdNothing) => {
     }
   };
 
-  // Idle rows first, then the least recently touched while more than `keep` are held.
+  // Users and sessions in one order of last touch, the least recent first: idle rows, then
+  // as many more as keep at most `keep` held.
   const giveOut = (idleWrites: number, keep: number): Batch => {
-    const due = <T>(map: Map<string, Held<T>>) => {
-      const out: T[] = [];
-      for (const entry of map.values()) {
-        if (entry.touched > clock - idleWrites && map.size - out.length <= keep) break;
-        out.push(entry.row);
+    const out = { users: [] as NewUser[], sessions: [] as NewSession[] };
+    const userRows = users.values();
+    const sessionRows = sessions.values();
+    let user = userRows.next();
+    let session = sessionRows.next();
+    let held = users.size + sessions.size;
+    for (;;) {
+      const u = user.done ? null : user.value;
+      const s = session.done ? null : session.value;
+      const isUser = u !== null && (s === null || u.touched <= s.touched);
+      const touched = isUser ? u.touched : s?.touched;
+      if (touched === undefined || (touched > clock - idleWrites && held <= keep)) break;
+      held--;
+      if (isUser) {
+        out.users.push(u.row);
+        user = userRows.next();
+      } else if (s !== null) {
+        out.sessions.push(s.row);
+        session = sessionRows.next();
       }
-      return out;
-    };
+    }
     const batch: Batch = {
       ...changes,
-      users: due(users).sort((a, b) => a.order - b.order),
-      sessions: due(sessions),
+      users: out.users.sort((a, b) => a.order - b.order),
+      sessions: out.sessions,
     };
     for (const user of batch.users) users.delete(user.id);
     for (const session of batch.sessions) release(session);
