@@ -1,5 +1,4 @@
 import { userInfo } from "node:os";
-import { parseArgs } from "node:util";
 import { Cause, Effect, Exit, type Layer, ManagedRuntime } from "effect";
 import { disableUser, enableUser, listUsers, logoutUser } from "../../application/accounts.ts";
 import { changeRole } from "../../application/changeRole.ts";
@@ -25,6 +24,7 @@ import { isRole } from "../../domain/Role.ts";
 import { formatConfigErrors, loadConfig } from "../config/Config.ts";
 import { inspectionBody } from "../http/controllers/admin.ts";
 import type { Logger } from "../logging/jsonLogger.ts";
+import { parseCommandLine } from "./args.ts";
 import { replayCommand } from "./replay.ts";
 import { upgradePersonalData } from "./upgrade.ts";
 import { run as runOnLog, sealCommand, verifyLogCommand } from "./verifyLog.ts";
@@ -94,21 +94,17 @@ function fail(message: string, code: number): never {
 
 const { positionals, values } = (() => {
   try {
-    return parseArgs({
-      args: process.argv.slice(2),
-      allowPositionals: true,
-      options: {
-        role: { type: "string" },
-        "password-stdin": { type: "boolean" },
-        json: { type: "boolean" },
-        verify: { type: "boolean" },
-        projection: { type: "string" },
-        q: { type: "string" },
-        until: { type: "string" },
-        reason: { type: "string" },
-        at: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
+    return parseCommandLine(process.argv.slice(2), {
+      role: { type: "string" },
+      "password-stdin": { type: "boolean" },
+      json: { type: "boolean" },
+      verify: { type: "boolean" },
+      projection: { type: "string" },
+      q: { type: "string" },
+      until: { type: "string" },
+      reason: { type: "string" },
+      at: { type: "string" },
+      help: { type: "boolean", short: "h" },
     });
   } catch (error) {
     return fail(`${(error as Error).message}\n\n${usage}`, exitCodes.usage);
