@@ -1,8 +1,8 @@
 import { Effect, Layer } from "effect";
 import { DataKeys, type StoredKey } from "../../application/ports/DataKeys.ts";
 import type { StoreUnavailable } from "../../application/ports/EventStore.ts";
-import { createSql, type PostgresOptions, type Sql } from "./client.ts";
-import { ensureSchema, migrate } from "./migrations.ts";
+import type { PostgresOptions, Sql } from "./client.ts";
+import { migrate, scopedSql } from "./migrations.ts";
 import { queryBounds, unavailable } from "./queries.ts";
 
 export const makePostgresDataKeys = (
@@ -66,15 +66,8 @@ export const makePostgresDataKeys = (
 export const PostgresDataKeysFromUrl = (options: PostgresOptions) =>
   Layer.effect(
     DataKeys,
-    Effect.gen(function* () {
-      const sql = yield* Effect.acquireRelease(
-        Effect.sync(() => createSql({ ...options, max: options.max ?? 2 })),
-        (sql) => Effect.promise(() => sql.end({ timeout: 5 })),
-      );
-      const schema = options.schema;
-      if (schema !== undefined) {
-        yield* Effect.tryPromise({ try: () => ensureSchema(sql, schema), catch: unavailable });
-      }
-      return yield* makePostgresDataKeys(sql);
-    }),
+    Effect.flatMap(
+      scopedSql({ ...options, max: options.max ?? 2 }, unavailable),
+      makePostgresDataKeys,
+    ),
   );

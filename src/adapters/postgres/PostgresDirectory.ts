@@ -10,9 +10,9 @@ import {
   type DirectoryWrite,
 } from "../../application/ports/Directory.ts";
 import type { Role } from "../../domain/Role.ts";
-import { createSql, type PostgresOptions, type Sql } from "./client.ts";
+import type { PostgresOptions, Sql } from "./client.ts";
 import { type Batch, foldBatch, type Holding, makeFold } from "./directoryBatch.ts";
-import { ensureSchema, migrate } from "./migrations.ts";
+import { migrate, scopedSql } from "./migrations.ts";
 
 type UserRow = {
   readonly seq: string;
@@ -449,18 +449,7 @@ export const makePostgresDirectory = (
 export const PostgresDirectoryFromUrl = (options: PostgresOptions) =>
   Layer.effect(
     Directory,
-    Effect.gen(function* () {
-      const sql = yield* Effect.acquireRelease(
-        Effect.sync(() => createSql({ ...options, max: options.max ?? 4 })),
-        (sql) => Effect.promise(() => sql.end({ timeout: 5 })),
-      );
-      const schema = options.schema;
-      if (schema !== undefined) {
-        yield* Effect.tryPromise({
-          try: () => ensureSchema(sql, schema),
-          catch: unavailable,
-        });
-      }
-      return yield* makePostgresDirectory(sql);
-    }),
+    Effect.flatMap(scopedSql({ ...options, max: options.max ?? 4 }, unavailable), (sql) =>
+      makePostgresDirectory(sql),
+    ),
   );

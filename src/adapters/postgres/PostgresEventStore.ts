@@ -19,8 +19,8 @@ import {
 } from "../../application/ports/EventStore.ts";
 import { sealStream } from "../../domain/LogSeal.ts";
 import { genesis, merkle } from "../chain/hashChain.ts";
-import { createSql, type PostgresOptions, type Sql } from "./client.ts";
-import { ensureSchema, migrate } from "./migrations.ts";
+import type { PostgresOptions, Sql } from "./client.ts";
+import { migrate, scopedSql } from "./migrations.ts";
 import { defaultQueryTimeoutMs, queryBounds, unavailable } from "./queries.ts";
 
 type EventRow = {
@@ -798,18 +798,5 @@ export const PostgresEventStoreLayer = (sql: Sql) =>
 export const PostgresEventStoreFromUrl = (options: PostgresOptions) =>
   Layer.effect(
     EventStore,
-    Effect.gen(function* () {
-      const sql = yield* Effect.acquireRelease(
-        Effect.sync(() => createSql(options)),
-        (sql) => Effect.promise(() => sql.end({ timeout: 5 })),
-      );
-      const schema = options.schema;
-      if (schema !== undefined) {
-        yield* Effect.tryPromise({
-          try: () => ensureSchema(sql, schema),
-          catch: unavailable,
-        });
-      }
-      return yield* makePostgresEventStore(sql);
-    }),
+    Effect.flatMap(scopedSql(options, unavailable), (sql) => makePostgresEventStore(sql)),
   );

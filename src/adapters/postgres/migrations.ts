@@ -1,4 +1,5 @@
-import { quoteIdentifier, type Sql } from "./client.ts";
+import { Effect } from "effect";
+import { createSql, type PostgresOptions, quoteIdentifier, type Sql } from "./client.ts";
 
 export type Migration = { readonly version: number; readonly name: string; readonly sql: string };
 
@@ -214,4 +215,18 @@ export const migrate = (sql: Sql): Promise<readonly number[]> =>
                values (${migration.version}, ${migration.name})`;
     }
     return pending.map((m) => m.version);
+  });
+
+/** A pool for a layer's lifetime, on its schema, which is made first when missing. */
+export const scopedSql = <E>(options: PostgresOptions, unavailable: (cause: unknown) => E) =>
+  Effect.gen(function* () {
+    const sql = yield* Effect.acquireRelease(
+      Effect.sync(() => createSql(options)),
+      (sql) => Effect.promise(() => sql.end({ timeout: 5 })),
+    );
+    const schema = options.schema;
+    if (schema !== undefined) {
+      yield* Effect.tryPromise({ try: () => ensureSchema(sql, schema), catch: unavailable });
+    }
+    return sql;
   });
