@@ -352,9 +352,10 @@ export const makePostgresDirectory = (
         // one wrote), and runs while the next writes are folded.
         const scope = yield* Effect.scope;
         let flushing: Fiber.Fiber<void, DirectoryUnavailable> | null = null;
+        const flushed = Effect.suspend(() => (flushing ? Fiber.join(flushing) : Effect.void));
         const behind = (batch: Batch) =>
           Effect.gen(function* () {
-            if (flushing) yield* Fiber.join(flushing);
+            yield* flushed;
             // Uninterruptible: a build ending early waits for it before giving up its lock.
             flushing = yield* Effect.forkIn(Effect.uninterruptible(flush(batch)), scope);
           });
@@ -365,8 +366,8 @@ export const makePostgresDirectory = (
               return behind(fold.take());
             }),
           publish: (checkpoint: string) =>
-            Effect.suspend(() => behind(fold.drain())).pipe(
-              Effect.andThen(Effect.suspend(() => (flushing ? Fiber.join(flushing) : Effect.void))),
+            flushed.pipe(
+              Effect.andThen(Effect.suspend(() => flush(fold.drain()))),
               Effect.andThen(
                 attempt(() =>
                   sql.begin(async (tx) => {
